@@ -1,0 +1,4 @@
+"""``python -m benchmark``."""
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Batch augmentation on the training device: rotation, random crop and flip as one affine warp.
+
+Images arrive as uint8 (B, S, S, 3) at the prepared cache size S and leave as normalised
+float (B, 3, R, R) at the protocol's resolution R. Each sample draws its own parameters
+from a CPU generator, so a seed gives the same augmentation on CPU and GPU. Compared with
+per-image PIL transforms this decodes nothing and makes one pass over each batch.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def affine_matrices(batch: int, cache_size: int, image_size: int, train: bool, rotation: float, hflip: bool,
+                    generator: torch.Generator | None = None) -> Tensor:
+    """(B, 2, 3) ``affine_grid`` matrices mapping output to input coordinates.
+
+    Train: flip (p = 0.5), a random ``image_size`` crop of the ``cache_size`` image, and a
+    rotation in [-rotation, rotation] degrees about the centre, composed as
+    ``input = R(θ) · (s · F · out + t)``. Test: the centre crop (no rotation, no flip).
+    """
+    s = image_size / cache_size
+    theta = torch.zeros(batch, 2, 3)
+    if not train:
+        theta[:, 0, 0] = s
+        theta[:, 1, 1] = s
+        return theta
+    angle = (torch.rand(batch, generator=generator) * 2 - 1) * math.radians(rotation)
+    flip = torch.where(torch.rand(batch, generator=generator) < 0.5, -1.0, 1.0) if hflip else torch.ones(batch)
+    shift = (torch.rand(batch, 2, generator=generator) * 2 - 1) * (1 - s)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    theta[:, 0, 0] = cos * s * flip
+    theta[:, 0, 1] = -sin * s
+    theta[:, 1, 0] = sin * s * flip
+    theta[:, 1, 1] = cos * s
+    theta[:, 0, 2] = cos * shift[:, 0] - sin * shift[:, 1]
+    theta[:, 1, 2] = sin * shift[:, 0] + cos * shift[:, 1]
+    return theta
+
+
+def augment_batch(images: Tensor, image_size: int, train: bool, rotation: float = 30.0, hflip: bool = True,
+                  generator: torch.Generator | None = None, channels_last: bool = False) -> Tensor:
+    """uint8 (B, S, S, 3) on any device -> normalised float (B, 3, R, R) on the same device."""
+    b, size = images.shape[0], images.shape[1]
+    x = images.permute(0, 3, 1, 2).float().div_(255.0)
+    theta = affine_matrices(b, size, image_size, train, rotation, hflip, generator).to(x.device)
+    if train or image_size != size:
+        grid = F.affine_grid(theta, [b, 3, image_size, image_size], align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    x = (x - mean) / std
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x

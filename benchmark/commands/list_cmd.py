@@ -1,0 +1,34 @@
+"""``list``: registered datasets, methods and protocols."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("list", help="list datasets, methods and protocols",
+                       description="List what the registries hold.")
+    p.add_argument("what", nargs="?", choices=["datasets", "methods", "protocols", "all"], default="all")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import datasets
+    from methods import method_entries
+
+    from ..protocol import load_protocol, protocol_names
+
+    if args.what in ("datasets", "all"):
+        print("datasets:")
+        for name in datasets.dataset_names():
+            cls = datasets.builder_class(name)
+            print(f"  {name:<22} {cls.title}{'  [demonstration set]' if cls.demo else ''}")
+    if args.what in ("methods", "all"):
+        print("methods:")
+        for e in method_entries():
+            kind = f"two-stage ({e.rebalance.suffix})" if e.rebalance else "one-stage"
+            print(f"  {e.name:<16} {e.id:<18} {kind}")
+    if args.what in ("protocols", "all"):
+        print("protocols:")
+        for name in protocol_names():
+            print(f"  {name:<8} {load_protocol(name).description}")
+    return 0

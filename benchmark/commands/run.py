@@ -1,0 +1,79 @@
+"""``run``: the grid of datasets × methods × backbones × seeds."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run", help="run a grid of datasets × methods × backbones × seeds",
+        description="Train and evaluate methods. Finished runs are skipped, a killed run resumes, "
+                    "and the Table-2 summary is printed at the end.")
+    p.add_argument("--all", action="store_true", help="every registered method")
+    p.add_argument("--method", action="append", default=[], metavar="NAME",
+                   help="a method name or id (repeatable), or path/to/file.py:ClassName")
+    p.add_argument("--dataset", action="append", default=[], metavar="NAME",
+                   help="a dataset (repeatable; default: digits-lt, the embedded demonstration set)")
+    p.add_argument("--backbone", action="append", default=[], metavar="TIMM_NAME",
+                   help="any timm model name (repeatable; default: the protocol's)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="seeds (default: 0 1 2)")
+    p.add_argument("--protocol", default="quick", help="quick (default), paper, smoke, or a .toml file")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)")
+    p.add_argument("--data-root", type=Path, default=None, help="folder with the dataset's official files")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--weights", type=Path, default=None, help="pretrained backbone weights file (offline machines)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import datasets
+    from methods import create_method, method_entries
+
+    from ..cli import UserError
+    from ..grid import GridRunner, GridSettings, expand_grid
+    from ..protocol import load_protocol
+    from ..report import format_table2, table2
+    from ..results import load_results
+
+    if not args.all and not args.method:
+        raise UserError("name methods with --method NAME (repeatable) or run them all with --all")
+    protocol = load_protocol(args.protocol)
+    methods = [e.create() for e in method_entries()] if args.all else []
+    methods += [create_method(m) for m in args.method if not (args.all and _registered(m))]
+    dataset_names = args.dataset or [datasets.DEFAULT_DATASET]
+    for name in dataset_names:
+        datasets.create_builder(name)  # unknown names fail here, before any work
+    runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol.name)
+    settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+                            data_root=args.data_root, device=args.device, weights_file=args.weights,
+                            progress=not args.quiet)
+    t0 = time.perf_counter()
+    counts = GridRunner(settings).run(runs)
+    wall = time.perf_counter() - t0
+    print(f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done, "
+          f"{counts['locked']} held by another worker ({wall:.1f} s)", file=sys.stderr)
+    wanted = {(r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) for r in runs}
+    results = [r for r in load_results(args.results)
+               if (r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) in wanted]
+    summary, warnings_ = table2(results, warn=False)
+    for w in warnings_:
+        print(f"warning: {w}", file=sys.stderr)
+    print(format_table2(summary))
+    if counts["failed"]:
+        print(f"{counts['failed']} runs failed: their result files hold the error (status 'failed')", file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
+def _registered(name: str) -> bool:
+    from methods.registry import UnknownMethodError, get_entry
+
+    try:
+        get_entry(name)
+        return True
+    except UnknownMethodError:
+        return False

@@ -1,0 +1,70 @@
+"""Training input: prepared uint8 images to augmented batches on the device, no decoding."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from methods import samplers
+
+from .augment import augment_batch
+from .protocol import Protocol
+
+#: A split whose uint8 images fit in this many bytes is copied to the device once.
+DEVICE_BANK_BYTES = 4 << 30
+
+
+class ImageBank:
+    """The uint8 images of one split, on the device when they fit, else gathered from the memory map."""
+
+    def __init__(self, images: np.ndarray, indices: np.ndarray, device: torch.device, max_bytes: int = DEVICE_BANK_BYTES):
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.device = device
+        nbytes = len(self.indices) * int(np.prod(images.shape[1:]))
+        self.resident = nbytes <= max_bytes
+        self._images = images
+        self._tensor = torch.from_numpy(np.ascontiguousarray(images[self.indices])).to(device) if self.resident else None
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def gather(self, positions: np.ndarray) -> Tensor:
+        """uint8 (B, S, S, 3) on the device for positions 0..len-1 of this split."""
+        if self._tensor is not None:
+            return self._tensor[torch.as_tensor(positions, device=self.device)]
+        block = torch.from_numpy(np.ascontiguousarray(self._images[self.indices[positions]]))
+        if self.device.type == "cuda":
+            block = block.pin_memory()
+        return block.to(self.device, non_blocking=True)
+
+
+def epoch_positions(sampling: str, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One epoch of positions drawn by the named sampler ("instance", "class_balanced", "reversed")."""
+    draw = {"instance": lambda: samplers.instance_indices(labels, rng),
+            "class_balanced": lambda: samplers.class_balanced_indices(labels, rng),
+            "reversed": lambda: samplers.reversed_indices(labels, rng)}
+    if sampling not in draw:
+        raise ValueError(f"unknown sampling {sampling!r}; valid: {', '.join(draw)}")
+    return draw[sampling]()
+
+
+def batches(positions: np.ndarray, batch_size: int, max_steps: int = 0) -> list[np.ndarray]:
+    """Consecutive batches; the last partial batch is dropped unless it is the only one
+    (a batch of one breaks batch norm), and at most ``max_steps`` when > 0."""
+    n_full = len(positions) // batch_size
+    out = [positions[i * batch_size:(i + 1) * batch_size] for i in range(n_full)] or [positions]
+    return out[:max_steps] if max_steps > 0 else out
+
+
+@dataclass
+class Augmenter:
+    """The protocol's augmentation, bound to a device."""
+
+    protocol: Protocol
+    channels_last: bool = False
+
+    def __call__(self, images: Tensor, train: bool, generator: torch.Generator | None = None) -> Tensor:
+        p = self.protocol
+        return augment_batch(images, p.image_size, train, p.rotation, p.hflip, generator, self.channels_last)

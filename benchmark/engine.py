@@ -1,0 +1,191 @@
+"""The training engine: stage 1 (the method's recipe), stage 2 (frozen extractor, new head), prediction.
+
+The engine owns the optimizer, the warmup + cosine schedule, mixed precision, the loop,
+epoch checkpoints for resuming, and evaluation; methods only turn batches into losses.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods.base import Batch, Classifier, Method, Rebalance, StepInfo
+from methods.weights import inverse_frequency_weights
+
+from .data import Augmenter, ImageBank, batches, epoch_positions
+from .protocol import Protocol
+from .results import atomic_write_bytes
+
+#: Called after each epoch with (epoch index, epochs, last loss).
+EpochCallback = Callable[[int, int, float], None]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` -> cuda when available, else cpu."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
+def warmup_cosine(step: int, total_steps: int, warmup_steps: int, lr: float, min_lr: float) -> float:
+    """Learning rate at ``step``: linear warmup to ``lr``, then cosine annealing to ``min_lr``."""
+    if warmup_steps > 0 and step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    span = max(1, total_steps - warmup_steps)
+    progress = min(1.0, (step - warmup_steps) / span)
+    return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; nothing on CPU (CPU runs stay exactly reproducible)."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+
+
+@dataclass
+class TrainSplit:
+    """The training split bound to a device: images, labels, class counts."""
+
+    bank: ImageBank
+    labels: np.ndarray  # per position in the bank
+    class_counts: torch.Tensor  # on the device
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_counts)
+
+
+def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        if group.get("scheduled", True):
+            group["lr"] = lr
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: Protocol, device: torch.device,
+                 seed: int, resume_path: Path | None = None, on_epoch: EpochCallback | None = None) -> Classifier:
+    """Train the method's stage-1 recipe; resumes from ``resume_path`` (saved after every epoch)."""
+    p = protocol
+    model.to(device)
+    channels_last = device.type == "cuda"
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    augment = Augmenter(p, channels_last)
+    groups = method.param_groups(model)
+    optimizer = torch.optim.SGD(groups, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+    steps_per_epoch = len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch))
+    total = steps_per_epoch * p.epochs
+    start_epoch = 0
+    if resume_path is not None and resume_path.exists():
+        state = torch.load(resume_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch = int(state["epoch"]) + 1
+    for epoch in range(start_epoch, p.epochs):
+        model.train()
+        rng = np.random.default_rng([seed, epoch])  # per-epoch streams: a resumed run matches an unbroken one
+        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        positions = batches(epoch_positions(method.sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
+        paired = (batches(epoch_positions(method.paired_sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
+                  if method.paired_sampling else None)
+        loss_value = float("nan")
+        for i, pos in enumerate(positions):
+            step = epoch * steps_per_epoch + i
+            _set_lr(optimizer, warmup_cosine(step, total, p.warmup_epochs * steps_per_epoch, p.lr, p.min_lr))
+            batch = _make_batch(data, pos, paired[i % len(paired)] if paired else None, method.views, augment, gen, device)
+            info = StepInfo(epoch=epoch, epochs=p.epochs, step=step, steps_per_epoch=steps_per_epoch,
+                            class_counts=data.class_counts, generator=gen)
+            with autocast(device):
+                out = method.training_step(model, batch, info)
+            loss = out["loss"]
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"{method.display_name}: non-finite loss at epoch {epoch + 1}, step {i + 1}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_value = float(loss.detach())
+        if resume_path is not None:
+            _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, resume_path)
+        if on_epoch:
+            on_epoch(epoch, p.epochs, loss_value)
+    return model
+
+
+def _make_batch(data: TrainSplit, pos: np.ndarray, paired_pos: np.ndarray | None, views: int, augment: Augmenter,
+                gen: torch.Generator, device: torch.device) -> Batch:
+    raw = data.bank.gather(pos)
+    labels = torch.as_tensor(data.labels[pos], device=device)
+    all_views = tuple(augment(raw, True, gen) for _ in range(max(1, views)))
+    batch = Batch(images=all_views[0], labels=labels, views=all_views)
+    if paired_pos is not None:
+        batch.paired_images = augment(data.bank.gather(paired_pos), True, gen)
+        batch.paired_labels = torch.as_tensor(data.labels[paired_pos], device=device)
+    return batch
+
+
+def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, protocol: Protocol, device: torch.device,
+                 seed: int, on_epoch: EpochCallback | None = None) -> Classifier:
+    """Re-initialise the head as a plain linear layer and train it on the frozen, eval-mode extractor.
+
+    cRW: inverse-frequency weighted CE; cRS: class-balanced sampling with plain CE. Features are
+    computed under ``no_grad``: nothing back-propagates into the extractor.
+    """
+    p = protocol
+    model.to(device)
+    torch.manual_seed(seed)
+    model.head = nn.Linear(model.feat_dim, data.num_classes).to(device)
+    for name, param in model.named_parameters():
+        param.requires_grad_(name.startswith("head."))
+    model.eval()  # batch-norm statistics stay frozen
+    augment = Augmenter(p, device.type == "cuda")
+    optimizer = torch.optim.SGD(model.head.parameters(), lr=p.stage2_lr, momentum=0.9, weight_decay=p.stage2_weight_decay)
+    weight = inverse_frequency_weights(data.class_counts).to(device) if rebalance.kind == "reweight" else None
+    sampling = "class_balanced" if rebalance.kind == "resample" else "instance"
+    steps_per_epoch = len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch))
+    total = steps_per_epoch * p.stage2_epochs
+    for epoch in range(p.stage2_epochs):
+        rng = np.random.default_rng([seed, 10_000 + epoch])
+        gen = torch.Generator().manual_seed(seed * 100_003 + 10_000 + epoch)
+        loss_value = float("nan")
+        for i, pos in enumerate(batches(epoch_positions(sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)):
+            _set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
+            images = augment(data.bank.gather(pos), True, gen)
+            labels = torch.as_tensor(data.labels[pos], device=device)
+            with torch.no_grad(), autocast(device):
+                feats = model.features(images)
+            loss = F.cross_entropy(model.head(feats.float()), labels, weight=weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_value = float(loss.detach())
+        if on_epoch:
+            on_epoch(epoch, p.stage2_epochs, loss_value)
+    return model
+
+
+@torch.no_grad()
+def predict(model: nn.Module, bank: ImageBank, protocol: Protocol, device: torch.device) -> np.ndarray:
+    """Argmax predictions on the centre crop, for every image of the bank, in order."""
+    model.to(device).eval()
+    augment = Augmenter(protocol, device.type == "cuda")
+    preds = []
+    for start in range(0, len(bank), protocol.eval_batch_size):
+        pos = np.arange(start, min(start + protocol.eval_batch_size, len(bank)))
+        with autocast(device):
+            logits = model(augment(bank.gather(pos), False))
+        preds.append(logits.argmax(1).cpu().numpy())
+    return np.concatenate(preds) if preds else np.zeros(0, np.int64)

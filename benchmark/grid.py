@@ -1,0 +1,247 @@
+"""The run grid: datasets × methods × backbones × seeds, as stage-1 jobs with their stage-2 runs.
+
+Runs that share a stage-1 key (CE, CE→cRW, CE→cRS) form one job: stage 1 is trained once
+per (dataset, backbone, protocol, seed), saved under ``<results>/.stage1/``, and every
+member run starts from it. Finished runs are skipped before anything is loaded, a killed
+stage 1 resumes from its last epoch, a failed run records its error and the grid goes on,
+and a file lock keeps two workers off the same job.
+"""
+from __future__ import annotations
+
+import copy
+import fcntl
+import hashlib
+import sys
+import time
+import traceback
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+
+import datasets as ds
+from datasets.prepared import canonical_json
+from methods.base import Method
+
+from . import engine, provenance
+from .backbones import create_backbone
+from .data import ImageBank
+from .metrics import evaluate_predictions, group_labels
+from .protocol import Protocol, load_protocol
+from .results import is_finished, result_path, write_predictions, write_result
+from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec
+
+
+@dataclass
+class Run:
+    """One cell of the grid: a method on a dataset with a backbone, a protocol and a seed."""
+
+    dataset: str
+    method: Method
+    backbone: str
+    seed: int
+    protocol: str
+
+    @property
+    def spec(self) -> RunSpec:
+        return RunSpec(dataset=self.dataset, method=self.method.display_name, method_id=self.method.method_id,
+                       backbone=self.backbone, seed=self.seed, protocol=self.protocol)
+
+
+@dataclass
+class Job:
+    """Runs that share one stage-1 training."""
+
+    dataset: str
+    backbone: str
+    seed: int
+    protocol: str
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def stage1_method(self) -> Method:
+        return self.runs[0].method
+
+
+@dataclass
+class GridSettings:
+    """Where things live and how to run them."""
+
+    results_dir: Path
+    cache_dir: Path = ds.DEFAULT_CACHE
+    data_root: Path | None = None
+    device: str = "auto"
+    weights_file: Path | None = None
+    progress: bool = True
+
+
+def expand_grid(datasets: Sequence[str], methods: Sequence[Method], backbones: Sequence[str | None],
+                seeds: Sequence[int], protocol: str) -> list[Run]:
+    """Every run of the grid, in dataset, backbone, seed, method order. A backbone of None means the protocol's."""
+    proto = load_protocol(protocol)
+    return [Run(d, m, b or proto.for_dataset(d).backbone, s, proto.name)
+            for d in datasets for b in backbones for s in seeds for m in methods]
+
+
+def group_jobs(runs: Sequence[Run]) -> list[Job]:
+    """Group runs by (dataset, backbone, protocol, seed, stage-1 key); one-stage members first."""
+    jobs: dict[str, Job] = {}
+    for r in runs:
+        key = canonical_json([r.dataset, r.backbone, r.protocol, r.seed, r.method.stage1_key()]).decode()
+        jobs.setdefault(key, Job(r.dataset, r.backbone, r.seed, r.protocol)).runs.append(r)
+    for job in jobs.values():
+        job.runs.sort(key=lambda r: r.method.two_stage)
+    return list(jobs.values())
+
+
+def stage1_sha256(manifest_sha: str, method: Method, backbone: str, seed: int, protocol: Protocol) -> str:
+    """Identity of a stage-1 checkpoint: dataset, recipe, backbone, seed and the full protocol."""
+    return hashlib.sha256(canonical_json({"dataset_manifest_sha256": manifest_sha, "stage1": method.stage1_key(),
+                                          "backbone": backbone, "seed": seed,
+                                          "protocol": protocol.as_dict()})).hexdigest()
+
+
+class GridRunner:
+    """Runs jobs in this process (the local executor)."""
+
+    def __init__(self, settings: GridSettings):
+        self.settings = settings
+        self.device = engine.resolve_device(settings.device)
+        self._datasets: dict[tuple[str, int], ds.PreparedDataset] = {}
+
+    # -- bookkeeping -----------------------------------------------------------------
+    def pending(self, runs: Sequence[Run]) -> list[Run]:
+        """Runs without a finished result file."""
+        return [r for r in runs if not is_finished(result_path(self.settings.results_dir, r.spec))]
+
+    def dataset(self, name: str, size: int) -> ds.PreparedDataset:
+        key = (name, size)
+        if key not in self._datasets:
+            self._datasets[key] = ds.load(name, size=size, cache_root=self.settings.cache_dir,
+                                          raw_root=self.settings.data_root, progress=self.settings.progress)
+        return self._datasets[key]
+
+    # -- execution -------------------------------------------------------------------
+    def run(self, runs: Sequence[Run]) -> dict[str, int]:
+        """Run every pending run; returns counts of ``ok``, ``failed``, ``skipped``, ``locked``."""
+        from tqdm import tqdm
+
+        todo = self.pending(runs)
+        counts = {"ok": 0, "failed": 0, "skipped": len(runs) - len(todo), "locked": 0}
+        bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.settings.progress, file=sys.stderr)
+        try:
+            for job in group_jobs(todo):
+                for status in self.run_job(job):
+                    counts[status] += 1
+                    bar.update(1)
+        finally:
+            bar.close()
+        return counts
+
+    def run_job(self, job: Job) -> Iterator[str]:
+        """Stage 1 once (trained, resumed or loaded), then each member run; yields each run's status."""
+        protocol = load_protocol(job.protocol).for_dataset(job.dataset)
+        data = self.dataset(job.dataset, protocol.cache_size)
+        s1_hash = stage1_sha256(data.manifest_sha256, job.stage1_method, job.backbone, job.seed, protocol)
+        stage1_dir = Path(self.settings.results_dir) / ".stage1"
+        stage1_dir.mkdir(parents=True, exist_ok=True)
+        with open(stage1_dir / f"{s1_hash}.lock", "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                for _ in job.runs:
+                    yield "locked"
+                return
+            yield from self._run_locked(job, protocol, data, s1_hash, stage1_dir)
+
+    def _run_locked(self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str,
+                    stage1_dir: Path) -> Iterator[str]:
+        started, t0 = provenance.utc_now(), time.perf_counter()
+        train = data.splits["train"]
+        split = engine.TrainSplit(
+            bank=ImageBank(data.images, train, self.device), labels=data.labels[train],
+            class_counts=torch.tensor(data.train_counts, dtype=torch.float32, device=self.device))
+        test_bank = ImageBank(data.images, data.splits["test"], self.device)
+        method = job.stage1_method
+        final = stage1_dir / f"{s1_hash}.pt"
+        reused = final.exists()
+        try:
+            torch.manual_seed(job.seed)
+            backbone, feat_dim = create_backbone(job.backbone, protocol.pretrained, self.settings.weights_file)
+            model = method.build(backbone, feat_dim, data.num_classes, split.class_counts.cpu())
+            if reused:
+                model.load_state_dict(torch.load(final, map_location="cpu", weights_only=True))
+            else:
+                resume = stage1_dir / f"{s1_hash}.resume.pt"
+                engine.train_stage1(method, model, split, protocol, self.device, job.seed, resume,
+                                    self._epoch_bar(f"{job.dataset} {method.name} s{job.seed} stage 1", protocol.epochs))
+                engine._save_atomic(model.state_dict(), final)
+                resume.unlink(missing_ok=True)
+        except Exception as e:  # the grid goes on; every member records the error
+            for run in job.runs:
+                self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t0, reused, error=e)
+                yield "failed"
+            return
+        stage1_seconds = time.perf_counter() - t0
+        for run in job.runs:
+            t_run = time.perf_counter()
+            try:
+                m = model
+                if run.method.two_stage:
+                    m = engine.train_stage2(copy.deepcopy(model), run.method.rebalance, split, protocol, self.device,
+                                            job.seed, self._epoch_bar(f"{job.dataset} {run.method.display_name} s{job.seed} stage 2",
+                                                                      protocol.stage2_epochs))
+                y_pred = engine.predict(m, test_bank, protocol, self.device)
+                wall = time.perf_counter() - t_run + (0.0 if reused else stage1_seconds)
+                self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred)
+                yield "ok"
+            except Exception as e:
+                self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t_run, reused, error=e)
+                yield "failed"
+
+    def _epoch_bar(self, desc: str, total: int) -> engine.EpochCallback | None:
+        if not self.settings.progress:
+            return None
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc=desc, unit="ep", leave=False, file=sys.stderr)
+
+        def update(epoch: int, epochs: int, loss: float) -> None:
+            bar.set_postfix(loss=f"{loss:.3f}")
+            bar.update(1)
+            if epoch + 1 >= epochs:
+                bar.close()
+        return update
+
+    def _write(self, run: Run, data: ds.PreparedDataset, protocol: Protocol, s1_hash: str, started: str,
+               wall: float, reused: bool, y_pred: np.ndarray | None = None, error: BaseException | None = None) -> None:
+        path = result_path(self.settings.results_dir, run.spec)
+        fields = dict(
+            spec=run.spec, description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
+            hyperparameters=run.method.hyperparameters(), two_stage=run.method.two_stage,
+            rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
+            dataset_manifest_sha256=data.manifest_sha256, stage1_key=run.method.stage1_key(), stage1_sha256=s1_hash,
+            protocol_config=protocol.as_dict(),
+            provenance=Provenance(package_version=provenance.package_version(), git_commit=provenance.git_commit(),
+                                  torch_version=torch.__version__, python_version=provenance.python_version(),
+                                  device=str(self.device), wall_seconds=round(float(wall), 3), started=started,
+                                  finished=provenance.utc_now(), stage1_reused=reused))
+        if error is not None:
+            msg = f"{type(error).__name__}: {error}"
+            result = RunResult(status="failed", error=msg + "\n" + "".join(traceback.format_tb(error.__traceback__))[-4000:],
+                               **fields)
+        else:
+            y_true = data.labels[data.splits["test"]]
+            m = evaluate_predictions(y_true, y_pred, data.num_classes, data.groups)
+            preds_path = path.with_name(path.stem + ".preds.npz")
+            write_predictions(preds_path, y_true, y_pred)
+            result = RunResult(
+                status="ok", metrics=Metrics(mcr_all=m["mcr_all"], mcr_major=m["mcr_major"], mcr_minor=m["mcr_minor"],
+                                             mcr_medium=m["mcr_medium"]),
+                per_class=PerClass(class_names=data.class_names, train_counts=data.train_counts, recall=m["recall"],
+                                   group=group_labels(data.num_classes, data.groups)),
+                confusion_matrix=m["confusion_matrix"], predictions_file=preds_path.name, **fields)
+        write_result(path, result)

@@ -1,0 +1,73 @@
+"""The result schema: one JSON file per run (pydantic; exported as JSON Schema for submitters)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class RunSpec(_Strict):
+    """What was run: the grid coordinates of one result."""
+
+    dataset: str
+    method: str = Field(description="display name exactly as the paper writes it, e.g. 'CE+SC→cRW'")
+    method_id: str = Field(description="ASCII id, e.g. 'ce+sc-crw'")
+    backbone: str
+    seed: int
+    protocol: str
+
+
+class Metrics(_Strict):
+    """Mean class recall in percent."""
+
+    mcr_all: float
+    mcr_major: float
+    mcr_minor: float
+    mcr_medium: float | None = None
+
+
+class PerClass(_Strict):
+    class_names: list[str]
+    train_counts: list[int]
+    recall: list[float | None]
+    group: list[str]
+
+
+class Provenance(_Strict):
+    package_version: str
+    git_commit: str | None = None
+    torch_version: str
+    python_version: str
+    device: str
+    wall_seconds: float
+    started: str
+    finished: str
+    stage1_reused: bool = False
+
+
+class RunResult(_Strict):
+    """One run's result file."""
+
+    schema_version: int = SCHEMA_VERSION
+    spec: RunSpec
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    description: str = ""
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    two_stage: bool = False
+    rebalance: str | None = None
+    metrics: Metrics | None = None
+    per_class: PerClass | None = None
+    confusion_matrix: list[list[int]] | None = None
+    predictions_file: str | None = Field(default=None, description="test labels and predictions (.npz), relative to this file")
+    dataset_manifest_sha256: str
+    stage1_key: dict[str, Any]
+    stage1_sha256: str
+    protocol_config: dict[str, Any] = Field(default_factory=dict)
+    provenance: Provenance

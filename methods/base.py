@@ -1,0 +1,155 @@
+"""The method interface: a frozen dataclass of hyper-parameters with a few hooks.
+
+A method says how a batch becomes a loss and which model and sampler it needs; the
+engine owns everything else (optimizer, schedule, loop, precision, evaluation,
+checkpoints). A two-stage method is the same object with ``rebalance`` set: stage 1 is
+the method's recipe, stage 2 (frozen extractor, new linear head) is the engine's.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class Rebalance:
+    """Stage 2 of a two-stage method: ``reweight`` (cRW) or ``resample`` (cRS) the new head."""
+
+    kind: Literal["reweight", "resample"]
+
+    @property
+    def suffix(self) -> str:
+        return {"reweight": "cRW", "resample": "cRS"}[self.kind]
+
+    @classmethod
+    def from_suffix(cls, suffix: str) -> "Rebalance":
+        kinds = {"crw": "reweight", "crs": "resample"}
+        if suffix.lower() not in kinds:
+            raise ValueError(f"unknown stage-2 suffix {suffix!r}; valid: cRW, cRS")
+        return cls(kinds[suffix.lower()])  # type: ignore[arg-type]
+
+
+@dataclass
+class Batch:
+    """One training batch on the training device, already augmented and normalised.
+
+    ``views`` holds the augmented views of the same images (``views[0]`` is ``images``);
+    ``paired_*`` is a second batch from the method's ``paired_sampling`` stream (BBN, Balanced-MixUp).
+    """
+
+    images: Tensor
+    labels: Tensor
+    views: tuple[Tensor, ...] = ()
+    paired_images: Tensor | None = None
+    paired_labels: Tensor | None = None
+
+
+@dataclass
+class StepInfo:
+    """Where training is, for schedules inside a loss (DRW, BBN's α)."""
+
+    epoch: int  # 0-based
+    epochs: int
+    step: int  # 0-based global step
+    steps_per_epoch: int
+    class_counts: Tensor  # training counts per class, on the training device
+    generator: torch.Generator = field(default_factory=torch.Generator)  # CPU generator for batch-level randomness
+
+
+class Classifier(nn.Module):
+    """Feature extractor + head. ``features(x)`` gives the pooled feature vector, ``forward`` the logits.
+
+    ``extras`` holds method-owned modules trained in stage 1 only (projection head, centres).
+    Stage 2 replaces ``head`` and freezes ``backbone``.
+    """
+
+    def __init__(self, backbone: nn.Module, feat_dim: int, head: nn.Module, extras: dict[str, nn.Module] | None = None):
+        super().__init__()
+        self.backbone = backbone
+        self.feat_dim = feat_dim
+        self.head = head
+        self.extras = nn.ModuleDict(extras or {})
+
+    def features(self, x: Tensor) -> Tensor:
+        return self.backbone(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Method:
+    """Base class of every method. Subclasses declare facts as class attributes and
+    hyper-parameters as dataclass fields, and override :meth:`loss` or :meth:`training_step`.
+    """
+
+    #: Display name exactly as the paper writes it (one-stage part: ``CE+SC``).
+    name: ClassVar[str] = ""
+    #: ASCII id for the shell (``ce+sc``); two-stage ids add ``-crw`` / ``-crs``.
+    id: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    #: Augmented views per image (SupCon wants 2).
+    views: ClassVar[int] = 1
+    #: Stage-1 sampler: "instance", "class_balanced" or "reversed".
+    sampling: ClassVar[str] = "instance"
+    #: A second batch stream drawn with this sampler, or None.
+    paired_sampling: ClassVar[str | None] = None
+
+    rebalance: Rebalance | None = None
+
+    # -- identity -------------------------------------------------------------------
+    @property
+    def display_name(self) -> str:
+        return self.name if self.rebalance is None else f"{self.name}→{self.rebalance.suffix}"
+
+    @property
+    def method_id(self) -> str:
+        return self.id if self.rebalance is None else f"{self.id}-{self.rebalance.suffix.lower()}"
+
+    @property
+    def two_stage(self) -> bool:
+        return self.rebalance is not None
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """Stage-1 hyper-parameters, as given (JSON-serialisable)."""
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "rebalance"}
+
+    def stage1_key(self) -> dict[str, Any]:
+        """What defines stage 1: methods with equal keys share one stage-1 checkpoint."""
+        return {"recipe": self.id, "hyperparameters": self.hyperparameters()}
+
+    # -- hooks ----------------------------------------------------------------------
+    def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:
+        """The stage-1 model; default: backbone + linear head."""
+        return Classifier(backbone, feat_dim, nn.Linear(feat_dim, num_classes))
+
+    def param_groups(self, model: Classifier) -> list[dict[str, Any]]:
+        """Optimizer parameter groups; a group with ``"scheduled": False`` keeps its own fixed lr."""
+        return [{"params": [p for p in model.parameters() if p.requires_grad]}]
+
+    def class_weights(self, info: StepInfo) -> Tensor | None:
+        """Per-class loss weights at this step (RW, DRW); None = unweighted."""
+        return None
+
+    def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
+        """Loss of logits against labels; default cross-entropy with :meth:`class_weights`."""
+        return F.cross_entropy(logits, labels, weight=self.class_weights(info))
+
+    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
+        """One stage-1 step: a dict with at least ``"loss"`` (other entries are logged)."""
+        return {"loss": self.loss(model(batch.images), batch.labels, info)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,62 @@
+"""Cross-entropy and its classic re-balancing: CE, RS, RW, CE-DRW."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from ..base import Method, StepInfo
+from ..registry import register_method
+from ..weights import drw_weights, inverse_frequency_weights
+
+
+@register_method(variants=("", "cRW", "cRS"))
+@dataclass(frozen=True, kw_only=True)
+class CE(Method):
+    """Plain cross-entropy with instance sampling: the baseline every method is compared against."""
+
+    name = "CE"
+    id = "ce"
+    description = "Cross-entropy, instance sampling."
+
+
+@register_method
+@dataclass(frozen=True, kw_only=True)
+class RS(Method):
+    """Re-sampling: cross-entropy on class-balanced batches (a class uniformly, then an image in it)."""
+
+    name = "RS"
+    id = "rs"
+    description = "Cross-entropy with class-balanced sampling."
+    sampling = "class_balanced"
+
+
+@register_method
+@dataclass(frozen=True, kw_only=True)
+class RW(Method):
+    """Re-weighting: cross-entropy weighted by inverse class frequency (weights sum to C)."""
+
+    name = "RW"
+    id = "rw"
+    description = "Inverse-frequency weighted cross-entropy."
+
+    def class_weights(self, info: StepInfo) -> Tensor | None:
+        return inverse_frequency_weights(info.class_counts).to(info.class_counts.device)
+
+
+@register_method
+@dataclass(frozen=True, kw_only=True)
+class CEDRW(Method):
+    """Deferred re-weighting (Cao et al.): plain CE, then class-balanced weights from 80 % of the epochs."""
+
+    name = "CE-DRW"
+    id = "ce-drw"
+    description = "Cross-entropy; class-balanced re-weighting (β = 0.9999) from 80 % of stage-1 epochs."
+    reference = "Cao et al., NeurIPS 2019 (LDAM-DRW reference implementation)"
+
+    start_fraction: float = 0.8
+    beta: float = 0.9999
+
+    def class_weights(self, info: StepInfo) -> Tensor | None:
+        w = drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta)
+        return None if w is None else w.to(info.class_counts.device)

@@ -1,0 +1,57 @@
+"""Classifier and projection heads."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = ["NormedLinear", "ProjectionHead"]
+
+
+class NormedLinear(nn.Module):
+    """LDAM's cosine classifier: ``normalize(x) @ normalize(W, dim=0)``, no bias.
+
+    As in the LDAM-DRW reference, ``weight`` has shape ``(in_features,
+    out_features)`` (one column per class; note: transposed w.r.t. ``nn.Linear``)
+    and is initialised with ``uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)``.
+    The output are cosines, in ``[-1, 1]`` up to float rounding (not clamped,
+    like the reference).
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.in_features = in_features
+        self.out_features = out_features
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Reference initialisation (columns of unit-ish norm, direction uniform)."""
+        with torch.no_grad():
+            self.weight.uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.normalize(x, dim=1) @ F.normalize(self.weight, dim=0)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class ProjectionHead(nn.Module):
+    """SupCon projection MLP ``Linear(in, hidden) -> ReLU -> Linear(hidden, out)``.
+
+    The paper uses ``feat_dim -> 512 -> ReLU -> 128``; the outputs are
+    L2-normalised inside :func:`methods.losses.supcon_loss`, not here.
+    """
+
+    def __init__(self, in_features: int, hidden: int = 512, out_features: int = 128) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, out_features),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)

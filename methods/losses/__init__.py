@@ -1,0 +1,20 @@
+"""Loss functions used by the methods (one file per loss; see METHODS.md)."""
+
+from __future__ import annotations
+
+from methods.losses.center import center_loss
+from methods.losses.focal import focal_loss, sigmoid_class_balanced_focal_loss
+from methods.losses.ldam import ldam_loss, ldam_margins
+from methods.losses.supcon import supcon_loss
+from methods.losses.triplet import batch_hard_triplet_loss, pairwise_euclidean
+
+__all__ = [
+    "batch_hard_triplet_loss",
+    "center_loss",
+    "focal_loss",
+    "ldam_loss",
+    "ldam_margins",
+    "pairwise_euclidean",
+    "sigmoid_class_balanced_focal_loss",
+    "supcon_loss",
+]

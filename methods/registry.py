@@ -1,0 +1,144 @@
+"""The one method registry.
+
+``@register_method(variants=("", "cRW"))`` on a :class:`Method` subclass registers its
+one-stage row (``""``) and its two-stage rows (``"cRW"``, ``"cRS"``) under their display
+names and ASCII ids. The CLI, the grid, the leaderboard and the tests read this registry
+and nothing else. Methods from outside the package come from a file
+(``path/to/file.py:MyMethod``) or from the ``medlt_bench.methods`` entry-point group.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable, Sequence, TypeVar
+
+from .base import Method, Rebalance
+
+ENTRY_POINT_GROUP = "medlt_bench.methods"
+
+
+class UnknownMethodError(KeyError):
+    """A method name that is not registered; the message lists the valid names."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class MethodEntry:
+    """One row of the catalog: a method class and its stage 2 (None for one-stage)."""
+
+    cls: type[Method]
+    rebalance: Rebalance | None
+
+    @property
+    def name(self) -> str:
+        return self.cls.name if self.rebalance is None else f"{self.cls.name}→{self.rebalance.suffix}"
+
+    @property
+    def id(self) -> str:
+        return self.cls.id if self.rebalance is None else f"{self.cls.id}-{self.rebalance.suffix.lower()}"
+
+    def create(self, **hyperparameters: Any) -> Method:
+        return self.cls(rebalance=self.rebalance, **hyperparameters)
+
+
+_ENTRIES: list[MethodEntry] = []
+M = TypeVar("M", bound=type[Method])
+
+
+def register_method(cls: M | None = None, *, variants: Sequence[str] = ("",)) -> Any:
+    """Class decorator. ``variants``: ``""`` for the one-stage row, ``"cRW"`` / ``"cRS"`` for two-stage rows."""
+
+    def decorate(c: M) -> M:
+        if not c.name or not c.id:
+            raise ValueError(f"{c.__qualname__} must declare class attributes 'name' and 'id'")
+        for v in variants:
+            entry = MethodEntry(c, Rebalance.from_suffix(v) if v else None)
+            for other in _ENTRIES:
+                if other.cls is not c and (other.name == entry.name or other.id == entry.id):
+                    raise ValueError(f"method {entry.name!r} / {entry.id!r} registered twice")
+            if entry not in _ENTRIES:
+                _ENTRIES.append(entry)
+        return c
+
+    return decorate(cls) if cls is not None else decorate
+
+
+def method_entries() -> list[MethodEntry]:
+    """Every registered row, in catalog (paper) order; entry points loaded first."""
+    _load_entry_points()
+    return list(_ENTRIES)
+
+
+def method_names() -> list[str]:
+    """Display names of every registered row."""
+    return [e.name for e in method_entries()]
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("->", "→").replace(" ", "")
+
+
+def get_entry(name: str) -> MethodEntry:
+    """Look a row up by display name or id (case-insensitive, ``->`` accepted for ``→``)."""
+    key = _normalise(name)
+    for e in method_entries():
+        if key in (_normalise(e.name), _normalise(e.id)):
+            return e
+    raise UnknownMethodError(
+        f"unknown method {name!r}; valid: {', '.join(e.id for e in method_entries())} "
+        "(or path/to/file.py:ClassName)")
+
+
+def create_method(name: str, **hyperparameters: Any) -> Method:
+    """A method by registered name/id, or ``path/to/file.py:ClassName[:cRW]`` for a user's file."""
+    if ".py:" in name:
+        return load_method_from_file(name, **hyperparameters)
+    return get_entry(name).create(**hyperparameters)
+
+
+def load_method_from_file(spec: str, **hyperparameters: Any) -> Method:
+    """``path/to/file.py:ClassName`` (optionally ``:cRW`` / ``:cRS``) -> a method instance.
+
+    The class needs no registration; it must subclass :class:`Method` and declare ``name`` and ``id``.
+    """
+    path_str, _, rest = spec.partition(".py:")
+    path = Path(path_str + ".py")
+    class_name, _, suffix = rest.partition(":")
+    if not path.is_file():
+        raise UnknownMethodError(f"method file {path} not found")
+    module_name = f"medlt_user_method_{abs(hash(path.resolve()))}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[module_name] = module
+    module_spec.loader.exec_module(module)
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise UnknownMethodError(f"{path}: no Method subclass named {class_name!r}")
+    if not cls.name or not cls.id:
+        raise UnknownMethodError(f"{path}:{class_name} must declare class attributes 'name' and 'id'")
+    rebalance = Rebalance.from_suffix(suffix) if suffix else None
+    return cls(rebalance=rebalance, **hyperparameters)
+
+
+_entry_points_loaded = False
+
+
+def _load_entry_points() -> None:
+    """Import installed plugins once; each entry point names a module or a Method subclass."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        obj = ep.load()  # importing the module runs its @register_method decorators
+        if isinstance(obj, type) and issubclass(obj, Method) and not any(e.cls is obj for e in _ENTRIES):
+            register_method(obj, variants=getattr(obj, "variants", ("",)))
+
+
+Factory = Callable[..., Method]

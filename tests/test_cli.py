@@ -1,0 +1,64 @@
+"""The command line: errors are one line listing valid names; run -> JSON -> table; report."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("argv,names", [
+    (["run", "--all", "--dataset", "no-such-set"], ["digits-lt", "pathmnist-lt"]),
+    (["run", "--method", "no-such-method"], ["ce", "ce-crw", "rw"]),
+    (["run", "--all", "--protocol", "no-such-protocol"], ["paper", "quick", "smoke"]),
+])
+def test_unknown_name_is_a_one_line_error_listing_valid_names(argv, names, capsys, tmp_path):
+    assert main(argv + ["--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: unknown")
+    for n in names:
+        assert n in err
+
+
+def test_run_without_methods_is_an_error(capsys, tmp_path):
+    assert main(["run", "--results", str(tmp_path)]) == 2
+    assert "--all" in capsys.readouterr().err
+
+
+def test_run_then_report(cache_dir, tmp_path, capsys):
+    argv = ["run", "--method", "CE", "--method", "ce-crw", "--seeds", "0", "1", "--protocol", "smoke",
+            "--results", str(tmp_path), "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    assert "CE→cRW" in out.out and "digits-lt All" in out.out
+    files = sorted(tmp_path.rglob("seed-*.json"))
+    assert len(files) == 4 and all(json.loads(f.read_text())["status"] == "ok" for f in files)
+    assert main(argv) == 0
+    assert "4 already done" in capsys.readouterr().err
+    assert main(["report", "--results", str(tmp_path), "--format", "markdown"]) == 0
+    assert "| CE→cRW |" in capsys.readouterr().out
+
+
+def test_report_warns_on_mixed_manifest_hashes(cache_dir, tmp_path, capsys):
+    assert main(["run", "--method", "CE", "--seeds", "0", "1", "--protocol", "smoke", "--results", str(tmp_path),
+                 "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]) == 0
+    capsys.readouterr()
+    f = sorted(tmp_path.rglob("seed-1.json"))[0]
+    data = json.loads(f.read_text())
+    data["dataset_manifest_sha256"] = "0" * 64
+    f.write_text(json.dumps(data))
+    assert main(["report", "--results", str(tmp_path)]) == 0
+    assert "different dataset manifest hashes" in capsys.readouterr().err
+
+
+def test_list_and_help():
+    out = subprocess.run([sys.executable, "-m", "benchmark", "list", "methods"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "CE→cRW" in out.stdout and "ce-crs" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "benchmark", "run", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "--protocol" in out.stdout
