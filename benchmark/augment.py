@@ -48,12 +48,21 @@ def augment_batch(images: Tensor, image_size: int, train: bool, rotation: float 
                   generator: torch.Generator | None = None, channels_last: bool = False) -> Tensor:
     """uint8 (B, S, S, 3) on any device -> normalised float (B, 3, R, R) on the same device."""
     b, size = images.shape[0], images.shape[1]
-    x = images.permute(0, 3, 1, 2).float().div_(255.0)
-    theta = affine_matrices(b, size, image_size, train, rotation, hflip, generator).to(x.device)
+    # float in the stored (B, S, S, 3) layout (one contiguous pass), viewed as channels-last NCHW;
+    # the 1/255 and the normalisation are folded into one multiply-add after the warp, on the
+    # smaller output (interpolation is linear, so the order does not change the result).
+    x = images.float().permute(0, 3, 1, 2)
     if train or image_size != size:
+        theta = affine_matrices(b, size, image_size, train, rotation, hflip, generator).to(x.device)
         grid = F.affine_grid(theta, [b, 3, image_size, image_size], align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
-    x = (x - mean) / std
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+    scale, bias = _normalisation(x.device)
+    x = x.mul_(scale).add_(bias)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+
+
+def _normalisation(device: torch.device) -> tuple[Tensor, Tensor]:
+    """(x / 255 - mean) / std  ==  x * scale + bias, per channel."""
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    return 1.0 / (255.0 * std), -mean / std

@@ -17,7 +17,7 @@ import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -33,6 +33,9 @@ from .metrics import evaluate_predictions, group_labels
 from .protocol import Protocol, load_protocol
 from .results import is_finished, result_path, write_predictions, write_result
 from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec
+
+if TYPE_CHECKING:
+    from .executors import Executor
 
 
 @dataclass
@@ -125,18 +128,22 @@ class GridRunner:
         return self._datasets[key]
 
     # -- execution -------------------------------------------------------------------
-    def run(self, runs: Sequence[Run]) -> dict[str, int]:
-        """Run every pending run; returns counts of ``ok``, ``failed``, ``skipped``, ``locked``."""
+    def run(self, runs: Sequence[Run], executor: "Executor | None" = None) -> dict[str, int]:
+        """Run every pending run; returns counts of ``ok``, ``failed``, ``skipped``, ``locked``.
+
+        ``executor`` defaults to this process (:class:`benchmark.executors.LocalExecutor`).
+        """
         from tqdm import tqdm
+
+        from .executors import LocalExecutor
 
         todo = self.pending(runs)
         counts = {"ok": 0, "failed": 0, "skipped": len(runs) - len(todo), "locked": 0}
         bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.settings.progress, file=sys.stderr)
         try:
-            for job in group_jobs(todo):
-                for status in self.run_job(job):
-                    counts[status] += 1
-                    bar.update(1)
+            for status in (executor or LocalExecutor()).execute(self, group_jobs(todo)):
+                counts[status] += 1
+                bar.update(1)
         finally:
             bar.close()
         return counts
@@ -221,6 +228,7 @@ class GridRunner:
         path = result_path(self.settings.results_dir, run.spec)
         fields = dict(
             spec=run.spec, description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
+            reference=getattr(run.method, "reference", "") or "",
             hyperparameters=run.method.hyperparameters(), two_stage=run.method.two_stage,
             rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
             dataset_manifest_sha256=data.manifest_sha256, stage1_key=run.method.stage1_key(), stage1_sha256=s1_hash,

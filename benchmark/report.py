@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -54,44 +55,243 @@ def table2(results: Sequence[RunResult], warn: bool = True) -> tuple[pd.DataFram
     return summary_table(frame), warnings_
 
 
+TABLES = (2, 3, 4, 5)
+FORMATS = ("text", "markdown", "csv", "latex")
+#: Table 3 of the paper: the ablation of supervised contrastive learning (SC) and class re-weighting (cRW).
+ABLATION_ROWS = ("CE", "CE+SC", "CE→cRW", "SC→cRW", "CE+SC→cRW")
+TABLE_HELP = {
+    2: "Table 2: methods × datasets (All ± std / Major / Minor; Medium where a dataset has it)",
+    3: "Table 3: the ablation rows " + ", ".join(ABLATION_ROWS) + " × datasets (All / Major / Minor)",
+    4: "Table 4: methods × backbones, one block per dataset (All / Minor)",
+    5: "Table 5: methods × datasets that define a medium group (All / Major / Medium / Minor)",
+}
+
+
+@dataclass
+class Block:
+    """One rendered table: rows = methods, column groups (datasets or backbones) of metric columns."""
+
+    title: str
+    context: dict[str, str]
+    groups: list[tuple[str, list[str]]]
+    rows: list[str]
+    cells: dict[tuple[str, str, str], tuple[float, float | None]] = field(default_factory=dict)
+
+    def columns(self) -> list[tuple[str, str]]:
+        return [(g, c) for g, cols in self.groups for c in cols]
+
+    def marks(self) -> dict[tuple[str, str, str], int]:
+        """1 = best, 2 = second best of each column, compared at the shown precision (2 decimals)."""
+        out = {}
+        for g, c in self.columns():
+            shown = {m: round(self.cells[(m, g, c)][0], 2) for m in self.rows
+                     if (m, g, c) in self.cells and not _nan(self.cells[(m, g, c)][0])}
+            distinct = sorted(set(shown.values()), reverse=True)
+            for m, v in shown.items():
+                if len(shown) > 1 and v == distinct[0]:
+                    out[(m, g, c)] = 1
+                elif len(distinct) > 1 and len(shown) > 2 and v == distinct[1]:
+                    out[(m, g, c)] = 2
+        return out
+
+
+_COLUMN_SOURCE = {"All": "all_mean", "Major": "major", "Medium": "medium", "Minor": "minor"}
+
+
+def _nan(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v))
+
+
+def table_blocks(summary: pd.DataFrame, table: int = 2) -> list[Block]:
+    """The blocks of Table ``table`` (2, 3, 4 or 5) from :func:`summary_table`; [] when the results hold none."""
+    if table not in TABLES:
+        raise ValueError(f"unknown table {table}; valid: {', '.join(map(str, TABLES))}")
+    if summary.empty:
+        return []
+    blocks = []
+    if table == 4:
+        for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=False):
+            backbones = list(dict.fromkeys(part["backbone"]))
+            blocks.append(_block(part, f"{dataset}, protocol {protocol}: backbones (MCR %, mean over seeds)",
+                                 {"dataset": dataset, "protocol": protocol}, "backbone",
+                                 [(b, ["All", "Minor"]) for b in backbones], std=False))
+        return blocks
+    for (backbone, protocol), part in summary.groupby(["backbone", "protocol"], sort=False):
+        if table == 3:
+            part = part[part["method"].isin(ABLATION_ROWS)]
+        has_medium = {d: bool(g["medium"].notna().any()) for d, g in part.groupby("dataset", sort=False)}
+        if table == 5:
+            part = part[part["dataset"].map(has_medium).fillna(False).astype(bool)]
+        if part.empty:
+            continue
+        datasets = list(dict.fromkeys(part["dataset"]))
+        if table == 2:
+            groups = [(d, ["All", "Major"] + (["Medium"] if has_medium[d] else []) + ["Minor"]) for d in datasets]
+            what = "best per column marked"
+        elif table == 3:
+            groups = [(d, ["All", "Major", "Minor"]) for d in datasets]
+            what = "ablation"
+        else:
+            groups = [(d, ["All", "Major", "Medium", "Minor"]) for d in datasets]
+            what = "with the medium group"
+        blocks.append(_block(part, f"backbone {backbone}, protocol {protocol} (MCR %, mean over seeds; {what})",
+                             {"backbone": backbone, "protocol": protocol}, "dataset", groups, std=table == 2,
+                             ablation=table == 3))
+    return blocks
+
+
+def _block(part: pd.DataFrame, title: str, context: dict[str, str], group_by: str,
+           groups: list[tuple[str, list[str]]], std: bool, ablation: bool = False) -> Block:
+    present = set(part["method"])
+    rows = [m for m in ABLATION_ROWS if m in present] if ablation else method_order(list(present))
+    block = Block(title, context, groups, rows)
+    for row in part.itertuples(index=False):
+        g = getattr(row, group_by)
+        for c in dict(groups).get(g, []):
+            v = getattr(row, _COLUMN_SOURCE[c])
+            if not _nan(v):
+                block.cells[(row.method, g, c)] = (float(v), float(row.all_std) if std and c == "All" else None)
+    return block
+
+
+def format_blocks(blocks: Sequence[Block], fmt: str = "text") -> str:
+    """Render blocks as ``text`` (best ``*``, second ``_``), ``markdown`` (**best**, <u>second</u>),
+    ``csv`` (plain numbers, one header for all blocks) or ``latex`` (\\textbf / \\underline, booktabs)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; valid: {', '.join(FORMATS)}")
+    if not blocks:
+        return "no results"
+    if fmt == "csv":
+        return _csv(blocks)
+    return "\n\n".join({"text": _text, "markdown": _markdown, "latex": _latex}[fmt](b) for b in blocks)
+
+
+def _number(v: float, std: float | None, c: str, pm: str = " ± ") -> str:
+    s = f"{v:.2f}"
+    if c == "All" and std is not None:
+        s += f"{pm}{std:.2f}" if not _nan(std) else f"{pm}–"
+    return s
+
+
+def _cells(block: Block, decorate: Any, pm: str = " ± ", missing: str = "–") -> list[list[str]]:
+    marks = block.marks()
+    out = []
+    for m in block.rows:
+        row = []
+        for g, c in block.columns():
+            if (m, g, c) not in block.cells:
+                row.append(missing)
+                continue
+            v, std = block.cells[(m, g, c)]
+            row.append(decorate(_number(v, std, c, pm), marks.get((m, g, c), 0)))
+        out.append(row)
+    return out
+
+
+def _text(block: Block) -> str:
+    header = ["Method"] + [f"{g} {c}" for g, c in block.columns()]
+    body = _cells(block, lambda s, k: s + (" *" if k == 1 else " _" if k == 2 else ""))
+    rows = [[m] + r for m, r in zip(block.rows, body)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt_row = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
+    title = block.title + ("" if "marked" in block.title else "; * best, _ second")
+    return "\n".join([title, fmt_row(header), "  ".join("-" * w for w in widths)] + [fmt_row(r) for r in rows])
+
+
+def _md_escape(s: str) -> str:
+    return s.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _markdown(block: Block) -> str:
+    header = ["Method"] + [f"{_md_escape(g)} {c}" for g, c in block.columns()]
+    body = _cells(block, lambda s, k: f"**{s}**" if k == 1 else f"<u>{s}</u>" if k == 2 else s)
+    lines = [f"**{_md_escape(block.title)}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join([_md_escape(m)] + r) + " |" for m, r in zip(block.rows, body)]
+    return "\n".join(lines)
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                  "→": r"$\rightarrow$", "±": r"$\pm$", "<": r"\textless{}", ">": r"\textgreater{}"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def _latex(block: Block) -> str:
+    n = len(block.columns())
+    spec = "l" + "".join(" " + "c" * len(cols) for _, cols in block.groups)
+    lines = [f"% {latex_escape(block.title)}", f"\\begin{{tabular}}{{{spec}}}", r"\toprule"]
+    lines.append(" & ".join([""] + [f"\\multicolumn{{{len(cols)}}}{{c}}{{{latex_escape(g)}}}" for g, cols in block.groups])
+                 + r" \\")
+    start, rules = 2, []
+    for _, cols in block.groups:
+        rules.append(f"\\cmidrule(lr){{{start}-{start + len(cols) - 1}}}")
+        start += len(cols)
+    lines.append(" ".join(rules))
+    lines.append(" & ".join(["Method"] + [c for _, c in block.columns()]) + r" \\")
+    lines.append(r"\midrule")
+    body = _cells(block, lambda s, k: f"\\textbf{{{s}}}" if k == 1 else f"\\underline{{{s}}}" if k == 2 else s,
+                  pm=r" $\pm$ ", missing="--")
+    lines += [" & ".join([latex_escape(m)] + r) + r" \\" for m, r in zip(block.rows, body)]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    assert n == len(block.columns())
+    return "\n".join(lines)
+
+
+def _csv(blocks: Sequence[Block]) -> str:
+    import csv
+    import io
+
+    context_keys = list(dict.fromkeys(k for b in blocks for k in b.context))
+    value_cols: list[str] = []
+    for b in blocks:
+        for g, c in b.columns():
+            value_cols.append(f"{g} {c}")
+            if c == "All" and any(b.cells.get((m, g, c), (0, None))[1] is not None for m in b.rows):
+                value_cols.append(f"{g} All std")
+    value_cols = list(dict.fromkeys(value_cols))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(context_keys + ["method"] + value_cols)
+    for b in blocks:
+        for m in b.rows:
+            row: dict[str, str] = {}
+            for g, c in b.columns():
+                if (m, g, c) in b.cells:
+                    v, std = b.cells[(m, g, c)]
+                    row[f"{g} {c}"] = f"{v:.4f}"
+                    if std is not None and not _nan(std):
+                        row[f"{g} All std"] = f"{std:.4f}"
+            writer.writerow([_csv_text(b.context.get(k, "")) for k in context_keys] + [_csv_text(m)]
+                            + [row.get(c, "") for c in value_cols])
+    return buf.getvalue().rstrip("\n")
+
+
+def _csv_text(s: str) -> str:
+    """Neutralise spreadsheet formulas in text cells (a submitted name starting with '=' stays text)."""
+    return "'" + s if s[:1] in ("=", "+", "@", "-") and not _is_number(s) else s
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
 def format_table2(summary: pd.DataFrame, fmt: str = "text") -> str:
-    """Render the summary as a Table-2 text (best per column marked ``*``) or markdown (best in bold)."""
+    """Render the summary as Table 2: text (best ``*``, second ``_``), markdown (**best**, <u>second</u>),
+    csv (plain numbers) or latex (\\textbf best, \\underline second)."""
     if summary.empty:
         return "no results"
-    blocks = []
-    for (backbone, protocol), part in summary.groupby(["backbone", "protocol"], sort=False):
-        datasets = list(dict.fromkeys(part["dataset"]))
-        methods = method_order(part["method"].tolist())
-        has_medium = part["medium"].notna().any()
-        cols = ["All", "Major"] + (["Medium"] if has_medium else []) + ["Minor"]
-        cell: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in part.itertuples():
-            cell[(row.method, row.dataset)] = {"All": row.all_mean, "std": row.all_std, "Major": row.major,
-                                               "Medium": row.medium, "Minor": row.minor, "n": row.seeds}
-        best = {(d, c): np.nanmax([cell.get((m, d), {}).get(c, np.nan) for m in methods] or [np.nan])
-                for d in datasets for c in cols}
+    return format_blocks(table_blocks(summary, 2), fmt)
 
-        def show(m: str, d: str, c: str) -> str:
-            v = cell.get((m, d), {}).get(c)
-            if v is None or (isinstance(v, float) and np.isnan(v)):
-                return "–"
-            s = f"{v:.2f}"
-            if c == "All":
-                std = cell[(m, d)]["std"]
-                s += f" ± {std:.2f}" if std == std else " ± –"
-            if np.isclose(v, best[(d, c)]):
-                s = f"**{s}**" if fmt == "markdown" else s + " *"
-            return s
 
-        header = ["Method"] + [f"{d} {c}" for d in datasets for c in cols]
-        rows = [[m] + [show(m, d, c) for d in datasets for c in cols] for m in methods]
-        title = f"backbone {backbone}, protocol {protocol} (MCR %, mean over seeds; best per column marked)"
-        if fmt == "markdown":
-            lines = [f"**{title}**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-            lines += ["| " + " | ".join(r) + " |" for r in rows]
-        else:
-            widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-            fmt_row = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))  # noqa: E731
-            lines = [title, fmt_row(header), "  ".join("-" * w for w in widths)] + [fmt_row(r) for r in rows]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+def render_table(results: Sequence[RunResult], table: int = 2, fmt: str = "text") -> tuple[str | None, list[str]]:
+    """Table ``table`` of ``results`` in ``fmt``; None when the results hold no run of its layout."""
+    summary, warnings_ = table2(results, warn=False)
+    blocks = table_blocks(summary, table) if not summary.empty else []
+    return (format_blocks(blocks, fmt) if blocks else None), warnings_

@@ -59,6 +59,8 @@ class RunResult(_Strict):
     status: Literal["ok", "failed"]
     error: str | None = None
     description: str = ""
+    reference: str = Field(default="", description="citation of the method (plain text)")
+    url: str | None = Field(default=None, description="link to the method's paper or code; only http(s) links are shown")
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     two_stage: bool = False
     rebalance: str | None = None
@@ -71,3 +73,20 @@ class RunResult(_Strict):
     stage1_sha256: str
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     provenance: Provenance
+
+
+SCHEMA_ID = "https://github.com/medlt-bench/medlt-bench/blob/main/docs/result.schema.json"
+
+
+def export_json_schema() -> dict[str, Any]:
+    """The JSON Schema of one result file, generated from :class:`RunResult` (``docs/result.schema.json``)."""
+    schema = RunResult.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            "title": "medlt-bench run result", **{k: v for k, v in schema.items() if k != "title"}}
+
+
+def json_schema_text() -> str:
+    """:func:`export_json_schema` as the exact text of ``docs/result.schema.json``."""
+    import json
+
+    return json.dumps(export_json_schema(), indent=2, ensure_ascii=False) + "\n"

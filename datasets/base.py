@@ -124,11 +124,18 @@ class DatasetBuilder:
     def load(self, cache_root: str | Path = DEFAULT_CACHE, size: int | None = None, raw_root: str | Path | None = None,
              progress: bool = True) -> PreparedDataset:
         """Load the prepared dataset, preparing it first when it is missing."""
+        import fcntl
+
         size = int(size or self.default_size)
         folder = self.folder(Path(cache_root), size)
         if (folder / "manifest.json").exists():
             return PreparedDataset.load(folder)
-        return self.prepare(raw_root, cache_root, size, progress=progress)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with open(folder.parent / f"{folder.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two workers: one prepares, the other waits and loads
+            if (folder / "manifest.json").exists():
+                return PreparedDataset.load(folder)
+            return self.prepare(raw_root, cache_root, size, progress=progress)
 
 
 def compact(raw: RawDataset) -> RawDataset:

@@ -33,8 +33,8 @@ class XRay9(DatasetBuilder):
     Labels`` is a single label among Atelectasis, Effusion, Nodule, Pneumothorax, Mass,
     Cardiomegaly, Emphysema, Edema, Hernia (that order); multi-label rows, the other five
     findings and "No Finding" are dropped. ``split="stratified"`` (default, the paper's):
-    stratified random 7.5 : 0.5 : 2 per class, seeded (Atelectasis 4210 -> 3157 train;
-    the paper reports 3158). A patient can then appear in train and test.
+    stratified random 7.5 : 0.5 : 2 per class, seeded (Atelectasis 4210 -> 3158 train,
+    as the paper's Table 1). A patient can then appear in train and test.
     ``split="patient"``: all images of a patient in one split (``group_split``), not stratified.
     """
 
@@ -42,7 +42,7 @@ class XRay9(DatasetBuilder):
     title = "X-ray9 (ChestX-ray14, single finding)"
     image_type = "x-ray"
     source_url = "https://nihcc.app.box.com/v/ChestXray-NIHCC"
-    license = "CC0 1.0 (NIH Clinical Center; cite Wang et al., CVPR 2017)"
+    license = "unrestricted use with attribution (NIH Clinical Center; cite Wang et al., CVPR 2017)"
     raw_files = ("Data_Entry_2017.csv (or Data_Entry_2017_v2020.csv)",
                  "images/*.png (the images_001..012 archives, extracted)")
     default_size = 300

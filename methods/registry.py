@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -136,9 +137,13 @@ def _load_entry_points() -> None:
         return
     _entry_points_loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        obj = ep.load()  # importing the module runs its @register_method decorators
-        if isinstance(obj, type) and issubclass(obj, Method) and not any(e.cls is obj for e in _ENTRIES):
-            register_method(obj, variants=getattr(obj, "variants", ("",)))
+        try:
+            obj = ep.load()  # importing the module runs its @register_method decorators
+            if isinstance(obj, type) and issubclass(obj, Method) and not any(e.cls is obj for e in _ENTRIES):
+                register_method(obj, variants=getattr(obj, "variants", ("",)))
+        except Exception as e:  # a broken plugin must not take the catalog (and the CLI) down with it
+            warnings.warn(f"{ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) skipped: "
+                          f"{type(e).__name__}: {e}", RuntimeWarning, stacklevel=2)
 
 
 Factory = Callable[..., Method]

@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from datasets import DEFAULT_CACHE, DatasetBuilder, DatasetError, PreparedDataset, create_builder, registered_builders
+from datasets import DEFAULT_CACHE, DatasetBuilder, DatasetError, create_builder, manifest_sha256, registered_builders
+from datasets.prepared import MANIFEST
 
 EXIT_ERROR = 2
 
@@ -60,7 +61,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     except DatasetError as e:
         return _error(e)
     print(f"prepared {ds.name} in {ds.root}")
-    width = max(len(n) for n in ds.class_names)
+    width = max(5, *(len(n) for n in ds.class_names))
     print("train counts:")
     for name, n in zip(ds.class_names, ds.train_counts):
         print(f"  {name:<{width}}  {n:>7}")
@@ -74,13 +75,18 @@ def cmd_info(args: argparse.Namespace) -> int:
         folder = _prepared_folder(builder, Path(args.cache_dir), args.size)
         if folder is None:
             size = args.size or builder.default_size
+            extra = "".join([f" --size {args.size}" if args.size else "", f" --seed {args.seed}" if args.seed else "",
+                             *(f" -p {p}" for p in args.param)])
             raise DatasetError(f"{builder.id} is not prepared at {size} px in {args.cache_dir}; run `python -m benchmark"
-                               f" datasets prepare {args.name} --raw DIR --cache-dir {args.cache_dir}"
-                               + (f" --size {args.size}" if args.size else "") + "` first")
-        ds = PreparedDataset.load(folder)
+                               f" datasets prepare {args.name} --raw DIR --cache-dir {args.cache_dir}{extra}` first")
+        manifest = read_manifest(folder)
+        try:
+            stats = dataset_stats(manifest, folder)
+        except (KeyError, TypeError, ValueError) as e:
+            raise DatasetError(f"{folder / MANIFEST}: incomplete manifest ({type(e).__name__}: {e});"
+                               f" delete {folder} and prepare again") from None
     except DatasetError as e:
         return _error(e)
-    stats = dataset_stats(ds)
     if args.json:
         print(json.dumps(stats, sort_keys=True))
     else:
@@ -103,9 +109,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 # -- statistics (the paper's Table 1, from the manifest only) ---------------------
-def dataset_stats(ds: PreparedDataset) -> dict[str, Any]:
-    """Table-1 statistics and per-split per-class counts of a prepared dataset, from its manifest."""
-    m = ds.manifest
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: not found (prepare the dataset first)") from None
+    except (OSError, ValueError) as e:
+        raise DatasetError(f"{path}: unreadable ({e}); delete {folder} and prepare again") from None
+
+
+def dataset_stats(manifest: dict[str, Any], folder: str | Path | None = None) -> dict[str, Any]:
+    """Table-1 statistics and per-split per-class counts of a prepared dataset, from its manifest only."""
+    m = manifest
     names = list(m["class_names"])
     counts = {s: list(m["split_counts"][s]) for s in ("train", "val", "test")}
     train = counts["train"]
@@ -117,8 +133,8 @@ def dataset_stats(ds: PreparedDataset) -> dict[str, Any]:
         "title": m.get("title", ""),
         "demo": bool(m.get("demo", False)),
         "image_type": m.get("image_type", ""),
-        "folder": str(ds.root),
-        "manifest_sha256": ds.manifest_sha256,
+        "folder": None if folder is None else str(folder),
+        "manifest_sha256": manifest_sha256(m),
         "num_classes": len(names),
         "image_size": f"{shape[0]}x{shape[1]}",
         "n_max": n_max,
@@ -188,9 +204,9 @@ def _prepared_folder(builder: DatasetBuilder, cache_root: Path, size: int | None
     """The prepared folder at ``size``; without ``size``, the default size, else any prepared size."""
     if size is not None:
         folder = builder.folder(cache_root, size)
-        return folder if (folder / "manifest.json").is_file() else None
+        return folder if (folder / MANIFEST).is_file() else None
     default = builder.folder(cache_root, builder.default_size)
-    if (default / "manifest.json").is_file():
+    if (default / MANIFEST).is_file():
         return default
     found = sorted(default.parent.glob("*px/manifest.json"), key=lambda p: int(p.parent.name[:-2] or 0))
     return found[0].parent if found else None

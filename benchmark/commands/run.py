@@ -26,6 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", type=Path, default=None, help="folder with the dataset's official files")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--weights", type=Path, default=None, help="pretrained backbone weights file (offline machines)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local",
+                   help="local: jobs in this process (default); ray: one Ray task per stage-1 job")
+    p.add_argument("--ray-address", default=None, help="Ray cluster address ('auto' joins a running cluster; "
+                   "default: start a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -53,7 +57,12 @@ def run(args: argparse.Namespace) -> int:
                             data_root=args.data_root, device=args.device, weights_file=args.weights,
                             progress=not args.quiet)
     t0 = time.perf_counter()
-    counts = GridRunner(settings).run(runs)
+    executor = None
+    if args.executor == "ray":
+        from ..executors import RayExecutor
+
+        executor = RayExecutor(address=args.ray_address)
+    counts = GridRunner(settings).run(runs, executor)
     wall = time.perf_counter() - t0
     print(f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done, "
           f"{counts['locked']} held by another worker ({wall:.1f} s)", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Cross-entropy and its classic re-balancing: CE, RS, RW, CE-DRW."""
+"""Cross-entropy and its classic re-balancing: CE, CE-DRW, RS, RW (registered in the paper's Table-2 order)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,6 +18,24 @@ class CE(Method):
     name = "CE"
     id = "ce"
     description = "Cross-entropy, instance sampling."
+
+
+@register_method
+@dataclass(frozen=True, kw_only=True)
+class CEDRW(Method):
+    """Deferred re-weighting (Cao et al.): plain CE, then class-balanced weights from 80 % of the epochs."""
+
+    name = "CE-DRW"
+    id = "ce-drw"
+    description = "Cross-entropy; class-balanced re-weighting (β = 0.9999) from 80 % of stage-1 epochs."
+    reference = "Cao et al., NeurIPS 2019 (LDAM-DRW reference implementation)"
+
+    start_fraction: float = 0.8
+    beta: float = 0.9999
+
+    def class_weights(self, info: StepInfo) -> Tensor | None:
+        w = drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta)
+        return None if w is None else w.to(info.class_counts.device)
 
 
 @register_method
@@ -42,21 +60,3 @@ class RW(Method):
 
     def class_weights(self, info: StepInfo) -> Tensor | None:
         return inverse_frequency_weights(info.class_counts).to(info.class_counts.device)
-
-
-@register_method
-@dataclass(frozen=True, kw_only=True)
-class CEDRW(Method):
-    """Deferred re-weighting (Cao et al.): plain CE, then class-balanced weights from 80 % of the epochs."""
-
-    name = "CE-DRW"
-    id = "ce-drw"
-    description = "Cross-entropy; class-balanced re-weighting (β = 0.9999) from 80 % of stage-1 epochs."
-    reference = "Cao et al., NeurIPS 2019 (LDAM-DRW reference implementation)"
-
-    start_fraction: float = 0.8
-    beta: float = 0.9999
-
-    def class_weights(self, info: StepInfo) -> Tensor | None:
-        w = drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta)
-        return None if w is None else w.to(info.class_counts.device)

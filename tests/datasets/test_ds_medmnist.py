@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from fake_raw import PATHMNIST_REAL_TRAIN, assert_images_match_labels, write_medmnist
 
+from benchmark.commands.datasets import dataset_stats
 from datasets import DatasetError, create_builder, long_tailed_counts
 
 
@@ -20,7 +21,9 @@ def test_pathmnist_lt_table1_real_counts(tmp_path):
     order = ds.manifest["construction"]["class_order"]
     assert order == [0, 1, 2, 8, 4, 6, 7, 5, 3]
     assert [ds.train_counts[c] for c in order] == [9366, 5267, 2962, 1666, 937, 527, 296, 167, 94]
-    assert min(ds.train_counts) == 94 and round(max(ds.train_counts) / min(ds.train_counts), 1) == 99.6
+    stats = dataset_stats(ds.manifest, ds.root)  # what `datasets info pathmnist-lt --json` prints
+    assert (stats["n_max"], stats["n_min"], stats["rho"]) == (9366, 94, 99.6)
+    assert stats["image_type"] == "colon pathology" and stats["images"]["train"] == 21282
     assert ds.manifest["split_counts"]["val"] == [3] * 9 and ds.manifest["split_counts"]["test"] == [5] * 9
     assert ds.class_names[0] == "adipose" and ds.class_names[8].startswith("colorectal adenocarcinoma")
     assert ds.groups == {"major": [0, 1, 2], "medium": None, "minor": [3, 5, 7]}

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from fake_raw import SKIN7_CLASSES, SKIN7_REAL_COUNTS, assert_images_match_labels, write_skin7
 
+from benchmark.commands.datasets import dataset_stats
 from datasets import DatasetError, create_builder
 
 
@@ -15,11 +16,11 @@ def test_skin7_tiny_counts_splits_classes_groups(tmp_path):
     assert ds.class_names == list(SKIN7_CLASSES)
     assert ds.image_size == 8 and ds.images.shape == (sum(counts.values()), 8, 8, 3)
     totals = [counts[c] for c in SKIN7_CLASSES]
-    n_test = [int(np.floor(n * 0.2 + 0.5)) for n in totals]
+    n_train = [int(np.floor(n * 0.75 + 0.5)) for n in totals]  # train first, half-up (DATASETS.md 7.5 : 0.5 : 2)
     n_val = [int(np.floor(n * 0.05 + 0.5)) for n in totals]
     sc = ds.manifest["split_counts"]
-    assert sc["test"] == n_test and sc["val"] == n_val
-    assert sc["train"] == [t - a - b for t, a, b in zip(totals, n_test, n_val)]
+    assert sc["train"] == n_train and sc["val"] == n_val
+    assert sc["test"] == [t - a - b for t, a, b in zip(totals, n_train, n_val)]
     all_idx = np.concatenate([ds.splits[s] for s in ("train", "val", "test")])
     assert sorted(all_idx.tolist()) == list(range(len(ds.labels)))  # a partition, nothing lost
     assert ds.groups == {"major": [0, 1, 4], "medium": None, "minor": [3, 5]}  # top 3; bottom 2: DF 6, AKIEC 9 (VASC 10)
@@ -36,9 +37,11 @@ def test_skin7_table1_real_counts(tmp_path):
     train = dict(zip(ds.class_names, ds.train_counts))
     assert train["NV"] == 5029 and train["DF"] == 86
     assert max(train.values()) == 5029 and min(train.values()) == 86
-    assert round(5029 / 86, 1) == 58.5
+    stats = dataset_stats(ds.manifest, ds.root)  # what `datasets info skin7 --json` prints
+    assert (stats["n_max"], stats["n_max_class"], stats["n_min"], stats["n_min_class"]) == (5029, "NV", 86, "DF")
+    assert stats["rho"] == 58.5 and stats["image_type"] == "dermoscopy" and stats["num_classes"] == 7
     assert len(ds.labels) == 10015
-    assert {s: len(ds.splits[s]) for s in ("train", "val", "test")} == {"train": 7511, "val": 501, "test": 2003}
+    assert {s: len(ds.splits[s]) for s in ("train", "val", "test")} == {"train": 7512, "val": 501, "test": 2002}
     assert ds.groups["major"] == [0, 1, 4] and ds.groups["minor"] == [5, 6]  # MEL NV BKL / DF VASC
     assert_images_match_labels(ds, 7)
 

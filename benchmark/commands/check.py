@@ -1,0 +1,70 @@
+"""``check``: regression check of a results directory against reported numbers."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check", help="check that results reproduce reported numbers within a tolerance",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compare the mean over seeds of every (method, dataset, metric all/major/medium/minor) cell\n"
+                    "that the results and the reference both hold. A cell fails when\n"
+                    "  |reproduced mean - reported| > max(TOLERANCE, half-width of the runs' 95 % t-interval)\n"
+                    "i.e. the wider of the tolerance and the runs' own seed-to-seed interval\n"
+                    "(t_0.975,n-1 * s / sqrt(n); 0 for one seed). Exit 1 naming every failing cell, 0 when all pass,\n"
+                    "2 when nothing can be compared.")
+    p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
+    p.add_argument("--reference", default="paper",
+                   help="'paper' (the paper's Tables 2-5, shipped in benchmark/reference/) or a CSV with the columns "
+                        "of paper_table2.csv: method,dataset,all_mean,all_std,major,minor (default: paper)")
+    p.add_argument("--tolerance", type=float, default=1.0, metavar="PP",
+                   help="least allowed |difference| in percentage points (default 1.0)")
+    p.add_argument("--backbone", default=None, help="only runs with this backbone")
+    p.add_argument("--protocol", default=None, help="only runs of this protocol")
+    p.add_argument("--show-missing", action="store_true", help="also list reference cells the results have no runs for")
+    p.add_argument("--write-reference", type=Path, default=None, metavar="FILE",
+                   help="instead of checking, write the results' means as a reference CSV (e.g. a golden file)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import UserError
+    from ..regression import ReferenceError, compare, format_comparisons, load_reference, reference_csv_from_frame
+    from ..results import atomic_write_bytes, load_results, results_frame
+
+    if not args.results.is_dir():
+        raise UserError(f"results directory {args.results} not found")
+    try:
+        frame = results_frame(load_results(args.results))
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if args.write_reference:
+        if frame.empty:
+            raise UserError(f"no finished runs in {args.results}")
+        atomic_write_bytes(args.write_reference, reference_csv_from_frame(frame).encode())
+        print(f"wrote {args.write_reference}")
+        return 0
+    if args.tolerance < 0:
+        raise UserError("--tolerance must be >= 0")
+    try:
+        reference = load_reference(args.reference)
+    except ReferenceError as e:
+        raise UserError(str(e)) from None
+    comparisons = compare(frame, reference, args.tolerance, backbone=args.backbone, protocol=args.protocol)
+    ran = [c for c in comparisons if c.ran]
+    if not ran:
+        raise UserError(f"no run in {args.results} matches a cell of reference {args.reference!r} "
+                        f"({len(reference)} reference cells)")
+    print(format_comparisons(comparisons, show_missing=args.show_missing))
+    failed = [c for c in ran if not c.ok]
+    print()
+    for c in failed:
+        print(f"FAIL {c.label}: reproduced {c.reproduced:.2f} vs reported {c.ref.value:.2f} ({c.ref.source}), "
+              f"difference {c.diff:+.2f} outside ±{c.allowed:.2f}")
+    missing = len(comparisons) - len(ran)
+    print(f"{len(ran)} cells compared: {len(ran) - len(failed)} within tolerance, {len(failed)} outside"
+          + (f"; {missing} reference cells have no runs" if missing else "")
+          + f" (tolerance {args.tolerance:g} pp or the runs' 95 % t-interval, whichever is wider)")
+    return 1 if failed else 0

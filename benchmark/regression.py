@@ -1,0 +1,194 @@
+"""Regression checks: do the numbers in a results directory still reproduce a reference?
+
+A *reference* is a CSV of reported means: the paper's tables (``benchmark/reference/paper_table*.csv``,
+``--reference paper``) or any file with the columns of ``paper_table2.csv``
+(``method,dataset,all_mean,all_std,major,minor``; ``all`` may replace ``all_mean``, ``medium`` may
+be added, and optional ``backbone`` / ``protocol`` columns pin a row to those runs).
+
+Every reference cell (method × dataset × metric all/major/medium/minor) that the results hold
+runs for is compared with the mean over seeds of those runs. A cell **passes** when
+
+    |reproduced mean − reported| <= max(tolerance, t-interval half-width)
+
+where the half-width is that of the runs' own two-sided 95 % t-interval over seeds,
+``t_{0.975, n-1} · s / sqrt(n)`` (taken as 0 with one seed). Whichever is wider wins: the
+tolerance is the least slack a cell gets (numerical noise between machines), the t-interval
+widens it where the seeds themselves disagree, so a noisy method is not failed for noise its
+own runs show, and a stable one is held to the tolerance.
+
+The paper's Tables 2, 3 and 5 are for ResNet-50 (so they are compared with ``resnet50`` runs
+only); Table 4 rows carry their backbone. Cells that appear in several tables (CE on skin7 in
+Tables 2 and 3) are compared once.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+
+from .stats import METRICS, t_interval_halfwidth
+
+REFERENCE_DIR = Path(__file__).parent / "reference"
+PAPER_TABLES = {2: "paper_table2.csv", 3: "paper_table3_ablation.csv", 4: "paper_table4_backbones.csv",
+                5: "paper_table5_natural.csv"}
+PAPER_BACKBONE = "resnet50"
+METRIC_COLUMNS = {"all_mean": "all", "all": "all", "major": "major", "medium": "medium", "minor": "minor"}
+GOLDEN_SMOKE = REFERENCE_DIR / "golden_smoke_digits.csv"
+
+
+class ReferenceError(ValueError):
+    """A reference file that cannot be read (missing, wrong columns, bad numbers)."""
+
+
+@dataclass(frozen=True)
+class RefCell:
+    source: str
+    method: str
+    dataset: str
+    metric: str
+    value: float
+    std: float | None = None
+    backbone: str | None = None
+    protocol: str | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ref: RefCell
+    backbone: str | None
+    protocol: str | None
+    n: int
+    reproduced: float | None
+    std: float | None
+    halfwidth: float
+    allowed: float
+
+    @property
+    def ran(self) -> bool:
+        return self.reproduced is not None
+
+    @property
+    def diff(self) -> float:
+        return math.nan if self.reproduced is None else self.reproduced - self.ref.value
+
+    @property
+    def ok(self) -> bool:
+        return self.ran and abs(self.diff) <= self.allowed + 1e-9
+
+    @property
+    def label(self) -> str:
+        where = f" ({self.backbone}, {self.protocol})" if self.backbone else ""
+        return f"{self.ref.method} / {self.ref.dataset} / {self.ref.metric}{where}"
+
+
+def normalise_method(name: str) -> str:
+    return name.strip().replace("->", "→")
+
+
+def load_reference_csv(path: str | Path, source: str | None = None, backbone: str | None = None) -> list[RefCell]:
+    """Reference cells of one CSV; ``backbone`` applies to rows without a ``backbone`` column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ReferenceError(f"reference {path}: {e.strerror or e}") from None
+    reader = csv.DictReader(io.StringIO(text))
+    fields = reader.fieldnames or []
+    if not {"method", "dataset"} <= set(fields) or not set(fields) & set(METRIC_COLUMNS):
+        raise ReferenceError(f"reference {path}: needs columns method, dataset and at least one of "
+                             f"{', '.join(sorted(METRIC_COLUMNS))} (got {', '.join(fields) or 'none'})")
+    out = []
+    for line, row in enumerate(reader, start=2):
+        for col, metric in METRIC_COLUMNS.items():
+            raw = (row.get(col) or "").strip()
+            if not raw:
+                continue
+            try:
+                value = float(raw)
+                std = float(row["all_std"]) if metric == "all" and (row.get("all_std") or "").strip() else None
+            except ValueError:
+                raise ReferenceError(f"reference {path} line {line}: {col} = {raw!r} is not a number") from None
+            out.append(RefCell(source or path.name, normalise_method(row["method"]), row["dataset"].strip(), metric,
+                               value, std, (row.get("backbone") or "").strip() or backbone,
+                               (row.get("protocol") or "").strip() or None))
+    return out
+
+
+def paper_reference() -> list[RefCell]:
+    """The paper's Tables 2-5 (copied to ``benchmark/reference/``), each cell once."""
+    cells: dict[tuple, RefCell] = {}
+    for table, name in PAPER_TABLES.items():
+        for c in load_reference_csv(REFERENCE_DIR / name, source=f"Table {table}",
+                                    backbone=None if table == 4 else PAPER_BACKBONE):
+            cells.setdefault((c.method, c.dataset, c.backbone, c.metric), c)
+    return list(cells.values())
+
+
+def load_reference(name: str) -> list[RefCell]:
+    """``paper`` or a path to a CSV."""
+    return paper_reference() if name == "paper" else load_reference_csv(name)
+
+
+def compare(frame: pd.DataFrame, reference: Iterable[RefCell], tolerance: float, level: float = 0.95,
+            backbone: str | None = None, protocol: str | None = None) -> list[Comparison]:
+    """One comparison per reference cell and (backbone, protocol) of matching runs; a cell without runs
+    gives one comparison with ``reproduced`` None. ``backbone`` / ``protocol`` filter the runs."""
+    if backbone:
+        frame = frame[frame["backbone"] == backbone]
+    if protocol:
+        frame = frame[frame["protocol"] == protocol]
+    frame = frame.assign(_method=frame["method"].map(normalise_method))
+    out = []
+    for ref in reference:
+        runs = frame[(frame["_method"] == ref.method) & (frame["dataset"] == ref.dataset)]
+        if ref.backbone:
+            runs = runs[runs["backbone"] == ref.backbone]
+        if ref.protocol:
+            runs = runs[runs["protocol"] == ref.protocol]
+        runs = runs[runs[METRICS[ref.metric]].notna()]
+        if runs.empty:
+            out.append(Comparison(ref, ref.backbone, ref.protocol, 0, None, None, math.nan, tolerance))
+            continue
+        for (bb, proto), group in runs.groupby(["backbone", "protocol"], sort=True):
+            values = group[METRICS[ref.metric]].astype(float).tolist()
+            hw = t_interval_halfwidth(values, level)
+            std = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else None
+            out.append(Comparison(ref, bb, proto, len(values), float(sum(values) / len(values)), std, hw,
+                                  max(tolerance, 0.0 if math.isnan(hw) else hw)))
+    return out
+
+
+def format_comparisons(comparisons: Sequence[Comparison], show_missing: bool = False) -> str:
+    """A text table: cell, reported, reproduced, difference, allowed, seeds, status."""
+    rows = [("cell", "source", "reported", "reproduced", "diff", "allowed", "n", "status")]
+    for c in comparisons:
+        if not c.ran and not show_missing:
+            continue
+        rows.append((c.label, c.ref.source, f"{c.ref.value:.2f}",
+                     f"{c.reproduced:.2f}" if c.ran else "–", f"{c.diff:+.2f}" if c.ran else "–",
+                     f"±{c.allowed:.2f}" if c.ran else "–", str(c.n),
+                     ("ok" if c.ok else "FAIL") if c.ran else "not run"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths))).rstrip()
+                     for r in rows)
+
+
+def reference_csv_from_frame(frame: pd.DataFrame) -> str:
+    """A reference CSV (the columns of ``paper_table2.csv``) of the means over seeds in ``frame``."""
+    from .report import method_order
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["method", "dataset", "all_mean", "all_std", "major", "minor"])
+    order = {m: i for i, m in enumerate(method_order(frame["method"].tolist()))}
+    groups = sorted(frame.groupby(["method", "dataset"]), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+    for (method, dataset), g in groups:
+        std = g["mcr_all"].std(ddof=1)
+        w.writerow([method, dataset, f"{g['mcr_all'].mean():.4f}", "" if pd.isna(std) else f"{std:.4f}",
+                    f"{g['mcr_major'].mean():.4f}", f"{g['mcr_minor'].mean():.4f}"])
+    return buf.getvalue()

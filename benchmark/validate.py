@@ -1,0 +1,302 @@
+"""Validate a results directory before it is submitted (``python -m benchmark validate DIR``).
+
+Checks, each failure reported as ``FILE: FIELD: PROBLEM``:
+
+* every ``seed-*.json`` parses and matches the result schema (:class:`benchmark.schema.RunResult`;
+  pydantic's errors become one line per field path);
+* the run finished (``status`` ``ok``) with metrics, per-class recall, a confusion matrix and its
+  predictions file, and the metrics agree with the confusion matrix;
+* provenance is filled in (package version, torch version, device, timestamps);
+* the protocol is a shipped one (:func:`benchmark.protocol.protocol_names`);
+* the dataset is registered and its manifest hash is the registered construction's:
+
+  - datasets that need no download (``digits-lt``) are prepared into ``--cache-dir`` at the
+    run's cache size and the hash of that manifest is the expected one;
+  - for the others, the expected hash comes from ``--manifest NAME=SHA`` (repeatable) or from a
+    prepared manifest of the default construction found in ``--cache-dir``; all runs of a dataset
+    at one cache size must carry one hash, and it must be an expected one (with neither source
+    the hash cannot be verified, which is a problem too);
+
+* the file sits where its spec says (``<dataset>/<backbone>/<protocol>/<method-id>/seed-<k>.json``);
+* no two files hold the same run (same dataset, backbone, protocol, method and seed);
+* every (dataset, backbone, protocol, method) cell has at least 3 seeds.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+from pydantic import ValidationError
+
+from .results import iter_result_files, result_path
+from .schema import RunResult
+
+MIN_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.field}: {self.message}" if self.field else f"{self.where}: {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    root: Path
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+    cells: dict[tuple[str, str, str, str], set[int]] = field(default_factory=dict)
+    verified_manifests: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if not self.ok:
+            return f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} in {self.root}"
+        datasets = {c[0] for c in self.cells}
+        methods = {c[3] for c in self.cells}
+        backbones = {c[1] for c in self.cells}
+        protocols = {c[2] for c in self.cells}
+        seeds = sorted({len(s) for s in self.cells.values()})
+        plural = lambda n, w: f"{n} {w}{'s' * (n != 1)}"  # noqa: E731
+        return (f"OK: {plural(self.files, 'result file')}, {plural(len(self.cells), 'cell')} "
+                f"({plural(len(datasets), 'dataset')}, {plural(len(methods), 'method')}, "
+                f"{plural(len(backbones), 'backbone')}, {plural(len(protocols), 'protocol')}), "
+                f"{'-'.join(map(str, (seeds[0], seeds[-1])) if len(seeds) > 1 else map(str, seeds))} seeds per cell; "
+                f"manifests verified: {', '.join(self.verified_manifests) or 'none'}")
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(file)"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def pydantic_problems(where: str, error: ValidationError) -> list[Problem]:
+    """One :class:`Problem` per pydantic error: the field path and a plain message."""
+    out = []
+    for e in error.errors(include_url=False):
+        kind = e.get("type", "")
+        if kind == "missing":
+            message = "required field is missing"
+        elif kind == "extra_forbidden":
+            message = "unknown field (not in the result schema)"
+        else:
+            message = f"{e['msg']} (got {_short(e.get('input'))})"
+        out.append(Problem(where, _loc(tuple(e["loc"])), message))
+    return out
+
+
+def _check_consistency(where: str, r: RunResult, path: Path) -> list[Problem]:
+    out = []
+    for name in ("metrics", "per_class", "confusion_matrix", "predictions_file"):
+        if getattr(r, name) is None:
+            out.append(Problem(where, name, "required when status is 'ok'"))
+    if out:
+        return out
+    assert r.metrics is not None and r.per_class is not None and r.confusion_matrix is not None
+    cm = np.asarray(r.confusion_matrix, dtype=np.int64)
+    c = len(r.per_class.class_names)
+    if cm.shape != (c, c):
+        return [Problem(where, "confusion_matrix", f"shape {cm.shape} does not match {c} classes")]
+    for name in ("train_counts", "recall", "group"):
+        if len(getattr(r.per_class, name)) != c:
+            out.append(Problem(where, f"per_class.{name}", f"{len(getattr(r.per_class, name))} entries for {c} classes"))
+    if out:
+        return out
+    from .metrics import mean_class_recall
+
+    groups = {g: [i for i, x in enumerate(r.per_class.group) if x == g] for g in ("major", "medium", "minor")}
+    expected = {"mcr_all": mean_class_recall(cm), "mcr_major": mean_class_recall(cm, groups["major"]),
+                "mcr_minor": mean_class_recall(cm, groups["minor"]),
+                "mcr_medium": mean_class_recall(cm, groups["medium"]) if groups["medium"] else None}
+    for name, value in expected.items():
+        got = getattr(r.metrics, name)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if got is None or abs(got - value) > 0.01:
+            out.append(Problem(where, f"metrics.{name}", f"{got} disagrees with the confusion matrix ({value:.4f})"))
+    preds = path.parent / str(r.predictions_file)
+    if not preds.is_file():
+        out.append(Problem(where, "predictions_file", f"{r.predictions_file} not found next to the result file"))
+    else:
+        try:
+            with np.load(preds) as npz:
+                y_true, y_pred = npz["y_true"], npz["y_pred"]
+            if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
+                out.append(Problem(where, "predictions_file", f"{len(y_true)} labels / {len(y_pred)} predictions, "
+                                                              f"but the confusion matrix counts {int(cm.sum())}"))
+        except (OSError, ValueError, KeyError) as e:
+            out.append(Problem(where, "predictions_file", f"unreadable ({type(e).__name__}: {e}); expected an .npz "
+                                                          "with arrays y_true and y_pred"))
+    return out
+
+
+def _check_provenance(where: str, r: RunResult) -> list[Problem]:
+    return [Problem(where, f"provenance.{name}", "empty") for name in
+            ("package_version", "torch_version", "python_version", "device", "started", "finished")
+            if not str(getattr(r.provenance, name)).strip()]
+
+
+def _cache_size(r: RunResult) -> int | None:
+    size = r.protocol_config.get("cache_size")
+    if isinstance(size, int):
+        return size
+    from .protocol import UnknownProtocolError, load_protocol
+
+    try:
+        return load_protocol(r.spec.protocol).for_dataset(r.spec.dataset).cache_size
+    except (UnknownProtocolError, ValueError):
+        return None
+
+
+def expected_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[str | None, str]:
+    """The registered construction's manifest hash, if it can be had here, and how it was found."""
+    import datasets as ds
+
+    builder = ds.create_builder(dataset)
+    if size is None:
+        return None, "unknown cache size"
+    if not builder.needs_raw:
+        prepared = builder.load(cache_root=cache_dir, size=size, progress=False)
+        return prepared.manifest_sha256, f"built here at {size} px"
+    manifest = builder.folder(cache_dir, size) / "manifest.json"
+    if manifest.is_file():
+        return ds.manifest_sha256(json.loads(manifest.read_text())), f"prepared in {manifest.parent}"
+    return None, "not prepared"
+
+
+def validate_results(results_dir: str | Path, cache_dir: str | Path | None = None,
+                     manifests: Mapping[str, Any] | None = None, min_seeds: int = MIN_SEEDS) -> ValidationReport:
+    """Every problem of a results directory (see the module docstring); ``manifests`` maps a dataset
+    name to one expected manifest hash or a collection of them."""
+    import datasets as ds
+
+    from .protocol import protocol_names
+
+    root = Path(results_dir)
+    report = ValidationReport(root)
+    cache = Path(cache_dir) if cache_dir is not None else ds.DEFAULT_CACHE
+    given = {k: ({v} if isinstance(v, str) else set(v)) for k, v in (manifests or {}).items()}
+    problems = report.problems
+    if not root.is_dir():
+        problems.append(Problem(str(root), None, "results directory not found"))
+        return report
+    protocols = protocol_names()
+    seen: dict[tuple, str] = {}
+    by_manifest: dict[tuple[str, int | None], list[tuple[str, str]]] = defaultdict(list)
+    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    for path in iter_result_files(root):
+        report.files += 1
+        where = rel(path)
+        try:
+            data = json.loads(path.read_bytes())
+        except json.JSONDecodeError as e:
+            problems.append(Problem(where, None, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"))
+            continue
+        except (OSError, UnicodeDecodeError) as e:
+            problems.append(Problem(where, None, f"unreadable: {e}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(where, None, f"expected a JSON object, got {type(data).__name__}"))
+            continue
+        try:
+            r = RunResult.model_validate(data)
+        except ValidationError as e:
+            problems += pydantic_problems(where, e)
+            continue
+        s = r.spec
+        if r.status != "ok":
+            first = (r.error or "no error message").strip().splitlines()[0] if (r.error or "").strip() else "no message"
+            problems.append(Problem(where, "status", f"run failed ({first}); re-run it before submitting"))
+        else:
+            problems += _check_consistency(where, r, path)
+        problems += _check_provenance(where, r)
+        if s.protocol not in protocols:
+            problems.append(Problem(where, "spec.protocol", f"unknown protocol {s.protocol!r}; valid: {', '.join(protocols)}"))
+        try:
+            ds.builder_class(s.dataset)
+            known_dataset = True
+        except ds.DatasetError:
+            known_dataset = False
+            problems.append(Problem(where, "spec.dataset", f"unknown dataset {s.dataset!r}; valid: "
+                                                           f"{', '.join(ds.dataset_names())}"))
+        expected_path = result_path(root, s)
+        if expected_path.resolve() != path.resolve():
+            problems.append(Problem(where, "spec", f"the file's path disagrees with its spec: expected "
+                                                   f"{rel(expected_path)}"))
+        for key in ((s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
+                    (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed)):
+            if key in seen:
+                problems.append(Problem(where, "spec", f"duplicate run: {s.method} ({s.method_id}) seed {s.seed} on "
+                                                       f"{s.dataset}/{s.backbone}/{s.protocol} is also in {seen[key]}"))
+                break
+        else:
+            for key in ((s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
+                        (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed)):
+                seen[key] = where
+            if r.status == "ok":
+                report.cells.setdefault((s.dataset, s.backbone, s.protocol, s.method), set()).add(s.seed)
+        if known_dataset:
+            by_manifest[(s.dataset, _cache_size(r))].append((where, r.dataset_manifest_sha256))
+    if report.files == 0:
+        problems.append(Problem(str(root), None, "no result files (seed-*.json) found"))
+    for (dataset, backbone, protocol, method), seeds in sorted(report.cells.items()):
+        if len(seeds) < min_seeds:
+            problems.append(Problem(f"{dataset}/{backbone}/{protocol}", method,
+                                    f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({', '.join(map(str, sorted(seeds)))}); "
+                                    f"at least {min_seeds} are required"))
+    for (dataset, size), entries in sorted(by_manifest.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        problems += _check_manifests(dataset, size, entries, given.get(dataset, set()), cache, report)
+    return report
+
+
+def _check_manifests(dataset: str, size: int | None, entries: list[tuple[str, str]], given: set[str], cache: Path,
+                     report: ValidationReport) -> list[Problem]:
+    import datasets as ds
+
+    expected = set(given)
+    how = "--manifest" if given else ""
+    try:
+        sha, found = expected_manifest(dataset, size, cache)
+    except ds.DatasetError as e:
+        sha, found = None, f"cannot be built here ({e})"
+    if sha:
+        expected.add(sha)
+        how = found if not how else f"{how} and {found}"
+    at = f" at {size} px" if size else ""
+    if not expected:
+        hashes = sorted({h for _, h in entries})
+        out = [Problem(dataset, "dataset_manifest_sha256",
+                       f"cannot verify the manifest hash{at} ({', '.join(h[:12] for h in hashes)}): pass "
+                       f"--manifest {dataset}=SHA256 or prepare {dataset} into --cache-dir {cache}")]
+        if len(hashes) > 1:
+            counts = {h: sum(1 for _, x in entries if x == h) for h in hashes}
+            out.append(Problem(dataset, "dataset_manifest_sha256",
+                               f"runs{at} carry {len(hashes)} different manifest hashes: "
+                               + ", ".join(f"{h[:12]} ({n} files)" for h, n in counts.items())))
+        return out
+    out = [Problem(where, "dataset_manifest_sha256",
+                   f"{h[:12]}… does not match the registered construction of {dataset}{at} "
+                   f"(expected {' or '.join(e[:12] + '…' for e in sorted(expected))}, {how})")
+           for where, h in entries if h not in expected]
+    if not out:
+        report.verified_manifests.append(f"{dataset}{at}")
+    return out

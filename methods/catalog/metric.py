@@ -1,0 +1,176 @@
+"""The paper's proposed methods: metric learning embedded in stage 1 (Zeng et al.).
+
+Stage-1 loss ``CE + λ · L_M`` on the backbone's pooled features, then classifier re-training with
+re-weighting (→cRW). ``L_M`` is the center loss (CE+CT), the batch-hard triplet loss (CE+TP) or the
+supervised contrastive loss on a projection head (CE+SC); SC→cRW drops the CE term (Table 3).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..base import Batch, Classifier, Method, StepInfo
+from ..heads import ProjectionHead
+from ..losses import batch_hard_triplet_loss, center_loss, supcon_loss
+from ..registry import register_method
+
+PAPER = "Zeng et al., metric learning in the first stage of two-stage training for class-imbalanced medical images"
+
+
+class ClassCenters(nn.Module):
+    """The ``(C, feat_dim)`` learnable class centres of the center loss, ``N(0, 1)``-initialised."""
+
+    def __init__(self, num_classes: int, feat_dim: int) -> None:
+        super().__init__()
+        self.centers = nn.Parameter(torch.randn(num_classes, feat_dim))
+
+
+@register_method(variants=("cRW",))
+@dataclass(frozen=True, kw_only=True)
+class CECT(Method):
+    """CE + center loss, then cRW (the paper's CE+CT→cRW; center loss of Wen et al., ECCV 2016).
+
+    Stage-1 loss ``CE + λ · mean_i ‖r_i − c_{y_i}‖²`` on the raw pooled features ``r`` with
+    λ = 0.001. The centres are a learnable ``(C, feat_dim)`` parameter in ``model.extras["centers"]``
+    with their own optimizer group: SGD at a fixed lr of 0.005 (the authors' configuration,
+    METHODS.md), no weight decay, not scheduled.
+
+    Where METHODS.md is silent we follow the center-loss references (Wen et al.'s update rule and the
+    common PyTorch ``CenterLoss`` training script): the centres start ``N(0, 1)``, their optimizer
+    has no momentum, and their update does not depend on λ (the PyTorch reference divides the
+    centres' gradient by λ before their step). Here the centres receive the gradient of the
+    unweighted center loss while the backbone receives λ times its gradient; the reported loss is
+    exactly ``CE + λ · L_CT``.
+    """
+
+    name = "CE+CT"
+    id = "ce+ct"
+    description = "Cross-entropy + 0.001 · center loss on raw features (centres: own SGD, lr 0.005)."
+    reference = PAPER + "; Wen et al., ECCV 2016"
+
+    metric_weight: float = 0.001
+    center_lr: float = 0.005
+
+    def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:
+        return Classifier(backbone, feat_dim, nn.Linear(feat_dim, num_classes),
+                          extras={"centers": ClassCenters(num_classes, feat_dim)})
+
+    def param_groups(self, model: Classifier) -> list[dict[str, Any]]:
+        centers = model.extras["centers"].centers
+        rest = [p for p in model.parameters() if p.requires_grad and p is not centers]
+        return [{"params": rest},
+                {"params": [centers], "lr": self.center_lr, "momentum": 0.0, "weight_decay": 0.0,
+                 "scheduled": False}]
+
+    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
+        feats = model.features(batch.images).float()
+        ce = F.cross_entropy(model.head(feats), batch.labels)
+        centers = model.extras["centers"].centers
+        ct = center_loss(feats, batch.labels, centers.detach())  # backbone: λ · ∇L_CT
+        ct_centers = center_loss(feats.detach(), batch.labels, centers)  # centres: ∇L_CT, adds 0 to the value
+        loss = ce + self.metric_weight * ct + (ct_centers - ct_centers.detach())
+        return {"loss": loss, "ce": ce.detach(), "center": ct.detach()}
+
+
+@register_method(variants=("cRW",))
+@dataclass(frozen=True, kw_only=True)
+class CETP(Method):
+    """CE + batch-hard triplet loss, then cRW (the paper's CE+TP→cRW; Hermans et al., 2017).
+
+    Stage-1 loss ``CE + λ · L_TP`` with λ = 0.001; ``L_TP`` on the raw (unnormalised) Euclidean
+    pooled features: for each anchor the hardest positive and hardest negative in the batch,
+    ``max(0, d_ap − d_an + margin)`` with margin 50, mean over the anchors that have both (anchors of
+    a class alone in the batch are skipped; METHODS.md is silent, pytorch-metric-learning's miner
+    does the same).
+    """
+
+    name = "CE+TP"
+    id = "ce+tp"
+    description = "Cross-entropy + 0.001 · batch-hard triplet loss (margin 50) on raw features."
+    reference = PAPER + "; Hermans et al., 2017 (batch-hard triplet loss)"
+
+    metric_weight: float = 0.001
+    margin: float = 50.0
+
+    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
+        feats = model.features(batch.images).float()
+        ce = F.cross_entropy(model.head(feats), batch.labels)
+        tp = batch_hard_triplet_loss(feats, batch.labels, self.margin)
+        return {"loss": ce + self.metric_weight * tp, "ce": ce.detach(), "triplet": tp.detach()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class _SupConBase(Method):
+    """Shared by CE+SC and SC: two augmented views, a projection head, SupCon on its outputs."""
+
+    views = 2
+
+    temperature: float = 0.05
+    base_temperature: float = 0.05
+    projection_hidden: int = 512
+    projection_dim: int = 128
+
+    def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:
+        projector = ProjectionHead(feat_dim, self.projection_hidden, self.projection_dim)
+        return Classifier(backbone, feat_dim, nn.Linear(feat_dim, num_classes), extras={"projector": projector})
+
+    def _two_views(self, model: Classifier, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Pooled features of both views ``(2N, d)`` (view-major) and the SupCon loss over them."""
+        views = batch.views if len(batch.views) >= 2 else (batch.images, batch.images)
+        n = batch.labels.shape[0]
+        feats = model.features(torch.cat(views[:2], dim=0)).float()
+        z = model.extras["projector"](feats).float()
+        z = torch.stack([z[:n], z[n:]], dim=1)  # (N, 2, projection_dim); normalised in supcon_loss
+        return feats, supcon_loss(z, batch.labels, self.temperature, self.base_temperature)
+
+
+@register_method(variants=("cRW", ""))  # CE+SC→cRW (Table 2) before CE+SC (Table 3)
+@dataclass(frozen=True, kw_only=True)
+class CESC(_SupConBase):
+    """CE + supervised contrastive loss (the paper's CE+SC→cRW; SupCon of Khosla et al., NeurIPS 2020).
+
+    Two augmented views per image; CE on both views (mean over the ``2N`` logits) plus λ = 1.0 times
+    SupCon on the L2-normalised outputs of a projection MLP (``feat_dim → 512 → ReLU → 128``) of the
+    two views, temperature = base temperature = 0.05, every other sample/view of the same class a
+    positive. The one-stage row CE+SC (Table 3) predicts with the stage-1 linear head.
+
+    Where METHODS.md is silent: both views go through the backbone as one ``2N`` batch (shared
+    batch-norm statistics, as the SupCon reference), and an anchor with no positive contributes
+    nothing (:func:`methods.losses.supcon_loss`).
+    """
+
+    name = "CE+SC"
+    id = "ce+sc"
+    description = "Cross-entropy on two views + 1.0 · supervised contrastive loss (T = 0.05) on a projection head."
+    reference = PAPER + "; Khosla et al., NeurIPS 2020"
+
+    metric_weight: float = 1.0
+
+    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
+        feats, sc = self._two_views(model, batch)
+        ce = F.cross_entropy(model.head(feats), batch.labels.repeat(2))
+        return {"loss": ce + self.metric_weight * sc, "ce": ce.detach(), "supcon": sc.detach()}
+
+
+@register_method(variants=("cRW",))
+@dataclass(frozen=True, kw_only=True)
+class SC(_SupConBase):
+    """Supervised contrastive loss alone in stage 1, then cRW (Table 3's SC→cRW ablation).
+
+    The stage 1 of :class:`CESC` without the CE term: SupCon (T = 0.05) on the projection of two views.
+    The stage-1 linear head exists (the model has the same shape as every other) but receives no
+    gradient; stage 2 replaces it.
+    """
+
+    name = "SC"
+    id = "sc"
+    description = "Supervised contrastive loss alone (T = 0.05) on a projection head; classifier from stage 2."
+    reference = PAPER + "; Khosla et al., NeurIPS 2020"
+
+    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
+        _, sc = self._two_views(model, batch)
+        return {"loss": sc, "supcon": sc.detach()}

@@ -1,0 +1,40 @@
+"""Backbones: any timm name; pretrained weights only from a local file, with a clear error otherwise."""
+from __future__ import annotations
+
+import pytest
+import timm
+import torch
+
+from benchmark.backbones import BackboneError, create_backbone
+
+
+def test_feature_size_and_no_classifier():
+    model, dim = create_backbone("test_resnet")
+    assert model(torch.zeros(2, 3, 16, 16)).shape == (2, dim)
+
+
+def test_pretrained_weights_from_a_local_file(tmp_path):
+    torch.manual_seed(1)
+    source = timm.create_model("test_resnet", pretrained=False)  # with its 1000-class head, like a hub checkpoint
+    path = tmp_path / "test_resnet.pth"
+    torch.save(source.state_dict(), path)
+    model, _ = create_backbone("test_resnet", pretrained=True, weights_file=path)
+    src = source.state_dict()
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, src[name]), name
+
+
+def test_pretrained_weights_from_weights_dir(tmp_path, monkeypatch):
+    torch.save(timm.create_model("test_resnet").state_dict(), tmp_path / "test_resnet.pth")
+    monkeypatch.setenv("MEDLT_WEIGHTS_DIR", str(tmp_path))
+    create_backbone("test_resnet", pretrained=True)
+
+
+def test_missing_weights_file_is_a_clear_error(tmp_path):
+    with pytest.raises(BackboneError, match="not found"):
+        create_backbone("test_resnet", pretrained=True, weights_file=tmp_path / "nope.pth")
+
+
+def test_unknown_backbone():
+    with pytest.raises(BackboneError, match="unknown timm backbone 'resnet-9000'"):
+        create_backbone("resnet-9000")
