@@ -143,9 +143,11 @@ def compare(frame: pd.DataFrame, reference: Iterable[RefCell], tolerance: float,
     if protocol:
         frame = frame[frame["protocol"] == protocol]
     frame = frame.assign(_method=frame["method"].map(normalise_method))
+    by_cell = {key: group for key, group in frame.groupby(["_method", "dataset"], sort=False)}
+    empty = frame.iloc[0:0]
     out = []
     for ref in reference:
-        runs = frame[(frame["_method"] == ref.method) & (frame["dataset"] == ref.dataset)]
+        runs = by_cell.get((ref.method, ref.dataset), empty)
         if ref.backbone:
             runs = runs[runs["backbone"] == ref.backbone]
         if ref.protocol:

@@ -110,13 +110,13 @@ def table_blocks(summary: pd.DataFrame, table: int = 2) -> list[Block]:
         return []
     blocks = []
     if table == 4:
-        for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=False):
+        for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=True):
             backbones = list(dict.fromkeys(part["backbone"]))
             blocks.append(_block(part, f"{dataset}, protocol {protocol}: backbones (MCR %, mean over seeds)",
                                  {"dataset": dataset, "protocol": protocol}, "backbone",
                                  [(b, ["All", "Minor"]) for b in backbones], std=False))
         return blocks
-    for (backbone, protocol), part in summary.groupby(["backbone", "protocol"], sort=False):
+    for (backbone, protocol), part in summary.groupby(["backbone", "protocol"], sort=True):
         if table == 3:
             part = part[part["method"].isin(ABLATION_ROWS)]
         has_medium = {d: bool(g["medium"].notna().any()) for d, g in part.groupby("dataset", sort=False)}

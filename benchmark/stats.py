@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
@@ -76,12 +77,20 @@ class Welch:
 
 
 def welch_test(a: Sequence[float], b: Sequence[float]) -> Welch:
-    """Welch's two-sided t-test of mean(a) == mean(b) (unequal variances); NaN with < 2 values a side."""
+    """Welch's two-sided t-test of mean(a) == mean(b) (unequal variances).
+
+    NaN (no test, never significant) with fewer than 2 values a side or when both sides have zero variance.
+    """
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.size < 2 or y.size < 2:
         return Welch(math.nan, math.nan, math.nan)
-    res = sps.ttest_ind(x, y, equal_var=False)
     vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    scale = max(1.0, abs(float(x.mean())), abs(float(y.mean())))
+    if math.sqrt(vx + vy) <= 1e-9 * scale:  # every seed identical (up to rounding): the t statistic is undefined
+        return Welch(math.nan, math.nan, math.nan)
+    with warnings.catch_warnings():  # scipy warns about near-identical samples; the numbers are still right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = sps.ttest_ind(x, y, equal_var=False)
     denom = vx ** 2 / (x.size - 1) + vy ** 2 / (y.size - 1)
     df = (vx + vy) ** 2 / denom if denom > 0 else math.nan
     return Welch(float(res.statistic), float(df), float(res.pvalue))
@@ -304,6 +313,7 @@ def cd_diagram_svg(ranks: Mapping[str, float], cd: float | None, title: str = ""
                 f'<title>{esc(title)}</title><text x="4" y="20" font-size="12">no complete ranking</text></svg>')
     lo, hi = 1.0, float(max(k, 2))
     margin, axis_y, row_h = 170, 60, 18
+    width = max(width, 2 * margin + 26 * (k - 1))
     left, right = margin, width - margin
 
     def x(r: float) -> float:
@@ -320,13 +330,17 @@ def cd_diagram_svg(ranks: Mapping[str, float], cd: float | None, title: str = ""
     for r in range(1, int(hi) + 1):
         parts.append(f'<line x1="{x(r):.1f}" y1="{axis_y - 5}" x2="{x(r):.1f}" y2="{axis_y}" stroke="#222"/>'
                      f'<text x="{x(r):.1f}" y="{axis_y - 9}" text-anchor="middle">{r}</text>')
-    parts.append(f'<text x="{left}" y="{axis_y - 26}" font-size="11" fill="#555">average rank (1 = best)</text>')
+    parts.append(f'<text x="{right}" y="{axis_y - 26}" font-size="11" fill="#555" text-anchor="end">'
+                 'average rank (1 = best)</text>')
     if cd is not None and math.isfinite(cd):
-        x1, x2 = x(1.0), min(x(1.0 + cd), width - 4)
-        parts.append(f'<line x1="{x1:.1f}" y1="14" x2="{x2:.1f}" y2="14" stroke="#c0392b" stroke-width="2"/>'
-                     f'<line x1="{x1:.1f}" y1="9" x2="{x1:.1f}" y2="19" stroke="#c0392b"/>'
-                     f'<line x1="{x2:.1f}" y1="9" x2="{x2:.1f}" y2="19" stroke="#c0392b"/>'
-                     f'<text x="{x2 + 6:.1f}" y="18" fill="#c0392b">CD = {cd:.2f}</text>')
+        beyond = 1.0 + cd > hi
+        x1, x2 = x(1.0), x(min(1.0 + cd, hi))
+        label = f"CD = {cd:.2f}" + (" (wider than the rank range: no pair differs)" if beyond else "")
+        dash = ' stroke-dasharray="6 3"' if beyond else ""
+        parts.append(f'<line x1="{x1:.1f}" y1="22" x2="{x2:.1f}" y2="22" stroke="#c0392b" stroke-width="2"{dash}/>'
+                     f'<line x1="{x1:.1f}" y1="17" x2="{x1:.1f}" y2="27" stroke="#c0392b"/>'
+                     f'<line x1="{x2:.1f}" y1="17" x2="{x2:.1f}" y2="27" stroke="#c0392b"/>'
+                     f'<text x="{x1:.1f}" y="12" fill="#c0392b">{esc(label)}</text>')
     for i, (name, r) in enumerate(items):
         on_left = i < n_left
         row = i if on_left else k - 1 - i

@@ -73,7 +73,7 @@ class ValidationReport:
         return (f"OK: {plural(self.files, 'result file')}, {plural(len(self.cells), 'cell')} "
                 f"({plural(len(datasets), 'dataset')}, {plural(len(methods), 'method')}, "
                 f"{plural(len(backbones), 'backbone')}, {plural(len(protocols), 'protocol')}), "
-                f"{'-'.join(map(str, (seeds[0], seeds[-1])) if len(seeds) > 1 else map(str, seeds))} seeds per cell; "
+                f"{seeds[0] if len(seeds) == 1 else f'{seeds[0]}-{seeds[-1]}'} seeds per cell; "
                 f"manifests verified: {', '.join(self.verified_manifests) or 'none'}")
 
 

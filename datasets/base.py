@@ -61,6 +61,8 @@ class DatasetBuilder:
     n_minor: ClassVar[int] = 3
     #: Cut classes into thirds (major / medium / minor) instead of top-3 / bottom-3.
     group_thirds: ClassVar[bool] = False
+    #: Bump when the construction rule changes: prepared folders and manifest hashes change with it.
+    version: ClassVar[int] = 1
 
     seed: int = 0
 
@@ -80,7 +82,7 @@ class DatasetBuilder:
 
     def folder(self, cache_root: Path, size: int) -> Path:
         """Prepared folder for this construction at ``size`` px."""
-        digest = hashlib.sha256(canonical_json(self.params())).hexdigest()[:8]
+        digest = hashlib.sha256(canonical_json({"version": self.version, **self.params()})).hexdigest()[:8]
         return Path(cache_root) / f"{self.id.replace(':', '_')}-{digest}" / f"{size}px"
 
     def missing_files_error(self, raw_root: Path | None, missing: str) -> DatasetError:
@@ -115,7 +117,8 @@ class DatasetBuilder:
             "demo": self.demo,
             "class_names": list(raw.class_names),
             "groups": class_groups(train_counts, self.n_major, self.n_minor, self.group_thirds),
-            "construction": {"builder": type(self).__name__, **self.params(), **raw.construction},
+            "construction": {"builder": type(self).__name__, "builder_version": self.version, **self.params(),
+                             **raw.construction},
             "source_checksums": {Path(p).name: file_sha256(Path(p)) for p in raw.source_files},
             "build": {"cache_size": size},
         }

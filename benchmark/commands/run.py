@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray-address", default=None, help="Ray cluster address ('auto' joins a running cluster; "
                    "default: start a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--site", type=Path, default=None, metavar="DIR",
+                   help="write the leaderboard site here at the end (default: site/ next to the results directory)")
+    p.add_argument("--no-site", action="store_true", help="do not write the leaderboard site")
     p.set_defaults(func=run)
 
 
@@ -73,6 +76,15 @@ def run(args: argparse.Namespace) -> int:
     for w in warnings_:
         print(f"warning: {w}", file=sys.stderr)
     print(format_table2(summary))
+    if not args.no_site:
+        from .leaderboard import write_site
+
+        site = args.site or args.results.resolve().parent / "site"
+        try:
+            index = write_site(args.results, site)
+            print(f"leaderboard site: open {index.resolve().as_uri()}", file=sys.stderr)
+        except UserError as e:  # the runs are done and saved; a site problem must not fail them
+            print(f"warning: leaderboard site not written: {e}", file=sys.stderr)
     if counts["failed"]:
         print(f"{counts['failed']} runs failed: their result files hold the error (status 'failed')", file=sys.stderr)
     return 1 if counts["failed"] else 0

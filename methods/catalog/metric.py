@@ -21,6 +21,11 @@ from ..registry import register_method
 PAPER = "Zeng et al., metric learning in the first stage of two-stage training for class-imbalanced medical images"
 
 
+def _fp32(x: Tensor) -> torch.autocast:
+    """Autocast off (metric losses on fp32 features: SupCon's ``cos / 0.05`` logits need more than bf16)."""
+    return torch.autocast(device_type=x.device.type, enabled=False)
+
+
 class ClassCenters(nn.Module):
     """The ``(C, feat_dim)`` learnable class centres of the center loss, ``N(0, 1)``-initialised."""
 
@@ -99,7 +104,8 @@ class CETP(Method):
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         feats = model.features(batch.images).float()
         ce = F.cross_entropy(model.head(feats), batch.labels)
-        tp = batch_hard_triplet_loss(feats, batch.labels, self.margin)
+        with _fp32(feats):
+            tp = batch_hard_triplet_loss(feats, batch.labels, self.margin)
         return {"loss": ce + self.metric_weight * tp, "ce": ce.detach(), "triplet": tp.detach()}
 
 
@@ -125,7 +131,8 @@ class _SupConBase(Method):
         feats = model.features(torch.cat(views[:2], dim=0)).float()
         z = model.extras["projector"](feats).float()
         z = torch.stack([z[:n], z[n:]], dim=1)  # (N, 2, projection_dim); normalised in supcon_loss
-        return feats, supcon_loss(z, batch.labels, self.temperature, self.base_temperature)
+        with _fp32(z):
+            return feats, supcon_loss(z, batch.labels, self.temperature, self.base_temperature)
 
 
 @register_method(variants=("cRW", ""))  # CE+SC→cRW (Table 2) before CE+SC (Table 3)
@@ -140,7 +147,8 @@ class CESC(_SupConBase):
 
     Where METHODS.md is silent: both views go through the backbone as one ``2N`` batch (shared
     batch-norm statistics, as the SupCon reference), and an anchor with no positive contributes
-    nothing (:func:`methods.losses.supcon_loss`).
+    nothing (:func:`methods.losses.supcon_loss`). Under mixed precision (bf16 on CUDA) the projection
+    runs in bf16 but SupCon itself in fp32.
     """
 
     name = "CE+SC"

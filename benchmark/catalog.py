@@ -1,0 +1,45 @@
+"""What the registries say about a dataset or method named in a result (for reports and the site).
+
+Result files are the source of truth for numbers; this adds the registered facts a result
+does not carry: whether a dataset is a demonstration set, a method's reference and its
+hyper-parameter defaults. Names that are not registered (a submitted method) get ``None``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any
+
+
+def dataset_facts(name: str) -> dict[str, Any]:
+    """``{"registered", "demo", "title", "image_type", "source_url"}`` of a dataset name."""
+    import datasets
+
+    try:
+        cls = datasets.builder_class(name)
+    except datasets.DatasetError:
+        return {"registered": False, "demo": name == datasets.DEFAULT_DATASET, "title": name, "image_type": "",
+                "source_url": ""}
+    return {"registered": True, "demo": bool(cls.demo), "title": cls.title or name, "image_type": cls.image_type,
+            "source_url": cls.source_url}
+
+
+def method_facts(name: str) -> dict[str, Any] | None:
+    """Registered facts of a method (display name or id): description, reference, docstring, defaults."""
+    from methods.registry import UnknownMethodError, get_entry
+
+    try:
+        entry = get_entry(name)
+    except UnknownMethodError:
+        return None
+    defaults: dict[str, Any] = {}
+    for f in dataclasses.fields(entry.cls):
+        if f.name == "rebalance":
+            continue
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            defaults[f.name] = f.default_factory()  # type: ignore[misc]
+    return {"name": entry.name, "id": entry.id, "description": entry.cls.description,
+            "reference": entry.cls.reference, "docstring": inspect.cleandoc(entry.cls.__doc__ or ""),
+            "two_stage": entry.rebalance is not None, "defaults": defaults}

@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+"""Table 2 on the embedded ``digits-lt`` set: the paper's 21 Table-2 methods, ``quick`` protocol, 3 seeds.
+
+A benchmark script, not a test. It runs the grid through :mod:`benchmark.grid` (finished runs in the
+results directory are reused, so a second invocation only prints) and prints, per method, the mean
+± sample standard deviation over seeds of the All / Major / Minor mean class recall, and the
+difference of the Minor MCR to CE's::
+
+    python benchmarks/table2_digits.py --results /tmp/t2
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+#: The rows of the paper's Table 2, in its order (Table 3's ablations and the cited methods excluded).
+TABLE2 = ["CE", "CE→cRW", "CE→cRS", "CE-DRW", "RS", "RW", "LDAM", "LDAM→cRW", "LDAM-DRW", "Focal", "Focal→cRW",
+          "CB-Focal", "CB-Focal→cRW", "Mixup", "Mixup→cRW", "CutMix", "CutMix→cRW", "BBN", "CE+CT→cRW",
+          "CE+TP→cRW", "CE+SC→cRW"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
+    parser.add_argument("--dataset", default="digits-lt")
+    parser.add_argument("--protocol", default="quick")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = parser.parse_args(argv)
+
+    import datasets
+    import numpy as np
+
+    from benchmark.grid import GridRunner, GridSettings, expand_grid
+    from benchmark.results import load_results
+    from methods import create_method
+
+    methods = [create_method(name) for name in TABLE2]
+    runs = expand_grid([args.dataset], methods, [None], args.seeds, args.protocol)
+    settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+                            device=args.device, progress=not args.quiet)
+    t0 = time.perf_counter()
+    counts = GridRunner(settings).run(runs)
+    wall = time.perf_counter() - t0
+
+    wanted = {(r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) for r in runs}
+    results = [r for r in load_results(args.results)
+               if (r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) in wanted]
+    by_method: dict[str, list] = {name: [] for name in TABLE2}
+    for r in results:
+        by_method[r.spec.method].append(r.metrics)
+
+    def stats(values: list[float]) -> tuple[float, float]:
+        arr = np.asarray(values, dtype=float)
+        return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else float("nan")
+
+    ce_minor = stats([m.mcr_minor for m in by_method["CE"]])[0] if by_method["CE"] else float("nan")
+    header = ["Method", "All", "Major", "Minor", "ΔMinor vs CE", "seeds"]
+    rows = []
+    for name in TABLE2:
+        ms = by_method[name]
+        if not ms:
+            rows.append([name, "–", "–", "–", "–", "0"])
+            continue
+        cells = []
+        for key in ("mcr_all", "mcr_major", "mcr_minor"):
+            mean, std = stats([getattr(m, key) for m in ms])
+            cells.append(f"{mean:6.2f} ± {std:5.2f}")
+        minor = stats([m.mcr_minor for m in ms])[0]
+        rows.append([name, *cells, f"{minor - ce_minor:+6.2f}", str(len(ms))])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))  # noqa: E731
+    print(f"{args.dataset}, protocol {args.protocol}, seeds {' '.join(map(str, args.seeds))}: "
+          "MCR % (mean ± sample std over seeds)")
+    print(line(header))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print(line(r))
+    print(f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done "
+          f"({wall:.1f} s)")
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

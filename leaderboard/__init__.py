@@ -1,0 +1,19 @@
+"""Results directory -> static leaderboard site. ``build_site(results_dir, out_dir)`` is the one entry point.
+
+Imports point one way: ``leaderboard -> benchmark -> {methods, datasets}``; only the CLI
+command modules of ``benchmark`` import this package.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def build_site(results_dir: str | Path, out_dir: str | Path, **options: Any) -> Path:
+    """Write the static site for ``results_dir`` into ``out_dir``; returns the path of ``index.html``."""
+    from .site import build_site as _build
+
+    return _build(results_dir, out_dir, **options)
+
+
+__all__ = ["build_site"]

@@ -1,0 +1,477 @@
+"""Results directory -> static, self-contained leaderboard site (opens from ``file://``, no CDN).
+
+Pages: ``index.html`` (the main table per backbone × protocol, sortable, significance marks vs CE,
+average ranks and a critical-difference diagram across datasets), ``datasets/<name>.html``
+(bootstrap CIs, Welch–Holm tests, per-class recall heat map, confusion matrices, a CD diagram
+with seeds as blocks), ``methods/<name>.html`` (description, hyper-parameters, seeds, provenance),
+``paper.html`` (paper vs reproduced) and the downloads ``results.json`` / ``results.csv``.
+
+Safety: Jinja2 autoescaping is on for every template, every SVG text is escaped, links from
+result files pass :func:`safe_url` (http and https only), and each page carries a
+Content-Security-Policy that allows only the bundled script and stylesheet.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from benchmark import __version__
+from benchmark.regression import compare, paper_reference
+from benchmark.report import method_order
+from benchmark.results import iter_result_files, read_result, results_frame
+from benchmark.schema import RunResult
+from benchmark.stats import (BASELINE, bootstrap_mcr_ci, cd_diagram_svg, cell_stats, compare_methods, rank_summary,
+                             scores_across_datasets, scores_across_seeds)
+
+from .svg import confusion_svg, heatmap_svg
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATES = PACKAGE_DIR / "templates"
+STATIC = PACKAGE_DIR / "static"
+MARKER = ".medlt-site"
+METRIC_LABELS = {"all": "All", "major": "Major", "medium": "Medium", "minor": "Minor"}
+METRIC_COLUMNS = {"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}
+
+
+class SiteError(ValueError):
+    """The site cannot be built (malformed results, an output folder that is not a site)."""
+
+
+# -- small helpers ------------------------------------------------------------------------
+def safe_url(url: Any) -> str | None:
+    """``url`` when it is an absolute http(s) link, else None (javascript:, data:, relative, ... dropped)."""
+    if not isinstance(url, str):
+        return None
+    text = url.strip()
+    if not text or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return text
+
+
+def slugify(text: str) -> str:
+    """A file-name-safe slug; a hash suffix keeps distinct names distinct when characters were replaced."""
+    slug = re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("._") or "x"
+    if slug != text:
+        slug = f"{slug[:60]}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
+    return slug
+
+
+def _num(v: Any, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{float(v):.{digits}f}"
+
+
+def _value(v: Any) -> str:
+    """A sort key for ``data-value`` (empty for missing)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return repr(float(v))
+
+
+def _p(p: Any) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _peq(p: Any) -> str:
+    """``= 0.042`` / ``< 0.001`` / ``n/a``, to follow a 'p'."""
+    text = _p(p)
+    return text if text.startswith("<") else ("n/a" if text == "n/a" else f"= {text}")
+
+
+@dataclass
+class Loaded:
+    path: Path
+    result: RunResult
+
+
+def load_runs(results_dir: Path) -> list[Loaded]:
+    out = []
+    for path in iter_result_files(results_dir):
+        try:
+            out.append(Loaded(path, read_result(path)))
+        except ValueError as e:
+            raise SiteError(f"{path}: not a valid result file: {e}") from None
+    return out
+
+
+# -- the build ----------------------------------------------------------------------------
+def build_site(results_dir: str | Path, out_dir: str | Path, *, n_resamples: int = 1000, tolerance: float = 1.0,
+               dataset_facts: Callable[[str], dict[str, Any]] | None = None,
+               method_facts: Callable[[str], dict[str, Any] | None] | None = None) -> Path:
+    """Write the site for ``results_dir`` into ``out_dir`` (replaced atomically); returns ``index.html``.
+
+    ``dataset_facts`` / ``method_facts`` default to the registries (:mod:`benchmark.catalog`): they say
+    which datasets are demonstration sets and add a registered method's reference and defaults.
+    """
+    from benchmark import catalog
+
+    results_dir, out_dir = Path(results_dir), Path(out_dir)
+    if not results_dir.is_dir():
+        raise SiteError(f"results directory {results_dir} not found")
+    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MARKER).exists())):
+        raise SiteError(f"{out_dir} exists and is not a leaderboard site (no {MARKER} file); refusing to replace it")
+    builder = _SiteBuilder(load_runs(results_dir), n_resamples, tolerance, dataset_facts or catalog.dataset_facts,
+                           method_facts or catalog.method_facts)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
+    try:
+        builder.write(tmp)
+        old = None
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            os.replace(out_dir, old)
+        os.replace(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir / "index.html"
+
+
+def _environment() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True, autoescape=select_autoescape(("html", "htm", "xml", "svg"),
+                                                                       default_for_string=True, default=True))
+    env.filters["safe_url"] = safe_url
+    env.filters["num"] = _num
+    env.filters["pval"] = _p
+    env.filters["peq"] = _peq
+    env.filters["sortvalue"] = _value
+    return env
+
+
+class _SiteBuilder:
+    def __init__(self, runs: list[Loaded], n_resamples: int, tolerance: float,
+                 dataset_facts: Callable[[str], dict[str, Any]], method_facts: Callable[[str], dict[str, Any] | None]):
+        self.all_runs = runs
+        self.runs = [r for r in runs if r.result.status == "ok"]
+        self.failed = [r for r in runs if r.result.status != "ok"]
+        self.n_resamples = n_resamples
+        self.tolerance = tolerance
+        self.frame = results_frame([r.result for r in self.runs])
+        self.cells = cell_stats(self.frame)
+        metrics = [m for m, col in METRIC_COLUMNS.items() if not self.frame.empty and self.frame[col].notna().any()]
+        self.tests = pd.concat([compare_methods(self.frame, METRIC_COLUMNS[m]) for m in metrics] or
+                               [compare_methods(self.frame)], ignore_index=True)
+        self.methods = method_order(self.frame["method"].tolist()) if not self.frame.empty else []
+        self.datasets = sorted(dict.fromkeys(self.frame["dataset"]),
+                               key=lambda d: (bool(dataset_facts(d)["demo"]), d)) if not self.frame.empty else []
+        self.dataset_facts = {d: dataset_facts(d) for d in self.datasets}
+        self.method_facts = {m: method_facts(m) for m in self.methods}
+        self.slices = list(dict.fromkeys(zip(self.frame["backbone"], self.frame["protocol"]))) if not self.frame.empty else []
+        self.dataset_slug = _unique_slugs(self.datasets, lambda d: d)
+        first_id = {}
+        for r in self.runs:
+            first_id.setdefault(r.result.spec.method, r.result.spec.method_id)
+        self.method_slug = _unique_slugs(self.methods, lambda m: first_id.get(m, m))
+        self.by_key: dict[tuple, Loaded] = {}
+        for r in self.runs:
+            s = r.result.spec
+            self.by_key[(s.dataset, s.backbone, s.protocol, s.method, s.seed)] = r
+        self.env = _environment()
+
+    # -- lookups ------------------------------------------------------------------------
+    def cell(self, dataset: str, backbone: str, protocol: str, method: str) -> dict[str, Any] | None:
+        c = self.cells
+        rows = c[(c["dataset"] == dataset) & (c["backbone"] == backbone) & (c["protocol"] == protocol)
+                 & (c["method"] == method)]
+        return rows.iloc[0].to_dict() if len(rows) else None
+
+    def test(self, dataset: str, backbone: str, protocol: str, method: str, metric: str, versus: str) -> dict | None:
+        t = self.tests
+        if t.empty:
+            return None
+        rows = t[(t["dataset"] == dataset) & (t["backbone"] == backbone) & (t["protocol"] == protocol)
+                 & (t["method"] == method) & (t["metric"] == METRIC_COLUMNS[metric]) & (t["versus"] == versus)]
+        return rows.iloc[0].to_dict() if len(rows) else None
+
+    def mark(self, dataset: str, backbone: str, protocol: str, method: str, metric: str) -> dict[str, str] | None:
+        """▲ / ▼ when the method differs significantly from CE (Welch, Holm-adjusted p < 0.05)."""
+        t = self.test(dataset, backbone, protocol, method, metric, "baseline")
+        if not t or not t["significant"]:
+            return None
+        better = t["direction"] > 0
+        return {"symbol": "▲" if better else "▼", "cls": "sig-up" if better else "sig-down",
+                "title": f"significantly {'better' if better else 'worse'} than {BASELINE} "
+                         f"(Welch t-test over seeds, Holm-adjusted p {_peq(t['p_holm'])})"}
+
+    def runs_of(self, dataset: str, backbone: str, protocol: str, method: str) -> list[Loaded]:
+        return [v for k, v in sorted(self.by_key.items(), key=lambda kv: kv[0][4])
+                if k[:4] == (dataset, backbone, protocol, method)]
+
+    # -- pages ----------------------------------------------------------------------------
+    def common(self, root: str) -> dict[str, Any]:
+        return {"root": root, "version": __version__, "n_runs": len(self.runs), "n_failed": len(self.failed),
+                "nav_datasets": [{"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"]}
+                                 for d in self.datasets]}
+
+    def write(self, out: Path) -> None:
+        (out / "static").mkdir(parents=True)
+        for f in STATIC.iterdir():
+            if f.is_file():
+                shutil.copyfile(f, out / "static" / f.name)
+        (out / MARKER).write_text("medlt-bench leaderboard site; `python -m benchmark leaderboard` replaces this folder\n")
+        self.render(out / "index.html", "index.html", boards=[self.board(b, p) for b, p in self.slices],
+                    demos=[d for d in self.datasets if self.dataset_facts[d]["demo"]],
+                    methods=[{"name": m, "slug": self.method_slug[m]} for m in self.methods], **self.common(""))
+        (out / "datasets").mkdir()
+        for d in self.datasets:
+            self.render(out / "datasets" / f"{self.dataset_slug[d]}.html", "dataset.html", **self.dataset_page(d),
+                        **self.common("../"))
+        (out / "methods").mkdir()
+        for m in self.methods:
+            self.render(out / "methods" / f"{self.method_slug[m]}.html", "method.html", **self.method_page(m),
+                        **self.common("../"))
+        self.render(out / "paper.html", "paper.html", **self.paper_page(), **self.common(""))
+        (out / "results.json").write_text(self.results_json(), encoding="utf-8")
+        (out / "results.csv").write_text(self.results_csv(), encoding="utf-8")
+
+    def render(self, path: Path, template: str, **context: Any) -> None:
+        path.write_text(self.env.get_template(template).render(**context), encoding="utf-8")
+
+    # index ---------------------------------------------------------------------------------
+    def board(self, backbone: str, protocol: str) -> dict[str, Any]:
+        part = self.frame[(self.frame["backbone"] == backbone) & (self.frame["protocol"] == protocol)]
+        datasets = [d for d in self.datasets if d in set(part["dataset"])]
+        methods = [m for m in self.methods if m in set(part["method"])]
+        ranks = rank_summary(scores_across_datasets(part), blocks="datasets")
+        groups, columns = [], [{"label": "Method", "index": 0, "type": "text", "dataset": ""},
+                               {"label": "Avg. rank", "index": 1, "type": "rank", "dataset": ""}]
+        for d in datasets:
+            dpart = part[part["dataset"] == d]
+            metrics = ["all", "major"] + (["medium"] if dpart["mcr_medium"].notna().any() else []) + ["minor"]
+            groups.append({"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"],
+                           "span": len(metrics)})
+            for m in metrics:
+                columns.append({"label": METRIC_LABELS[m] + (" ± std" if m == "all" else ""), "index": len(columns),
+                                "type": "number", "dataset": d, "metric": m})
+        rows = []
+        for method in methods:
+            rank = ranks.ranks.get(method) if not ranks.ranks.empty else None
+            cells = [{"text": _num(rank), "value": _value(rank), "mark": None, "best": 0,
+                      "title": "average rank over datasets (1 = best)" if rank is not None
+                      else "not run on every dataset of this table"}]
+            for col in columns[2:]:
+                c = self.cell(col["dataset"], backbone, protocol, method)
+                mean = c[f"{col['metric']}_mean"] if c else None
+                text = _num(mean)
+                if c and col["metric"] == "all":
+                    text += f" ± {_num(c['all_std'])}"
+                cells.append({"text": text, "value": _value(mean), "mark": self.mark(col["dataset"], backbone, protocol,
+                                                                                     method, col["metric"]) if c else None,
+                              "title": f"{c['n']} seeds" if c else "not run", "best": 0})
+            rows.append({"name": method, "slug": self.method_slug[method], "cells": cells})
+        _mark_best(rows, len(columns) - 1)
+        cd = cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"critical-difference diagram, {backbone}, "
+                                                                    f"{protocol}") if ranks.k >= 2 and ranks.n >= 2 else None
+        pairwise = None
+        if ranks.pairwise is not None and ranks.n >= 2:
+            order = list(ranks.ranks.index)
+            pairwise = {"methods": order, "rows": [[_p(ranks.pairwise.loc[a, b]) if a != b else "–" for b in order]
+                                                   for a in order]}
+        return {"backbone": backbone, "protocol": protocol, "groups": groups, "columns": columns, "rows": rows,
+                "pairwise": pairwise,
+                "ranks": ranks, "cd_svg": _markup(cd), "friedman": ranks.friedman,
+                "id": slugify(f"{backbone}-{protocol}")}
+
+    # dataset pages -----------------------------------------------------------------------------
+    def dataset_page(self, dataset: str) -> dict[str, Any]:
+        facts = self.dataset_facts[dataset]
+        sections = []
+        for backbone, protocol in self.slices:
+            part = self.frame[(self.frame["dataset"] == dataset) & (self.frame["backbone"] == backbone)
+                              & (self.frame["protocol"] == protocol)]
+            if part.empty:
+                continue
+            methods = [m for m in self.methods if m in set(part["method"])]
+            has_medium = bool(part["mcr_medium"].notna().any())
+            rows = []
+            for method in methods:
+                c = self.cell(dataset, backbone, protocol, method)
+                assert c is not None
+                runs = self.runs_of(dataset, backbone, protocol, method)
+                ci = self.bootstrap(runs)
+                vs_ce = self.test(dataset, backbone, protocol, method, "all", "baseline")
+                vs_best = self.test(dataset, backbone, protocol, method, "all", "best")
+                rows.append({"name": method, "slug": self.method_slug[method], "cell": c, "ci": ci,
+                             "seeds": ", ".join(map(str, c["seeds"])), "vs_ce": vs_ce, "vs_best": vs_best,
+                             "mark": self.mark(dataset, backbone, protocol, method, "all")})
+            first = self.runs_of(dataset, backbone, protocol, methods[0])[0].result
+            assert first.per_class is not None
+            names = first.per_class.class_names
+            notes = [f"{g[:3]} {n}" if g else str(n) for g, n in zip(first.per_class.group, first.per_class.train_counts)]
+            recall, confusions = [], []
+            for method in methods:
+                runs = self.runs_of(dataset, backbone, protocol, method)
+                per = np.array([[np.nan if v is None else v for v in r.result.per_class.recall]  # type: ignore[union-attr]
+                                for r in runs], dtype=float)
+                with np.errstate(all="ignore"):
+                    recall.append([None if np.isnan(v) else float(v) for v in np.nanmean(per, axis=0)]
+                                  if per.size else [None] * len(names))
+                cm = np.sum([np.asarray(r.result.confusion_matrix) for r in runs], axis=0)
+                confusions.append({"name": method, "svg": confusion_svg(
+                    cm.tolist(), names, f"{method}: confusion matrix on {dataset} (sum over {len(runs)} seeds)")})
+            heat = heatmap_svg(recall, methods, names, f"per-class recall (%) on {dataset}, mean over seeds",
+                               col_notes=notes, col_header="class (group, train images)")
+            ranks = rank_summary(scores_across_seeds(part), blocks="seeds")
+            cd = cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"{dataset}: critical-difference diagram "
+                                f"over seeds") if ranks.k >= 2 else None
+            sections.append({"backbone": backbone, "protocol": protocol, "rows": rows, "has_medium": has_medium,
+                             "heatmap": heat, "confusions": confusions, "cd_svg": _markup(cd), "ranks": ranks,
+                             "n_resamples": self.n_resamples})
+        return {"dataset": dataset, "facts": facts, "sections": sections}
+
+    def bootstrap(self, runs: Sequence[Loaded]) -> dict[str, Any] | None:
+        preds = []
+        for r in runs:
+            if not r.result.predictions_file:
+                return None
+            path = r.path.parent / r.result.predictions_file
+            try:
+                with np.load(path) as npz:
+                    preds.append((npz["y_true"], npz["y_pred"]))
+            except (OSError, KeyError, ValueError):
+                return None
+        if not preds:
+            return None
+        ci = bootstrap_mcr_ci(preds, n_resamples=self.n_resamples, seed=0)
+        return {"low": ci.low, "high": ci.high, "point": ci.point}
+
+    # method pages ------------------------------------------------------------------------------
+    def method_page(self, method: str) -> dict[str, Any]:
+        runs = [r for r in self.runs if r.result.spec.method == method]
+        facts = self.method_facts.get(method)
+        results = [r.result for r in runs]
+        description = _most_common([r.description for r in results if r.description]) or (facts or {}).get(
+            "description", "")
+        reference = _most_common([r.reference for r in results if r.reference]) or (facts or {}).get("reference", "")
+        urls = sorted({u for u in (safe_url(r.url) for r in results) if u})
+        dropped_links = len({r.url for r in results if r.url and not safe_url(r.url)})
+        hyper = sorted({json.dumps(r.hyperparameters, sort_keys=True, ensure_ascii=False) for r in results})
+        rows = []
+        for (dataset, backbone, protocol) in sorted({(r.spec.dataset, r.spec.backbone, r.spec.protocol) for r in results},
+                                                    key=lambda k: (self.datasets.index(k[0]), k[1], k[2])):
+            c = self.cell(dataset, backbone, protocol, method)
+            rows.append({"dataset": dataset, "slug": self.dataset_slug[dataset], "backbone": backbone,
+                         "protocol": protocol, "cell": c, "seeds": ", ".join(map(str, c["seeds"])) if c else "",
+                         "demo": self.dataset_facts[dataset]["demo"],
+                         "mark": self.mark(dataset, backbone, protocol, method, "all"),
+                         "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline")})
+        provenance = [{"spec": r.result.spec, "p": r.result.provenance, "stage1": r.result.stage1_sha256[:12],
+                       "manifest": r.result.dataset_manifest_sha256[:12]}
+                      for r in sorted(runs, key=lambda r: (r.result.spec.dataset, r.result.spec.backbone,
+                                                           r.result.spec.protocol, r.result.spec.seed))]
+        ids = sorted({r.spec.method_id for r in results})
+        return {"method": method, "ids": ids, "description": description, "reference": reference, "urls": urls,
+                "dropped_links": dropped_links, "two_stage": any(r.two_stage for r in results),
+                "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
+                "hyperparameters": [json.loads(h) for h in hyper], "facts": facts, "rows": rows,
+                "provenance": provenance}
+
+    # paper page --------------------------------------------------------------------------------
+    def paper_page(self) -> dict[str, Any]:
+        reference = paper_reference()
+        comparisons = compare(self.frame, reference, self.tolerance)
+        tables: dict[str, list[Any]] = defaultdict(list)
+        for c in comparisons:
+            tables[c.ref.source].append(c)
+        ran = [c for c in comparisons if c.ran]
+        return {"tables": dict(sorted(tables.items())), "tolerance": self.tolerance, "n_compared": len(ran),
+                "n_ok": sum(c.ok for c in ran), "n_cells": len(reference)}
+
+    # downloads -----------------------------------------------------------------------------------
+    def results_json(self) -> str:
+        runs = []
+        for r in self.all_runs:
+            d = r.result.model_dump(mode="json")
+            d["file"] = r.path.name
+            runs.append(d)
+        cells = self.cells.assign(seeds=self.cells["seeds"].map(list)).to_dict(orient="records")
+        cells = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in c.items()} for c in cells]
+        return json.dumps({"generator": f"medlt-bench {__version__}", "cells": cells, "runs": runs},
+                          indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+    def results_csv(self) -> str:
+        frame = results_frame([r.result for r in self.all_runs])
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(list(frame.columns))
+        for row in frame.itertuples(index=False):
+            w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else
+                        (_csv_text(v) if isinstance(v, str) else v) for v in row])
+        return buf.getvalue()
+
+
+def _csv_text(s: str) -> str:
+    return "'" + s if s[:1] in ("=", "+", "-", "@") else s
+
+
+def _markup(svg: str | None) -> Any:
+    from markupsafe import Markup
+
+    return Markup(svg) if svg else None
+
+
+def _most_common(items: Sequence[Any]) -> Any:
+    if not items:
+        return None
+    counts: dict[Any, int] = defaultdict(int)
+    for x in items:
+        counts[x] += 1
+    return max(counts, key=lambda x: counts[x])
+
+
+def _unique_slugs(names: Sequence[str], base: Callable[[str], str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for n in names:
+        slug = slugify(base(n))
+        if slug.lower() in used:
+            slug = f"{slug}-{hashlib.sha1(n.encode()).hexdigest()[:6]}"
+        used.add(slug.lower())
+        out[n] = slug
+    return out
+
+
+def _mark_best(rows: list[dict[str, Any]], n_columns: int) -> None:
+    """Best (1) and second-best (2) of each numeric column; ranks are lower-is-better."""
+    for j in range(n_columns):
+        values = [float(r["cells"][j]["value"]) for r in rows if r["cells"][j]["value"]]
+        if len(values) < 2:
+            continue
+        lower = j == 0
+        distinct = sorted({round(v, 2) for v in values}, reverse=not lower)
+        for r in rows:
+            v = r["cells"][j]["value"]
+            if not v:
+                continue
+            v = round(float(v), 2)
+            r["cells"][j]["best"] = 1 if v == distinct[0] else 2 if len(distinct) > 1 and len(values) > 2 and \
+                v == distinct[1] else 0

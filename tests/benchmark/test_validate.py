@@ -1,0 +1,129 @@
+"""``validate``: accepts what ``run`` writes; rejects each problem with a precise message."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.validate import validate_results
+
+
+@pytest.fixture()
+def results(smoke_results, tmp_path) -> Path:
+    root = tmp_path / "results"
+    shutil.copytree(smoke_results, root, ignore=shutil.ignore_patterns(".stage1"))
+    return root
+
+
+def _edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _validate(root: Path, cache_dir: Path, capsys, *extra: str) -> tuple[int, str]:
+    code = main(["validate", str(root), "--cache-dir", str(cache_dir), *extra])
+    return code, capsys.readouterr().out
+
+
+CE0 = "digits-lt/test_resnet/smoke/ce/seed-0.json"
+
+
+def test_accepts_what_run_writes(results, cache_dir, capsys):
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 0, out
+    assert len(out.strip().splitlines()) == 1
+    assert out.startswith("OK: 9 result files, 3 cells") and "digits-lt at 20 px" in out
+
+
+def test_rejects_a_missing_field(results, cache_dir, capsys):
+    _edit(results / CE0, lambda d: d.pop("stage1_sha256"))
+    _edit(results / CE0.replace("ce/", "rw/"), lambda d: d["provenance"].pop("torch_version"))
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert f"{CE0}: stage1_sha256: required field is missing" in out
+    assert "rw/seed-0.json: provenance.torch_version: required field is missing" in out
+
+
+def test_rejects_a_wrong_type(results, cache_dir, capsys):
+    _edit(results / CE0, lambda d: d["spec"].update(seed="zero"))
+    _edit(results / CE0.replace("seed-0", "seed-1"), lambda d: d["metrics"].update(mcr_all=[1]))
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert f"{CE0}: spec.seed: Input should be a valid integer" in out and "(got 'zero')" in out
+    assert "ce/seed-1.json: metrics.mcr_all: Input should be a valid number" in out
+
+
+def test_rejects_two_seeds(results, cache_dir, capsys):
+    for suffix in (".json", ".preds.npz"):
+        (results / CE0.replace("seed-0.json", f"seed-2{suffix}")).unlink()
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert "digits-lt/test_resnet/smoke: CE: 2 seeds (0, 1); at least 3 are required" in out
+    assert "CE→cRW" not in out  # the other cells are complete
+
+
+def test_rejects_an_unknown_protocol(results, cache_dir, capsys):
+    _edit(results / CE0, lambda d: d["spec"].update(protocol="fast"))
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert f"{CE0}: spec.protocol: unknown protocol 'fast'; valid: paper, quick, smoke" in out
+    assert f"{CE0}: spec: the file's path disagrees with its spec: expected digits-lt/test_resnet/fast/ce/seed-0.json" in out
+
+
+def test_rejects_a_manifest_hash_mismatch(results, cache_dir, capsys):
+    _edit(results / CE0, lambda d: d.update(dataset_manifest_sha256="0" * 64))
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    lines = [line for line in out.splitlines() if "dataset_manifest_sha256" in line]
+    assert len(lines) == 1
+    assert lines[0].strip().startswith(f"{CE0}: dataset_manifest_sha256: 000000000000… does not match the registered "
+                                       "construction of digits-lt at 20 px (expected ")
+
+
+def test_rejects_a_duplicate_run(results, cache_dir, capsys):
+    copy = results / "digits-lt/test_resnet/smoke/ce-copy/seed-0.json"
+    copy.parent.mkdir()
+    shutil.copy(results / CE0, copy)
+    shutil.copy(results / CE0.replace(".json", ".preds.npz"), copy.parent)
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert (f"digits-lt/test_resnet/smoke/ce-copy/seed-0.json: spec: duplicate run: CE (ce) seed 0 on "
+            f"digits-lt/test_resnet/smoke is also in {CE0}") in out
+
+
+def test_rejects_failed_runs_tampered_metrics_and_missing_predictions(results, cache_dir, capsys):
+    _edit(results / CE0, lambda d: d["metrics"].update(mcr_all=99.0))
+    (results / CE0.replace("seed-0.json", "seed-1.preds.npz")).unlink()
+    _edit(results / CE0.replace("ce/", "rw/"), lambda d: d.update(status="failed", error="RuntimeError: boom\n  at x"))
+    (results / "digits-lt/test_resnet/smoke/ce-crw/seed-0.json").write_text("{not json")
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert f"{CE0}: metrics.mcr_all: 99.0 disagrees with the confusion matrix" in out
+    assert "ce/seed-1.json: predictions_file: seed-1.preds.npz not found next to the result file" in out
+    assert "rw/seed-0.json: status: run failed (RuntimeError: boom)" in out
+    assert "ce-crw/seed-0.json: not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2" in out
+
+
+def test_unverifiable_manifest_needs_manifest_option(tmp_path, cache_dir, synthetic_result):
+    for seed in range(3):
+        synthetic_result(tmp_path, dataset="skin7", method="CE", seed=seed, protocol="paper",
+                         metrics={"mcr_all": 50.0, "mcr_major": 50.0, "mcr_minor": 50.0})
+    for p in tmp_path.rglob("seed-*.json"):  # synthetic files carry no predictions; this test is about manifests
+        _edit(p, lambda d: d.update(predictions_file=None))
+    report = validate_results(tmp_path, cache_dir=cache_dir)
+    messages = [str(p) for p in report.problems if p.field == "dataset_manifest_sha256"]
+    assert messages == [f"skin7: dataset_manifest_sha256: cannot verify the manifest hash at 300 px (aaaaaaaaaaaa): "
+                        f"pass --manifest skin7=SHA256 or prepare skin7 into --cache-dir {cache_dir}"]
+    report = validate_results(tmp_path, cache_dir=cache_dir, manifests={"skin7": "a" * 64})
+    assert not [p for p in report.problems if p.field == "dataset_manifest_sha256"]
+    report = validate_results(tmp_path, cache_dir=cache_dir, manifests={"skin7": "c" * 64})
+    assert any("does not match the registered construction of skin7 at 300 px" in str(p) for p in report.problems)
+
+
+def test_empty_directory_is_a_problem(tmp_path, capsys):
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "no result files (seed-*.json) found" in capsys.readouterr().out
