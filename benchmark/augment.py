@@ -44,21 +44,62 @@ def affine_matrices(batch: int, cache_size: int, image_size: int, train: bool, r
     return theta
 
 
+class BatchAugmenter:
+    """The protocol's augmentation as a reusable object: float and grid workspaces are kept
+    between calls (on CPU, allocating a fresh 30 MB tensor per batch costs more in page
+    faults than the warp itself).
+
+    Returned batches are fresh tensors; only the internal workspaces are reused.
+    """
+
+    def __init__(self, image_size: int, rotation: float = 30.0, hflip: bool = True, channels_last: bool = False):
+        self.image_size = image_size
+        self.rotation = rotation
+        self.hflip = hflip
+        self.channels_last = channels_last
+        self._work: dict[tuple, Tensor] = {}
+
+    def _buffer(self, name: str, shape: tuple[int, ...], device: torch.device) -> Tensor:
+        key = (name, shape, device)
+        if key not in self._work:
+            if len(self._work) > 8:  # batch shapes changed (last batch, eval): start over
+                self._work.clear()
+            self._work[key] = torch.empty(shape, device=device)
+        return self._work[key]
+
+    def _base_grid(self, device: torch.device) -> Tensor:
+        """(1, R*R, 3) homogeneous output coordinates, as ``affine_grid(align_corners=False)`` uses."""
+        key = ("base", self.image_size, device)
+        if key not in self._work:
+            r = self.image_size
+            lin = torch.linspace(-1 + 1 / r, 1 - 1 / r, r, device=device)
+            self._work[key] = torch.stack([lin.view(1, r).expand(r, r), lin.view(r, 1).expand(r, r),
+                                           torch.ones(r, r, device=device)], -1).view(1, r * r, 3)
+        return self._work[key]
+
+    def __call__(self, images: Tensor, train: bool, generator: torch.Generator | None = None) -> Tensor:
+        """uint8 (B, S, S, 3) on any device -> normalised float (B, 3, R, R) on the same device."""
+        b, size, r, device = images.shape[0], images.shape[1], self.image_size, images.device
+        # float in the stored (B, S, S, 3) layout, viewed as channels-last NCHW; 1/255 and the
+        # normalisation are folded into one multiply-add after the warp, on the smaller output
+        # (interpolation is linear, so the order does not change the result).
+        x = self._buffer("float", tuple(images.shape), device).copy_(images).permute(0, 3, 1, 2)
+        scale, bias = _normalisation(device)
+        if not train and r == size:
+            x = x * scale + bias
+        else:
+            theta = affine_matrices(b, size, r, train, self.rotation, self.hflip, generator).to(device)
+            grid = self._buffer("grid", (b, r * r, 2), device)
+            torch.matmul(self._base_grid(device).expand(b, -1, -1), theta.transpose(1, 2), out=grid)
+            x = F.grid_sample(x, grid.view(b, r, r, 2), mode="bilinear", padding_mode="zeros", align_corners=False)
+            x = x.mul_(scale).add_(bias)
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
+
+
 def augment_batch(images: Tensor, image_size: int, train: bool, rotation: float = 30.0, hflip: bool = True,
                   generator: torch.Generator | None = None, channels_last: bool = False) -> Tensor:
-    """uint8 (B, S, S, 3) on any device -> normalised float (B, 3, R, R) on the same device."""
-    b, size = images.shape[0], images.shape[1]
-    # float in the stored (B, S, S, 3) layout (one contiguous pass), viewed as channels-last NCHW;
-    # the 1/255 and the normalisation are folded into one multiply-add after the warp, on the
-    # smaller output (interpolation is linear, so the order does not change the result).
-    x = images.float().permute(0, 3, 1, 2)
-    if train or image_size != size:
-        theta = affine_matrices(b, size, image_size, train, rotation, hflip, generator).to(x.device)
-        grid = F.affine_grid(theta, [b, 3, image_size, image_size], align_corners=False)
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    scale, bias = _normalisation(x.device)
-    x = x.mul_(scale).add_(bias)
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x.contiguous()
+    """One-off form of :class:`BatchAugmenter` (no workspace reuse)."""
+    return BatchAugmenter(image_size, rotation, hflip, channels_last)(images, train, generator)
 
 
 def _normalisation(device: torch.device) -> tuple[Tensor, Tensor]:

@@ -22,9 +22,9 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from methods.registry import UnknownMethodError
 
     from .backbones import BackboneError
-    from .protocol import UnknownProtocolError
+    from .protocol import ProtocolError
 
-    return (UserError, DatasetError, UnknownMethodError, UnknownProtocolError, BackboneError, FileNotFoundError)
+    return (UserError, DatasetError, UnknownMethodError, ProtocolError, BackboneError, FileNotFoundError)
 
 
 def build_parser() -> argparse.ArgumentParser:

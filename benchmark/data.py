@@ -1,15 +1,13 @@
 """Training input: prepared uint8 images to augmented batches on the device, no decoding."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import Tensor
 
 from methods import samplers
 
-from .augment import augment_batch
+from .augment import BatchAugmenter
 from .protocol import Protocol
 
 #: A split whose uint8 images fit in this many bytes is copied to the device once.
@@ -26,14 +24,22 @@ class ImageBank:
         self.resident = nbytes <= max_bytes
         self._images = images
         self._tensor = torch.from_numpy(np.ascontiguousarray(images[self.indices])).to(device) if self.resident else None
+        self._out: Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.indices)
 
     def gather(self, positions: np.ndarray) -> Tensor:
-        """uint8 (B, S, S, 3) on the device for positions 0..len-1 of this split."""
+        """uint8 (B, S, S, 3) on the device for positions 0..len-1 of this split.
+
+        The result lives in a buffer that the next ``gather`` of the same size overwrites.
+        """
         if self._tensor is not None:
-            return self._tensor[torch.as_tensor(positions, device=self.device)]
+            index = torch.as_tensor(positions, device=self.device)
+            shape = (len(index), *self._tensor.shape[1:])
+            if self._out is None or tuple(self._out.shape) != shape:
+                self._out = torch.empty(shape, dtype=torch.uint8, device=self.device)
+            return torch.index_select(self._tensor, 0, index, out=self._out)
         block = torch.from_numpy(np.ascontiguousarray(self._images[self.indices[positions]]))
         if self.device.type == "cuda":
             block = block.pin_memory()
@@ -58,13 +64,6 @@ def batches(positions: np.ndarray, batch_size: int, max_steps: int = 0) -> list[
     return out[:max_steps] if max_steps > 0 else out
 
 
-@dataclass
-class Augmenter:
-    """The protocol's augmentation, bound to a device."""
-
-    protocol: Protocol
-    channels_last: bool = False
-
-    def __call__(self, images: Tensor, train: bool, generator: torch.Generator | None = None) -> Tensor:
-        p = self.protocol
-        return augment_batch(images, p.image_size, train, p.rotation, p.hflip, generator, self.channels_last)
+def make_augmenter(protocol: Protocol, channels_last: bool = False) -> BatchAugmenter:
+    """The protocol's augmentation (resolution, rotation, flip)."""
+    return BatchAugmenter(protocol.image_size, protocol.rotation, protocol.hflip, channels_last)

@@ -20,7 +20,8 @@ from torch import nn
 from methods.base import Batch, Classifier, Method, Rebalance, StepInfo
 from methods.weights import inverse_frequency_weights
 
-from .data import Augmenter, ImageBank, batches, epoch_positions
+from .augment import BatchAugmenter
+from .data import ImageBank, batches, epoch_positions, make_augmenter
 from .protocol import Protocol
 from .results import atomic_write_bytes
 
@@ -84,7 +85,7 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
     channels_last = device.type == "cuda"
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    augment = Augmenter(p, channels_last)
+    augment = make_augmenter(p, channels_last)
     groups = method.param_groups(model)
     optimizer = torch.optim.SGD(groups, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
     steps_per_epoch = len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch))
@@ -125,7 +126,7 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
     return model
 
 
-def _make_batch(data: TrainSplit, pos: np.ndarray, paired_pos: np.ndarray | None, views: int, augment: Augmenter,
+def _make_batch(data: TrainSplit, pos: np.ndarray, paired_pos: np.ndarray | None, views: int, augment: BatchAugmenter,
                 gen: torch.Generator, device: torch.device) -> Batch:
     raw = data.bank.gather(pos)
     labels = torch.as_tensor(data.labels[pos], device=device)
@@ -151,7 +152,7 @@ def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, prot
     for name, param in model.named_parameters():
         param.requires_grad_(name.startswith("head."))
     model.eval()  # batch-norm statistics stay frozen
-    augment = Augmenter(p, device.type == "cuda")
+    augment = make_augmenter(p, device.type == "cuda")
     optimizer = torch.optim.SGD(model.head.parameters(), lr=p.stage2_lr, momentum=0.9, weight_decay=p.stage2_weight_decay)
     weight = inverse_frequency_weights(data.class_counts).to(device) if rebalance.kind == "reweight" else None
     sampling = "class_balanced" if rebalance.kind == "resample" else "instance"
@@ -181,7 +182,7 @@ def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, prot
 def predict(model: nn.Module, bank: ImageBank, protocol: Protocol, device: torch.device) -> np.ndarray:
     """Argmax predictions on the centre crop, for every image of the bank, in order."""
     model.to(device).eval()
-    augment = Augmenter(protocol, device.type == "cuda")
+    augment = make_augmenter(protocol, device.type == "cuda")
     preds = []
     for start in range(0, len(bank), protocol.eval_batch_size):
         pos = np.arange(start, min(start + protocol.eval_batch_size, len(bank)))

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Iterator, Protocol, Sequence
 
 from .grid import GridRunner, GridSettings, Job
-from .protocol import load_protocol
 
 
 class Executor(Protocol):
@@ -58,7 +57,7 @@ class RayExecutor:
                 if module is not None and module.__name__.startswith("medlt_user_method_"):
                     cloudpickle.register_pickle_by_value(module)
         # Prepare each dataset once here, so workers never race to write the same folder.
-        for name, size in {(j.dataset, load_protocol(j.protocol).for_dataset(j.dataset).cache_size) for j in jobs}:
+        for name, size in {(j.dataset, j.protocol.cache_size) for j in jobs}:
             runner.dataset(name, size)
         if not ray.is_initialized():
             ray.init(address=self.address, num_cpus=self.num_cpus, include_dashboard=False,

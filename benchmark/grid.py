@@ -46,12 +46,12 @@ class Run:
     method: Method
     backbone: str
     seed: int
-    protocol: str
+    protocol: Protocol
 
     @property
     def spec(self) -> RunSpec:
         return RunSpec(dataset=self.dataset, method=self.method.display_name, method_id=self.method.method_id,
-                       backbone=self.backbone, seed=self.seed, protocol=self.protocol)
+                       backbone=self.backbone, seed=self.seed, protocol=self.protocol.name)
 
 
 @dataclass
@@ -61,7 +61,7 @@ class Job:
     dataset: str
     backbone: str
     seed: int
-    protocol: str
+    protocol: Protocol  # with the dataset's overrides applied
     runs: list[Run] = field(default_factory=list)
 
     @property
@@ -82,10 +82,14 @@ class GridSettings:
 
 
 def expand_grid(datasets: Sequence[str], methods: Sequence[Method], backbones: Sequence[str | None],
-                seeds: Sequence[int], protocol: str) -> list[Run]:
-    """Every run of the grid, in dataset, backbone, seed, method order. A backbone of None means the protocol's."""
-    proto = load_protocol(protocol)
-    return [Run(d, m, b or proto.for_dataset(d).backbone, s, proto.name)
+                seeds: Sequence[int], protocol: str | Protocol) -> list[Run]:
+    """Every run of the grid, in dataset, backbone, seed, method order.
+
+    ``protocol`` is a shipped name, a TOML path or a loaded :class:`Protocol`; each run gets it
+    with its dataset's overrides applied. A backbone of None means the protocol's.
+    """
+    proto = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
+    return [Run(d, m, b or proto.for_dataset(d).backbone, s, proto.for_dataset(d))
             for d in datasets for b in backbones for s in seeds for m in methods]
 
 
@@ -93,7 +97,7 @@ def group_jobs(runs: Sequence[Run]) -> list[Job]:
     """Group runs by (dataset, backbone, protocol, seed, stage-1 key); one-stage members first."""
     jobs: dict[str, Job] = {}
     for r in runs:
-        key = canonical_json([r.dataset, r.backbone, r.protocol, r.seed, r.method.stage1_key()]).decode()
+        key = canonical_json([r.dataset, r.backbone, r.protocol.as_dict(), r.seed, r.method.stage1_key()]).decode()
         jobs.setdefault(key, Job(r.dataset, r.backbone, r.seed, r.protocol)).runs.append(r)
     for job in jobs.values():
         job.runs.sort(key=lambda r: r.method.two_stage)
@@ -150,7 +154,7 @@ class GridRunner:
 
     def run_job(self, job: Job) -> Iterator[str]:
         """Stage 1 once (trained, resumed or loaded), then each member run; yields each run's status."""
-        protocol = load_protocol(job.protocol).for_dataset(job.dataset)
+        protocol = job.protocol
         data = self.dataset(job.dataset, protocol.cache_size)
         s1_hash = stage1_sha256(data.manifest_sha256, job.stage1_method, job.backbone, job.seed, protocol)
         stage1_dir = Path(self.settings.results_dir) / ".stage1"

@@ -15,7 +15,11 @@ PROTOCOL_DIR = Path(__file__).parent / "protocols"
 DEFAULT_PROTOCOL = "quick"
 
 
-class UnknownProtocolError(KeyError):
+class ProtocolError(Exception):
+    """A protocol file that cannot be used; the message names the file and the problem."""
+
+
+class UnknownProtocolError(ProtocolError, KeyError):
     """A protocol name with no TOML file; the message lists the valid names."""
 
     def __str__(self) -> str:
@@ -82,10 +86,16 @@ def load_protocol(name_or_path: str) -> Protocol:
     known = {f.name for f in dataclasses.fields(Protocol)}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise ValueError(f"{path}: unknown protocol keys {unknown}")
+        raise ProtocolError(f"{path}: unknown protocol keys {unknown}")
     for dataset, overrides in data.get("datasets", {}).items():
         bad = sorted(set(overrides) - known)
         if bad:
-            raise ValueError(f"{path}: unknown keys {bad} in [datasets.{dataset}]")
+            raise ProtocolError(f"{path}: unknown keys {bad} in [datasets.{dataset}]")
     data.setdefault("name", path.stem)
-    return Protocol(**data)
+    protocol = Protocol(**data)
+    # Results are filed under the protocol's name: a custom file must not pose as a shipped protocol.
+    if path.resolve().parent != PROTOCOL_DIR.resolve() and protocol.name in protocol_names():
+        if protocol != load_protocol(protocol.name):
+            raise ProtocolError(f"{path}: name {protocol.name!r} is a shipped protocol's but the settings differ; "
+                                "give your protocol its own name")
+    return protocol

@@ -159,11 +159,11 @@ def _cache_size(r: RunResult) -> int | None:
     size = r.protocol_config.get("cache_size")
     if isinstance(size, int):
         return size
-    from .protocol import UnknownProtocolError, load_protocol
+    from .protocol import ProtocolError, load_protocol
 
     try:
         return load_protocol(r.spec.protocol).for_dataset(r.spec.dataset).cache_size
-    except (UnknownProtocolError, ValueError):
+    except ProtocolError:
         return None
 
 

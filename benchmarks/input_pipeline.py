@@ -29,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD, augment_batch  # noqa: E402
+from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugmenter  # noqa: E402
 from benchmark.data import ImageBank, batches  # noqa: E402
 from datasets.base import decode_files  # noqa: E402
 
@@ -85,6 +85,7 @@ def time_pil(paths: list[Path], batch_size: int, workers: int, epochs: int) -> f
 
 def time_prepared(images: np.ndarray, batch_size: int, device: torch.device, epochs: int) -> float:
     bank = ImageBank(images, np.arange(len(images)), device)
+    augment = BatchAugmenter(224, rotation=30.0, hflip=True)
     gen = torch.Generator().manual_seed(0)
     rng = np.random.default_rng(0)
     n = 0
@@ -94,7 +95,7 @@ def time_prepared(images: np.ndarray, batch_size: int, device: torch.device, epo
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
         for pos in batches(rng.permutation(len(bank)), batch_size):
-            x = augment_batch(bank.gather(pos), 224, True, 30.0, True, gen)
+            x = augment(bank.gather(pos), True, gen)
             n += x.shape[0] if epoch else 0
     if device.type == "cuda":
         torch.cuda.synchronize()

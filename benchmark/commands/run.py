@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     dataset_names = args.dataset or [datasets.DEFAULT_DATASET]
     for name in dataset_names:
         datasets.create_builder(name)  # unknown names fail here, before any work
-    runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol.name)
+    runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol)
     settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
                             data_root=args.data_root, device=args.device, weights_file=args.weights,
                             progress=not args.quiet)

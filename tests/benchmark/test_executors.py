@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from benchmark.executors import RayExecutor
 from benchmark.grid import GridRunner, GridSettings, expand_grid
@@ -14,11 +15,15 @@ def test_ray_executor_matches_local(cache_dir, tmp_path):
     runs = expand_grid(["digits-lt"], [create_method("CE"), create_method("CE→cRW"), create_method("RW")], [None], [0],
                        "smoke")
     results = {}
+    threads = torch.get_num_threads()
     for name, executor in (("local", None), ("ray", RayExecutor(num_cpus=2, gpus_per_job=0))):
         runner = GridRunner(GridSettings(results_dir=tmp_path / name, cache_dir=cache_dir, device="cpu", progress=False))
+        # A Ray task with one CPU runs torch on one thread; float sums depend on the thread count.
+        torch.set_num_threads(1)
         try:
             assert runner.run(runs, executor) == {"ok": 3, "failed": 0, "skipped": 0, "locked": 0}
         finally:
+            torch.set_num_threads(threads)
             if executor is not None:
                 ray.shutdown()
         results[name] = {r.spec.method: r for r in map(read_result, iter_result_files(tmp_path / name))}
