@@ -62,3 +62,19 @@ def test_list_and_help():
     assert out.returncode == 0 and "CE→cRW" in out.stdout and "ce-crs" in out.stdout
     out = subprocess.run([sys.executable, "-m", "benchmark", "run", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and "--protocol" in out.stdout
+
+
+def test_custom_protocol_file_is_used(cache_dir, tmp_path, capsys):
+    from benchmark.protocol import PROTOCOL_DIR
+
+    text = (PROTOCOL_DIR / "smoke.toml").read_text()
+    mine = tmp_path / "tiny.toml"
+    mine.write_text(text.replace('name = "smoke"', 'name = "tiny"').replace("epochs = 4", "epochs = 1"))
+    assert main(["run", "--method", "CE", "--seeds", "0", "--protocol", str(mine), "--results", str(tmp_path / "r"),
+                 "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]) == 0
+    result = json.loads(next((tmp_path / "r").rglob("seed-0.json")).read_text())
+    assert result["spec"]["protocol"] == "tiny" and result["protocol_config"]["epochs"] == 1
+    # a custom file may not pose as a shipped protocol with other settings
+    mine.write_text(text.replace("epochs = 4", "epochs = 1"))
+    assert main(["run", "--method", "CE", "--protocol", str(mine), "--results", str(tmp_path / "r")]) == 2
+    assert "shipped protocol" in capsys.readouterr().err
