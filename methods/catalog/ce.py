@@ -26,9 +26,22 @@ class CE(Method):
     reference = "Zeng et al. (Table 2); stage 2: Kang et al., ICLR 2020"
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeferredReweighting(Method):
+    """Mixin of the DRW methods (CE-DRW, LDAM-DRW): no class weights until ``start_fraction`` of
+    the stage-1 epochs, class-balanced weights (β) after (Cao et al., NeurIPS 2019)."""
+
+    start_fraction: float = 0.8
+    beta: float = 0.9999
+
+    def class_weights(self, info: StepInfo) -> Tensor | None:
+        w = drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta)
+        return None if w is None else w.to(info.class_counts.device)
+
+
 @register_method
 @dataclass(frozen=True, kw_only=True)
-class CEDRW(Method):
+class CEDRW(DeferredReweighting):
     """Deferred re-weighting (Cao et al., NeurIPS 2019): plain CE, then class-balanced weights from 80 % of the epochs.
 
     The switch is at the 0-based epoch ``floor(0.8 · E)`` (80 of 100; the reference's 160 of 200);
@@ -39,13 +52,6 @@ class CEDRW(Method):
     id = "ce-drw"
     description = "Cross-entropy; class-balanced re-weighting (β = 0.9999) from 80 % of stage-1 epochs."
     reference = "Cao et al., NeurIPS 2019 (LDAM-DRW reference implementation)"
-
-    start_fraction: float = 0.8
-    beta: float = 0.9999
-
-    def class_weights(self, info: StepInfo) -> Tensor | None:
-        w = drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta)
-        return None if w is None else w.to(info.class_counts.device)
 
 
 @register_method

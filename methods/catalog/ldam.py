@@ -9,7 +9,7 @@ from ..base import Classifier, Method, StepInfo
 from ..heads import NormedLinear
 from ..losses import ldam_loss, ldam_margins
 from ..registry import register_method
-from ..weights import drw_weights
+from .ce import DeferredReweighting
 
 
 @register_method(variants=("", "cRW"))
@@ -47,7 +47,7 @@ class LDAM(Method):
 
 @register_method
 @dataclass(frozen=True, kw_only=True)
-class LDAMDRW(LDAM):
+class LDAMDRW(DeferredReweighting, LDAM):
     """LDAM with deferred re-weighting (Cao et al., NeurIPS 2019).
 
     The LDAM loss of :class:`LDAM`, unweighted until ``start_fraction`` (80 %) of the stage-1 epochs,
@@ -58,10 +58,3 @@ class LDAMDRW(LDAM):
     name = "LDAM-DRW"
     id = "ldam-drw"
     description = "LDAM loss with deferred class-balanced re-weighting (β = 0.9999) from 80 % of the epochs."
-
-    start_fraction: float = 0.8
-    beta: float = 0.9999
-
-    def class_weights(self, info: StepInfo) -> Tensor | None:
-        w = drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta)
-        return None if w is None else w.to(info.class_counts.device)

@@ -11,14 +11,32 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from ..base import Batch, Classifier, Method, StepInfo
-from ..mixing import (balanced_mixup_batch, cutmix_batch, mixed_cross_entropy, mixup_batch,
+from ..mixing import (MixedBatch, balanced_mixup_batch, cutmix_batch, mixed_cross_entropy, mixup_batch,
                       remix_label_weight)
 from ..registry import register_method
 
 
+@dataclass(frozen=True, kw_only=True)
+class BatchMixing(Method):
+    """Base of the mixing methods: a subclass mixes the batch (:meth:`mix`), and may weight the
+    labels per sample (:meth:`label_weight`); the loss is ``w·CE(y_a) + (1 − w)·CE(y_b)``."""
+
+    def mix(self, batch: Batch, info: StepInfo) -> MixedBatch:
+        raise NotImplementedError
+
+    def label_weight(self, mixed: MixedBatch, info: StepInfo) -> Tensor | None:
+        """Per-sample weight of ``y_a``; None means the batch's λ."""
+        return None
+
+    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
+        mixed = self.mix(batch, info)
+        loss = mixed_cross_entropy(model(mixed.images), mixed, label_weight=self.label_weight(mixed, info))
+        return {"loss": loss}
+
+
 @register_method(variants=("", "cRW"))
 @dataclass(frozen=True, kw_only=True)
-class Mixup(Method):
+class Mixup(BatchMixing):
     """Mixup (Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018).
 
     One ``λ ~ Beta(α, α)`` per batch (α = 1, i.e. Beta(1, 1) as in METHODS.md), partner images by a
@@ -34,14 +52,13 @@ class Mixup(Method):
 
     alpha: float = 1.0
 
-    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
-        mixed = mixup_batch(batch.images, batch.labels, info.generator, self.alpha)
-        return {"loss": mixed_cross_entropy(model(mixed.images), mixed)}
+    def mix(self, batch: Batch, info: StepInfo) -> MixedBatch:
+        return mixup_batch(batch.images, batch.labels, info.generator, self.alpha)
 
 
 @register_method(variants=("", "cRW"))
 @dataclass(frozen=True, kw_only=True)
-class CutMix(Method):
+class CutMix(BatchMixing):
     """CutMix (Yun et al., "CutMix: Regularization Strategy to Train Strong Classifiers with
     Localizable Features", ICCV 2019).
 
@@ -59,13 +76,12 @@ class CutMix(Method):
     alpha: float = 1.0
     prob: float = 0.5
 
-    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
-        mixed = cutmix_batch(batch.images, batch.labels, info.generator, self.alpha, self.prob)
-        return {"loss": mixed_cross_entropy(model(mixed.images), mixed)}
+    def mix(self, batch: Batch, info: StepInfo) -> MixedBatch:
+        return cutmix_batch(batch.images, batch.labels, info.generator, self.alpha, self.prob)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Remix(Method):
+class Remix(Mixup):
     """Remix (Chou et al., "Remix: Rebalanced Mixup", ECCV Workshops 2020).
 
     Images mixed as in Mixup (``λ ~ Beta(1, 1)``, partner by permutation); the label weight of
@@ -81,20 +97,17 @@ class Remix(Method):
     description = "Rebalanced Mixup: Mixup images, labels pushed to the minority class (κ = 3, τ = 0.5)."
     reference = "Chou et al., ECCV Workshops 2020"
 
-    alpha: float = 1.0
     kappa: float = 3.0
     tau: float = 0.5
 
-    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
-        mixed = mixup_batch(batch.images, batch.labels, info.generator, self.alpha)
+    def label_weight(self, mixed: MixedBatch, info: StepInfo) -> Tensor | None:
         counts = info.class_counts
-        weight = remix_label_weight(mixed.lam, counts[mixed.labels_a.to(counts.device)],
-                                    counts[mixed.labels_b.to(counts.device)], self.kappa, self.tau)
-        return {"loss": mixed_cross_entropy(model(mixed.images), mixed, label_weight=weight)}
+        return remix_label_weight(mixed.lam, counts[mixed.labels_a.to(counts.device)],
+                                  counts[mixed.labels_b.to(counts.device)], self.kappa, self.tau)
 
 
 @dataclass(frozen=True, kw_only=True)
-class BalancedMixUp(Method):
+class BalancedMixUp(BatchMixing):
     """Balanced-MixUp (Galdran et al., "Balanced-MixUp for Highly Imbalanced Medical Image
     Classification", MICCAI 2021).
 
@@ -111,9 +124,8 @@ class BalancedMixUp(Method):
 
     alpha: float = 0.2
 
-    def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
+    def mix(self, batch: Batch, info: StepInfo) -> MixedBatch:
         if batch.paired_images is None or batch.paired_labels is None:
             raise ValueError("Balanced-MixUp needs the class-balanced paired batch (paired_sampling)")
-        mixed = balanced_mixup_batch(batch.images, batch.labels, batch.paired_images, batch.paired_labels,
-                                     info.generator, self.alpha)
-        return {"loss": mixed_cross_entropy(model(mixed.images), mixed)}
+        return balanced_mixup_batch(batch.images, batch.labels, batch.paired_images, batch.paired_labels,
+                                    info.generator, self.alpha)
