@@ -264,12 +264,12 @@ def _csv(blocks: Sequence[Block]) -> str:
                     row[f"{g} {c}"] = f"{v:.4f}"
                     if std is not None and not _nan(std):
                         row[f"{g} All std"] = f"{std:.4f}"
-            writer.writerow([_csv_text(b.context.get(k, "")) for k in context_keys] + [_csv_text(m)]
+            writer.writerow([csv_text(b.context.get(k, "")) for k in context_keys] + [csv_text(m)]
                             + [row.get(c, "") for c in value_cols])
     return buf.getvalue().rstrip("\n")
 
 
-def _csv_text(s: str) -> str:
+def csv_text(s: str) -> str:
     """Neutralise spreadsheet formulas in text cells (a submitted name starting with '=' stays text)."""
     return "'" + s if s[:1] in ("=", "+", "@", "-") and not _is_number(s) else s
 

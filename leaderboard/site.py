@@ -32,7 +32,7 @@ import pandas as pd
 
 from benchmark import __version__
 from benchmark.regression import compare, paper_reference
-from benchmark.report import method_order
+from benchmark.report import csv_text, method_order
 from benchmark.results import iter_result_files, read_result, results_frame
 from benchmark.schema import RunResult
 from benchmark.stats import (BASELINE, bootstrap_mcr_ci, cd_diagram_svg, cell_stats, compare_methods, rank_summary,
@@ -425,12 +425,8 @@ class _SiteBuilder:
         w.writerow(list(frame.columns))
         for row in frame.itertuples(index=False):
             w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else
-                        (_csv_text(v) if isinstance(v, str) else v) for v in row])
+                        (csv_text(v) if isinstance(v, str) else v) for v in row])
         return buf.getvalue()
-
-
-def _csv_text(s: str) -> str:
-    return "'" + s if s[:1] in ("=", "+", "-", "@") else s
 
 
 def _markup(svg: str | None) -> Any:
