@@ -1,4 +1,8 @@
-"""Backbones: any timm model name, with pretrained weights from a local file or timm's cache only."""
+"""Backbones: any timm model name, with pretrained weights from a local file or the local cache only.
+
+Nothing is downloaded unless ``MEDLT_ALLOW_DOWNLOAD=1``: an offline machine gets a one-line
+error naming the file to fetch, at once, instead of minutes of network retries.
+"""
 from __future__ import annotations
 
 import os
@@ -6,37 +10,52 @@ from pathlib import Path
 
 from torch import nn
 
+WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
+
 
 class BackboneError(RuntimeError):
     """A backbone cannot be created (unknown name, missing pretrained weights)."""
 
 
-def create_backbone(name: str, pretrained: bool = False, weights_file: str | Path | None = None) -> tuple[nn.Module, int]:
-    """A timm model without classifier (``num_classes=0``, pooled features) and its feature size.
-
-    Pretrained weights come from ``weights_file`` (or ``$MEDLT_WEIGHTS_DIR/<name>.pth`` /
-    ``.safetensors``) or from timm's local cache; nothing is downloaded when offline.
-    """
+def check_backbone(name: str, pretrained: bool = False, weights_file: str | Path | None = None) -> Path | None:
+    """Fail fast on an unknown name or unavailable weights; returns the local weights file (None: none
+    needed, or downloads allowed)."""
     import timm
 
     if not timm.is_model(name):
         raise BackboneError(f"unknown timm backbone {name!r} (see timm.list_models())")
+    if not pretrained:
+        return None
+    if weights_file is not None:
+        if not Path(weights_file).is_file():
+            raise BackboneError(f"pretrained weights file {weights_file} not found")
+        return Path(weights_file)
+    found = _weights_in_dir(name) or _weights_in_hub_cache(name)
+    if found is not None or os.environ.get("MEDLT_ALLOW_DOWNLOAD") == "1":
+        return found
+    raise BackboneError(
+        f"pretrained weights for {name!r} not found locally: download timm's {name} checkpoint "
+        f"(e.g. {_hub_id(name) or name} model.safetensors) on a connected machine and pass it with --weights FILE, "
+        f"put it at $MEDLT_WEIGHTS_DIR/{name}.safetensors, or set MEDLT_ALLOW_DOWNLOAD=1 on an online machine")
+
+
+def create_backbone(name: str, pretrained: bool = False, weights_file: str | Path | None = None) -> tuple[nn.Module, int]:
+    """A timm model without classifier (``num_classes=0``, pooled features) and its feature size.
+
+    Pretrained weights come from ``weights_file``, ``$MEDLT_WEIGHTS_DIR/<name>.<ext>`` or the
+    Hugging Face cache that timm uses (see :func:`check_backbone`).
+    """
+    import timm
+
+    weights = check_backbone(name, pretrained, weights_file)
     kwargs: dict = {"num_classes": 0}
-    if pretrained:
-        weights = Path(weights_file) if weights_file else _weights_in_dir(name)
-        if weights is not None:
-            if not weights.is_file():
-                raise BackboneError(f"pretrained weights file {weights} not found")
-            kwargs["pretrained_cfg_overlay"] = {"file": str(weights)}
-        try:
-            model = timm.create_model(name, pretrained=True, **kwargs)
-        except Exception as e:  # timm raises hub/network errors of many types
-            raise BackboneError(
-                f"pretrained weights for {name!r} unavailable ({type(e).__name__}: {str(e)[:120]}). "
-                f"Download timm's {name} checkpoint on a connected machine and pass its path with --weights FILE, "
-                f"or put it at $MEDLT_WEIGHTS_DIR/{name}.pth") from None
-    else:
-        model = timm.create_model(name, pretrained=False, **kwargs)
+    if weights is not None:
+        kwargs["pretrained_cfg_overlay"] = {"file": str(weights)}
+    try:
+        model = timm.create_model(name, pretrained=pretrained, **kwargs)
+    except (RuntimeError, OSError, ValueError, KeyError) as e:
+        raise BackboneError(f"{name}: cannot load pretrained weights {weights or ''} ({type(e).__name__}: "
+                            f"{str(e)[:160]})") from None
     return model, int(model.num_features)
 
 
@@ -44,8 +63,29 @@ def _weights_in_dir(name: str) -> Path | None:
     root = os.environ.get("MEDLT_WEIGHTS_DIR")
     if not root:
         return None
-    for suffix in (".safetensors", ".pth", ".pt", ".bin"):
+    for suffix in WEIGHT_SUFFIXES:
         p = Path(root) / f"{name}{suffix}"
         if p.is_file():
             return p
+    return None
+
+
+def _hub_id(name: str) -> str | None:
+    from timm.models import get_pretrained_cfg
+
+    cfg = get_pretrained_cfg(name)
+    return getattr(cfg, "hf_hub_id", None) if cfg is not None else None
+
+
+def _weights_in_hub_cache(name: str) -> Path | None:
+    """timm's weights already in the local Hugging Face cache (no network)."""
+    repo = _hub_id(name)
+    if not repo:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in ("model.safetensors", "pytorch_model.bin"):
+        path = try_to_load_from_cache(repo, filename)
+        if isinstance(path, str):
+            return Path(path)
     return None

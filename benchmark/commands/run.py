@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from methods import create_method, method_entries
 
     from ..cli import UserError
+    from ..backbones import check_backbone
     from ..grid import GridRunner, GridSettings, expand_grid
     from ..protocol import load_protocol
     from ..report import format_table2, table2
@@ -56,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     for name in dataset_names:
         datasets.create_builder(name)  # unknown names fail here, before any work
     runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol)
+    for backbone, pretrained in sorted({(r.backbone, r.protocol.pretrained) for r in runs}):
+        check_backbone(backbone, pretrained, args.weights)  # unknown names, missing weights: fail before any work
     settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
                             data_root=args.data_root, device=args.device, weights_file=args.weights,
                             progress=not args.quiet)

@@ -38,3 +38,23 @@ def test_missing_weights_file_is_a_clear_error(tmp_path):
 def test_unknown_backbone():
     with pytest.raises(BackboneError, match="unknown timm backbone 'resnet-9000'"):
         create_backbone("resnet-9000")
+
+
+def test_missing_pretrained_weights_fail_fast_without_network(monkeypatch, tmp_path):
+    monkeypatch.delenv("MEDLT_ALLOW_DOWNLOAD", raising=False)
+    monkeypatch.delenv("MEDLT_WEIGHTS_DIR", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(BackboneError, match="--weights FILE") as err:
+        create_backbone("resnet18", pretrained=True)
+    assert time.perf_counter() - t0 < 5 and "\n" not in str(err.value)
+
+
+def test_run_checks_backbones_before_any_work(tmp_path, capsys):
+    from benchmark.cli import main
+
+    assert main(["run", "--method", "CE", "--backbone", "resnet-9000", "--results", str(tmp_path)]) == 2
+    assert "unknown timm backbone 'resnet-9000'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
