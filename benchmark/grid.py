@@ -176,6 +176,7 @@ class GridRunner:
             bank=ImageBank(data.images, train, self.device), labels=data.labels[train],
             class_counts=torch.tensor(data.train_counts, dtype=torch.float32, device=self.device))
         test_bank = ImageBank(data.images, data.splits["test"], self.device)
+        val_bank = ImageBank(data.images, data.splits["val"], self.device) if len(data.splits["val"]) else None
         method = job.stage1_method
         final = stage1_dir / f"{s1_hash}.pt"
         reused = final.exists()
@@ -206,8 +207,10 @@ class GridRunner:
                                             job.seed, self._epoch_bar(f"{job.dataset} {run.method.display_name} s{job.seed} stage 2",
                                                                       protocol.stage2_epochs))
                 y_pred = engine.predict(m, test_bank, protocol, self.device)
+                # val is for monitoring and hyper-parameter choice only; it never picks a test epoch
+                val_pred = engine.predict(m, val_bank, protocol, self.device) if val_bank is not None else None
                 wall = time.perf_counter() - t_run + (0.0 if reused else stage1_seconds)
-                self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred)
+                self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred, val_pred=val_pred)
                 yield "ok"
             except Exception as e:
                 self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t_run, reused, error=e)
@@ -228,7 +231,8 @@ class GridRunner:
         return update
 
     def _write(self, run: Run, data: ds.PreparedDataset, protocol: Protocol, s1_hash: str, started: str,
-               wall: float, reused: bool, y_pred: np.ndarray | None = None, error: BaseException | None = None) -> None:
+               wall: float, reused: bool, y_pred: np.ndarray | None = None, val_pred: np.ndarray | None = None,
+               error: BaseException | None = None) -> None:
         path = result_path(self.settings.results_dir, run.spec)
         fields = dict(
             spec=run.spec, description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
@@ -248,11 +252,16 @@ class GridRunner:
         else:
             y_true = data.labels[data.splits["test"]]
             m = evaluate_predictions(y_true, y_pred, data.num_classes, data.groups)
+            val = None
+            if val_pred is not None:
+                v = evaluate_predictions(data.labels[data.splits["val"]], val_pred, data.num_classes, data.groups)
+                val = Metrics(**{k: v[k] for k in ("mcr_all", "mcr_major", "mcr_minor", "mcr_medium")})
             preds_path = path.with_name(path.stem + ".preds.npz")
             write_predictions(preds_path, y_true, y_pred)
             result = RunResult(
                 status="ok", metrics=Metrics(mcr_all=m["mcr_all"], mcr_major=m["mcr_major"], mcr_minor=m["mcr_minor"],
                                              mcr_medium=m["mcr_medium"]),
+                val_metrics=val,
                 per_class=PerClass(class_names=data.class_names, train_counts=data.train_counts, recall=m["recall"],
                                    group=group_labels(data.num_classes, data.groups)),
                 confusion_matrix=m["confusion_matrix"], predictions_file=preds_path.name, **fields)

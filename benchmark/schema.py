@@ -65,6 +65,8 @@ class RunResult(_Strict):
     two_stage: bool = False
     rebalance: str | None = None
     metrics: Metrics | None = None
+    val_metrics: Metrics | None = Field(default=None, description="the same metrics on the validation split "
+                                        "(monitoring and hyper-parameter choice only)")
     per_class: PerClass | None = None
     confusion_matrix: list[list[int]] | None = None
     predictions_file: str | None = Field(default=None, description="test labels and predictions (.npz), relative to this file")

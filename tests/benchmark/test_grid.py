@@ -154,6 +154,7 @@ def test_result_json_has_design_fields(runner_factory):
     assert data["spec"] == {"dataset": "digits-lt", "method": "CE→cRW", "method_id": "ce-crw",
                             "backbone": "test_resnet", "seed": 0, "protocol": "smoke"}
     assert set(data["metrics"]) == {"mcr_all", "mcr_major", "mcr_minor", "mcr_medium"}
+    assert set(data["val_metrics"]) == set(data["metrics"]) and data["val_metrics"] != data["metrics"]
     assert len(data["per_class"]["recall"]) == 10 and len(data["confusion_matrix"]) == 10
     assert data["per_class"]["group"][:3] == ["major"] * 3 and data["per_class"]["group"][-3:] == ["minor"] * 3
     assert len(data["dataset_manifest_sha256"]) == 64
