@@ -18,7 +18,8 @@ from ..heads import ProjectionHead
 from ..losses import batch_hard_triplet_loss, center_loss, supcon_loss
 from ..registry import register_method
 
-PAPER = "Zeng et al., metric learning in the first stage of two-stage training for class-imbalanced medical images"
+PAPER = ("Zeng et al., Learning Discriminative Representation via Metric Learning for Imbalanced Medical Image "
+         "Classification")
 
 
 def _fp32(x: Tensor) -> torch.autocast:
