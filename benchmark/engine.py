@@ -96,6 +96,7 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = int(state["epoch"]) + 1
+    step_cache: dict = {}  # StepInfo.memo: per-class constants, computed once per training
     for epoch in range(start_epoch, p.epochs):
         model.train()
         rng = np.random.default_rng([seed, epoch])  # per-epoch streams: a resumed run matches an unbroken one
@@ -109,7 +110,7 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
             _set_lr(optimizer, warmup_cosine(step, total, p.warmup_epochs * steps_per_epoch, p.lr, p.min_lr))
             batch = _make_batch(data, pos, paired[i % len(paired)] if paired else None, method.views, augment, gen, device)
             info = StepInfo(epoch=epoch, epochs=p.epochs, step=step, steps_per_epoch=steps_per_epoch,
-                            class_counts=data.class_counts, generator=gen)
+                            class_counts=data.class_counts, generator=gen, cache=step_cache)
             with autocast(device):
                 out = method.training_step(model, batch, info)
             loss = out["loss"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, Callable, ClassVar, Literal
 
 import numpy as np
 import torch
@@ -60,6 +60,14 @@ class StepInfo:
     steps_per_epoch: int
     class_counts: Tensor  # training counts per class, on the training device
     generator: torch.Generator = field(default_factory=torch.Generator)  # CPU generator for batch-level randomness
+    #: Shared by every step of one training: per-class constants computed once (no host sync per step on GPU).
+    cache: dict[Any, Any] = field(default_factory=dict)
+
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per training for ``key`` (class weights, margins: functions of the counts)."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
 
 class Classifier(nn.Module):

@@ -7,7 +7,7 @@ from torch import Tensor
 
 from ..base import Method, StepInfo
 from ..registry import register_method
-from ..weights import drw_weights, inverse_frequency_weights
+from ..weights import drw_start_epoch, drw_weights, inverse_frequency_weights
 
 
 @register_method(variants=("", "cRW", "cRS"))
@@ -35,8 +35,9 @@ class DeferredReweighting(Method):
     beta: float = 0.9999
 
     def class_weights(self, info: StepInfo) -> Tensor | None:
-        w = drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta)
-        return None if w is None else w.to(info.class_counts.device)
+        active = info.epoch >= drw_start_epoch(info.epochs, self.start_fraction)
+        return info.memo(("drw", self.start_fraction, self.beta, active), lambda: _on_device(
+            drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta), info))
 
 
 @register_method
@@ -85,4 +86,8 @@ class RW(Method):
     reference = "Zeng et al. (Table 2)"
 
     def class_weights(self, info: StepInfo) -> Tensor | None:
-        return inverse_frequency_weights(info.class_counts).to(info.class_counts.device)
+        return info.memo("inverse_frequency", lambda: _on_device(inverse_frequency_weights(info.class_counts), info))
+
+
+def _on_device(weights: Tensor | None, info: StepInfo) -> Tensor | None:
+    return None if weights is None else weights.to(info.class_counts.device)

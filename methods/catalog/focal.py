@@ -63,7 +63,8 @@ class CBFocal(Method):
         return Classifier(backbone, feat_dim, head)
 
     def class_weights(self, info: StepInfo) -> Tensor | None:
-        return class_balanced_weights(info.class_counts, self.beta).to(info.class_counts.device)
+        return info.memo(("class_balanced", self.beta),
+                         lambda: class_balanced_weights(info.class_counts, self.beta).to(info.class_counts.device))
 
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
         return sigmoid_class_balanced_focal_loss(logits.float(), labels, self.class_weights(info), self.gamma)

@@ -41,7 +41,8 @@ class LDAM(Method):
         return Classifier(backbone, feat_dim, NormedLinear(feat_dim, num_classes))
 
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
-        margins = ldam_margins(info.class_counts, self.max_margin)
+        margins = info.memo(("ldam_margins", self.max_margin),
+                            lambda: ldam_margins(info.class_counts, self.max_margin).to(logits.device))
         return ldam_loss(logits.float(), labels, margins, self.scale, weight=self.class_weights(info))
 
 
