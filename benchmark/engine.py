@@ -104,7 +104,7 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
         positions = batches(epoch_positions(method.sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
         paired = (batches(epoch_positions(method.paired_sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
                   if method.paired_sampling else None)
-        loss_value = float("nan")
+        last_loss = torch.tensor(float("nan"))
         for i, pos in enumerate(positions):
             step = epoch * steps_per_epoch + i
             _set_lr(optimizer, warmup_cosine(step, total, p.warmup_epochs * steps_per_epoch, p.lr, p.min_lr))
@@ -114,12 +114,15 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
             with autocast(device):
                 out = method.training_step(model, batch, info)
             loss = out["loss"]
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"{method.display_name}: non-finite loss at epoch {epoch + 1}, step {i + 1}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_value = float(loss.detach())
+            last_loss = loss.detach()
+        # read the loss once per epoch: a per-step float() would make the CPU wait for the GPU every step
+        # (a NaN stays NaN through the remaining steps, so the end-of-epoch check still catches it)
+        loss_value = float(last_loss)
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"{method.display_name}: non-finite loss in epoch {epoch + 1}")
         if resume_path is not None:
             _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, resume_path)
         if on_epoch:
@@ -162,7 +165,7 @@ def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, prot
     for epoch in range(p.stage2_epochs):
         rng = np.random.default_rng([seed, 10_000 + epoch])
         gen = torch.Generator().manual_seed(seed * 100_003 + 10_000 + epoch)
-        loss_value = float("nan")
+        last_loss = torch.tensor(float("nan"))
         for i, pos in enumerate(batches(epoch_positions(sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)):
             _set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
             images = augment(data.bank.gather(pos), True, gen)
@@ -173,9 +176,9 @@ def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, prot
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_value = float(loss.detach())
+            last_loss = loss.detach()
         if on_epoch:
-            on_epoch(epoch, p.stage2_epochs, loss_value)
+            on_epoch(epoch, p.stage2_epochs, float(last_loss))
     return model
 
 

@@ -162,3 +162,19 @@ def test_result_json_has_design_fields(runner_factory):
         assert key in data["provenance"]
     preds = np.load(path.with_name("seed-0.preds.npz"))
     assert int(np.asarray(data["confusion_matrix"]).sum()) == len(preds["y_true"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diverging(Method):
+    name = "Diverging"
+    id = "diverging"
+
+    def training_step(self, model, batch, info):
+        return {"loss": model(batch.images).sum() * float("nan")}
+
+
+def test_non_finite_loss_fails_the_run_with_a_clear_error(runner_factory):
+    counts = runner_factory().run(expand_grid(["digits-lt"], [Diverging()], [None], [0], "smoke"))
+    assert counts["failed"] == 1
+    failed = read_result(next(iter_result_files(runner_factory().settings.results_dir)))
+    assert failed.error.startswith("FloatingPointError: Diverging: non-finite loss in epoch 1")
