@@ -178,3 +178,21 @@ def test_non_finite_loss_fails_the_run_with_a_clear_error(runner_factory):
     assert counts["failed"] == 1
     failed = read_result(next(iter_result_files(runner_factory().settings.results_dir)))
     assert failed.error.startswith("FloatingPointError: Diverging: non-finite loss in epoch 1")
+
+
+def test_a_job_locked_by_another_worker_is_left_alone(runner_factory, cache_dir):
+    import fcntl
+
+    from benchmark.grid import stage1_sha256
+
+    runs = smoke_runs("CE", "CE→cRW")
+    protocol = runs[0].protocol
+    data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
+    lock_path = runner_factory().settings.results_dir / ".stage1" / (
+        stage1_sha256(data.manifest_sha256, runs[0].method, runs[0].backbone, 0, protocol) + ".lock")
+    lock_path.parent.mkdir(parents=True)
+    with open(lock_path, "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another worker is training this stage 1
+        assert runner_factory().run(runs) == {"ok": 0, "failed": 0, "skipped": 0, "locked": 2}
+    assert not list(iter_result_files(runner_factory().settings.results_dir))
+    assert runner_factory().run(runs)["ok"] == 2  # released: the next invocation runs it
