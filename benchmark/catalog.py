@@ -6,7 +6,6 @@ hyper-parameter defaults. Names that are not registered (a submitted method) get
 """
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from typing import Any
 
@@ -32,14 +31,7 @@ def method_facts(name: str) -> dict[str, Any] | None:
         entry = get_entry(name)
     except UnknownMethodError:
         return None
-    defaults: dict[str, Any] = {}
-    for f in dataclasses.fields(entry.cls):
-        if f.name == "rebalance":
-            continue
-        if f.default is not dataclasses.MISSING:
-            defaults[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            defaults[f.name] = f.default_factory()  # type: ignore[misc]
+    defaults = entry.create().hyperparameters()
     return {"name": entry.name, "id": entry.id, "description": entry.cls.description,
             "reference": entry.cls.reference, "docstring": inspect.cleandoc(entry.cls.__doc__ or ""),
             "two_stage": entry.rebalance is not None, "defaults": defaults}
