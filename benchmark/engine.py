@@ -10,7 +10,7 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -47,9 +47,32 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, lr: float, min
     return min_lr + 0.5 * (lr - min_lr) * (1 + math.cos(math.pi * progress))
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; nothing on CPU (CPU runs stay exactly reproducible)."""
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
+def autocast(device: torch.device, precision: str = "float32") -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA; nothing on CPU (CPU runs stay exactly reproducible) or in float64."""
+    if device.type == "cuda" and precision != "float64":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
+
+
+@contextlib.contextmanager
+def numeric_precision(precision: str) -> Iterator[None]:
+    """Create every tensor and parameter in ``precision`` ("float32" or "float64") inside the block.
+
+    float64 is the portable reference path: with float32, the summation order of a reduction
+    (which depends on the thread count and on the CPU's SIMD kernels) moves a short training
+    enough to flip test predictions; in float64 those differences stay ~1e-12 and never do.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; valid: {', '.join(PRECISIONS)}")
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(PRECISIONS[precision])
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
 
 
 @dataclass
@@ -111,7 +134,7 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
             batch = _make_batch(data, pos, paired[i % len(paired)] if paired else None, method.views, augment, gen, device)
             info = StepInfo(epoch=epoch, epochs=p.epochs, step=step, steps_per_epoch=steps_per_epoch,
                             class_counts=data.class_counts, generator=gen, cache=step_cache)
-            with autocast(device):
+            with autocast(device, p.precision):
                 out = method.training_step(model, batch, info)
             loss = out["loss"]
             optimizer.zero_grad(set_to_none=True)
@@ -170,9 +193,9 @@ def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, prot
             _set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
             images = augment(data.bank.gather(pos), True, gen)
             labels = torch.as_tensor(data.labels[pos], device=device)
-            with torch.no_grad(), autocast(device):
+            with torch.no_grad(), autocast(device, p.precision):
                 feats = model.features(images)
-            loss = F.cross_entropy(model.head(feats.float()), labels, weight=weight)
+            loss = F.cross_entropy(model.head(feats.to(model.head.weight.dtype)), labels, weight=weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -190,7 +213,7 @@ def predict(model: nn.Module, bank: ImageBank, protocol: Protocol, device: torch
     preds = []
     for start in range(0, len(bank), protocol.eval_batch_size):
         pos = np.arange(start, min(start + protocol.eval_batch_size, len(bank)))
-        with autocast(device):
+        with autocast(device, protocol.precision):
             logits = model(augment(bank.gather(pos), False))
         preds.append(logits.argmax(1).cpu().numpy())
     return np.concatenate(preds) if preds else np.zeros(0, np.int64)

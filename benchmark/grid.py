@@ -170,11 +170,17 @@ class GridRunner:
 
     def _run_locked(self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str,
                     stage1_dir: Path) -> Iterator[str]:
+        # every tensor of the job (model, batches, class counts) in the protocol's precision
+        with engine.numeric_precision(protocol.precision):
+            yield from self._train_and_evaluate(job, protocol, data, s1_hash, stage1_dir)
+
+    def _train_and_evaluate(self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str,
+                            stage1_dir: Path) -> Iterator[str]:
         started, t0 = provenance.utc_now(), time.perf_counter()
         train = data.splits["train"]
         split = engine.TrainSplit(
             bank=ImageBank(data.images, train, self.device), labels=data.labels[train],
-            class_counts=torch.tensor(data.train_counts, dtype=torch.float32, device=self.device))
+            class_counts=torch.tensor(data.train_counts, dtype=engine.PRECISIONS[protocol.precision], device=self.device))
         test_bank = ImageBank(data.images, data.splits["test"], self.device)
         val_bank = ImageBank(data.images, data.splits["val"], self.device) if len(data.splits["val"]) else None
         method = job.stage1_method

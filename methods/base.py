@@ -155,6 +155,11 @@ class Method:
         return {"loss": self.loss(model(batch.images), batch.labels, info)}
 
 
+def full_precision(x: Tensor) -> Tensor:
+    """``x`` in at least float32: bf16/fp16 autocast outputs are upcast, float32 and float64 kept as they are."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return [_jsonable(v) for v in value]

@@ -160,22 +160,22 @@ def remix_label_weight(
 
     With images mixed as ``λ x_a + (1 - λ) x_b`` and ``r = n_{y_a} / n_{y_b}``:
     ``0`` if ``r ≥ κ`` and ``λ < τ`` (the minority partner takes the label),
-    ``1`` if ``r ≤ 1/κ`` and ``1 - λ < τ``, else ``λ``. Returns a float32
+    ``1`` if ``r ≤ 1/κ`` and ``1 - λ < τ``, else ``λ``. Returns a
     tensor shaped like ``counts_a``.
     """
     ratio = counts_a.to(torch.float64) / counts_b.to(torch.float64)
     weight = torch.full_like(ratio, float(lam))
     weight = torch.where((ratio >= kappa) & (lam < tau), torch.zeros_like(weight), weight)
     weight = torch.where((ratio <= 1.0 / kappa) & (1.0 - lam < tau), torch.ones_like(weight), weight)
-    return weight.to(torch.float32)
+    return weight.to(torch.get_default_dtype())
 
 
 def soft_mix_targets(
     labels_a: Tensor, labels_b: Tensor, weight: float | Tensor, num_classes: int
 ) -> Tensor:
     """Soft targets ``w · onehot(y_a) + (1 - w) · onehot(y_b)``; ``weight`` a float or per-sample ``(N,)``."""
-    one_a = F.one_hot(labels_a.long(), num_classes).float()
-    one_b = F.one_hot(labels_b.long(), num_classes).float()
+    one_a = F.one_hot(labels_a.long(), num_classes).to(torch.get_default_dtype())
+    one_b = F.one_hot(labels_b.long(), num_classes).to(torch.get_default_dtype())
     if isinstance(weight, Tensor):
         weight = weight.to(one_a.device, one_a.dtype).reshape(-1, 1)
     return weight * one_a + (1.0 - weight) * one_b

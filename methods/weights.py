@@ -1,6 +1,7 @@
 """Per-class loss weights: inverse frequency, class-balanced (Cui et al.), DRW.
 
-All weights are returned as float32 tensors of shape ``(C,)`` scaled so that
+All weights are returned as tensors of the default float dtype (float32 unless a
+protocol asks for float64) of shape ``(C,)`` scaled so that
 they sum to ``C`` (the number of classes), as in METHODS.md.
 """
 
@@ -42,9 +43,9 @@ def as_counts(class_counts: ClassCounts) -> np.ndarray:
 
 
 def _scale_to_num_classes(weights: np.ndarray) -> Tensor:
-    """Scale ``weights`` (float64) so they sum to ``C`` and cast to float32."""
+    """Scale ``weights`` (float64) so they sum to ``C`` and cast to the default float dtype."""
     scaled = weights / weights.sum() * weights.size
-    return torch.from_numpy(scaled).to(torch.float32)
+    return torch.from_numpy(scaled).to(torch.get_default_dtype())
 
 
 def inverse_frequency_weights(class_counts: ClassCounts) -> Tensor:
@@ -60,7 +61,7 @@ def class_balanced_weights(class_counts: ClassCounts, beta: float = 0.9999) -> T
     """Class-balanced weights of Cui et al. (CVPR 2019), scaled so ``Σ w_c = C``.
 
     ``w_c = (1 - β) / (1 - β^{n_c})`` (the inverse "effective number" of samples),
-    computed in float64 and cast to float32, exactly as the LDAM-DRW reference
+    computed in float64 and cast to the default float dtype, exactly as the LDAM-DRW reference
     (``per_cls_weights / np.sum(per_cls_weights) * len(cls_num_list)``).
     ``beta = 0`` gives uniform weights (all ones).
     """

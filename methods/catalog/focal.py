@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..base import Classifier, Method, StepInfo
+from ..base import Classifier, Method, StepInfo, full_precision
 from ..losses import focal_loss, sigmoid_class_balanced_focal_loss
 from ..registry import register_method
 from ..weights import class_balanced_weights
@@ -30,7 +30,7 @@ class Focal(Method):
     gamma: float = 1.0
 
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
-        return focal_loss(logits.float(), labels, self.gamma)
+        return focal_loss(full_precision(logits), labels, self.gamma)
 
 
 @register_method(variants=("", "cRW"))
@@ -67,4 +67,4 @@ class CBFocal(Method):
                          lambda: class_balanced_weights(info.class_counts, self.beta).to(info.class_counts.device))
 
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
-        return sigmoid_class_balanced_focal_loss(logits.float(), labels, self.class_weights(info), self.gamma)
+        return sigmoid_class_balanced_focal_loss(full_precision(logits), labels, self.class_weights(info), self.gamma)

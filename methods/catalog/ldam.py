@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from ..base import Classifier, Method, StepInfo
+from ..base import Classifier, Method, StepInfo, full_precision
 from ..heads import NormedLinear
 from ..losses import ldam_loss, ldam_margins
 from ..registry import register_method
@@ -43,7 +43,7 @@ class LDAM(Method):
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
         margins = info.memo(("ldam_margins", self.max_margin),
                             lambda: ldam_margins(info.class_counts, self.max_margin).to(logits.device))
-        return ldam_loss(logits.float(), labels, margins, self.scale, weight=self.class_weights(info))
+        return ldam_loss(full_precision(logits), labels, margins, self.scale, weight=self.class_weights(info))
 
 
 @register_method

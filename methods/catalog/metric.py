@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..base import Batch, Classifier, Method, StepInfo
+from ..base import Batch, Classifier, Method, StepInfo, full_precision
 from ..heads import ProjectionHead
 from ..losses import batch_hard_triplet_loss, center_loss, supcon_loss
 from ..registry import register_method
@@ -73,7 +73,7 @@ class CECT(Method):
                  "scheduled": False}]
 
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
-        feats = model.features(batch.images).float()
+        feats = full_precision(model.features(batch.images))
         ce = F.cross_entropy(model.head(feats), batch.labels)
         centers = model.extras["centers"].centers
         ct = center_loss(feats, batch.labels, centers.detach())  # backbone: λ · ∇L_CT
@@ -103,7 +103,7 @@ class CETP(Method):
     margin: float = 50.0
 
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
-        feats = model.features(batch.images).float()
+        feats = full_precision(model.features(batch.images))
         ce = F.cross_entropy(model.head(feats), batch.labels)
         with _fp32(feats):
             tp = batch_hard_triplet_loss(feats, batch.labels, self.margin)
@@ -129,8 +129,8 @@ class _SupConBase(Method):
         """Pooled features of both views ``(2N, d)`` (view-major) and the SupCon loss over them."""
         views = batch.views if len(batch.views) >= 2 else (batch.images, batch.images)
         n = batch.labels.shape[0]
-        feats = model.features(torch.cat(views[:2], dim=0)).float()
-        z = model.extras["projector"](feats).float()
+        feats = full_precision(model.features(torch.cat(views[:2], dim=0)))
+        z = full_precision(model.extras["projector"](feats))
         z = torch.stack([z[:n], z[n:]], dim=1)  # (N, 2, projection_dim); normalised in supcon_loss
         with _fp32(z):
             return feats, supcon_loss(z, batch.labels, self.temperature, self.base_temperature)

@@ -18,12 +18,12 @@ def ldam_margins(class_counts: Sequence[int] | Tensor | np.ndarray, max_margin: 
     """Per-class margins ``m_c ∝ n_c^(-1/4)``, rescaled so the largest is ``max_margin``.
 
     As in the LDAM-DRW reference: ``m = 1 / sqrt(sqrt(n)); m *= max_m / max(m)``.
-    Returns a float32 tensor of shape ``(C,)``.
+    Returns a tensor (the default float dtype) of shape ``(C,)``.
     """
     counts = as_counts(class_counts)
     margins = 1.0 / np.sqrt(np.sqrt(counts))
     margins = margins * (max_margin / margins.max())
-    return torch.from_numpy(margins).to(torch.float32)
+    return torch.from_numpy(margins).to(torch.get_default_dtype())
 
 
 def ldam_loss(

@@ -115,3 +115,29 @@ def test_golden_smoke_results_reproduce(smoke_results, capsys):
     frame = results_frame(load_results(smoke_results))
     for c in compare(frame, golden, 0.5):
         assert c.ran and abs(c.diff) < 0.01, c.label
+
+
+def test_golden_path_does_not_depend_on_threads_or_cpu_kernels(smoke_results, cache_dir, tmp_path):
+    """Another machine of this kind: one thread and the scalar / SSE4.1 kernels instead of AVX-512.
+
+    In float32 this moved CE's golden All MCR from 65.54 to 64.26 (summation order flips
+    predictions); the smoke protocol's float64 keeps every confusion matrix identical.
+    """
+    import os
+    import subprocess
+    import sys
+
+    from benchmark.results import load_results
+
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", ATEN_CPU_CAPABILITY="default",
+               ONEDNN_MAX_CPU_ISA="SSE41", MKL_CBWR="COMPATIBLE", MEDLT_CACHE=str(cache_dir))
+    other = tmp_path / "results"
+    subprocess.run([sys.executable, "-m", "benchmark", "run", "--protocol", "smoke", "--method", "CE", "--method",
+                    "ce-crw", "--method", "rw", "--seeds", "0", "1", "--results", str(other), "--cache-dir",
+                    str(cache_dir), "--device", "cpu", "--quiet", "--no-site"], env=env, check=True,
+                   capture_output=True, text=True)
+    here = {(r.spec.method_id, r.spec.seed): r for r in load_results(smoke_results)}
+    there = {(r.spec.method_id, r.spec.seed): r for r in load_results(other)}
+    assert len(there) == 6
+    for key, result in there.items():
+        assert result.confusion_matrix == here[key].confusion_matrix, key
