@@ -11,16 +11,15 @@ from typing import Any
 
 
 def dataset_facts(name: str) -> dict[str, Any]:
-    """``{"registered", "demo", "title", "image_type", "source_url"}`` of a dataset name."""
+    """``{"registered", "demo", "note", "title", "image_type", "source_url"}`` of a dataset name."""
     import datasets
 
     try:
         cls = datasets.builder_class(name)
     except datasets.DatasetError:
-        return {"registered": False, "demo": name == datasets.DEFAULT_DATASET, "title": name, "image_type": "",
-                "source_url": ""}
-    return {"registered": True, "demo": bool(cls.demo), "title": cls.title or name, "image_type": cls.image_type,
-            "source_url": cls.source_url}
+        return {"registered": False, "demo": False, "note": "", "title": name, "image_type": "", "source_url": ""}
+    return {"registered": True, "demo": bool(cls.demo), "note": cls.note, "title": cls.title or name,
+            "image_type": cls.image_type, "source_url": cls.source_url}
 
 
 def method_facts(name: str) -> dict[str, Any] | None:

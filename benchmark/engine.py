@@ -6,7 +6,6 @@ epoch checkpoints for resuming, and evaluation; methods only turn batches into l
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +19,10 @@ from torch import nn
 from methods.base import Batch, Classifier, Method, Rebalance, StepInfo
 from methods.weights import inverse_frequency_weights
 
+from . import checkpoints, faults
 from .augment import BatchAugmenter
 from .data import ImageBank, batches, epoch_positions, make_augmenter
 from .protocol import Protocol
-from .results import atomic_write_bytes
 
 #: Called after each epoch with (epoch index, epochs, last loss).
 EpochCallback = Callable[[int, int, float], None]
@@ -94,10 +93,37 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
             group["lr"] = lr
 
 
-def _save_atomic(obj: dict, path: Path) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    atomic_write_bytes(path, buf.getvalue())
+def _resume(path: Path, model: Classifier, optimizer: torch.optim.Optimizer, device: torch.device,
+            epochs: int) -> int:
+    """The epoch to start from: the one after the saved epoch, or 0 without a usable resume file.
+
+    A resume file that is corrupt or does not belong to this training (wrong keys or shapes,
+    an epoch outside the protocol's) is set aside, and training starts over.
+    """
+    state = checkpoints.load_or_set_aside(path, device)
+    if state is None:
+        return 0
+    problem = _resume_problem(state, model, epochs)
+    if problem is None:
+        try:
+            optimizer.load_state_dict(state["optimizer"])  # validates before it changes anything
+        except (KeyError, TypeError, ValueError, RuntimeError) as e:
+            problem = f"optimizer state does not fit ({type(e).__name__}: {e})"
+    if problem is not None:
+        checkpoints.set_aside(path, f"stale resume file: {problem}")
+        return 0
+    model.load_state_dict(state["model"])
+    return int(state["epoch"]) + 1
+
+
+def _resume_problem(state: object, model: Classifier, epochs: int) -> str | None:
+    if not isinstance(state, dict) or not {"model", "optimizer", "epoch"} <= set(state):
+        return "not a resume file (keys model, optimizer, epoch expected)"
+    epoch = state["epoch"]
+    if not isinstance(epoch, int) or not 0 <= epoch < epochs:
+        return f"epoch {epoch!r} outside 0..{epochs - 1}"
+    mismatch = checkpoints.state_mismatch(model, state["model"])
+    return None if mismatch is None else f"model state {mismatch}"
 
 
 def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: Protocol, device: torch.device,
@@ -113,12 +139,7 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
     optimizer = torch.optim.SGD(groups, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
     steps_per_epoch = len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch))
     total = steps_per_epoch * p.epochs
-    start_epoch = 0
-    if resume_path is not None and resume_path.exists():
-        state = torch.load(resume_path, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch = int(state["epoch"]) + 1
+    start_epoch = _resume(resume_path, model, optimizer, device, p.epochs) if resume_path is not None else 0
     step_cache: dict = {}  # StepInfo.memo: per-class constants, computed once per training
     for epoch in range(start_epoch, p.epochs):
         model.train()
@@ -147,7 +168,9 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
         if not math.isfinite(loss_value):
             raise FloatingPointError(f"{method.display_name}: non-finite loss in epoch {epoch + 1}")
         if resume_path is not None:
-            _save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, resume_path)
+            checkpoints.save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
+                                        resume_path)
+            faults.kill_point("stage1-epoch")
         if on_epoch:
             on_epoch(epoch, p.epochs, loss_value)
     return model

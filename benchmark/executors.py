@@ -15,7 +15,7 @@ from .grid import GridRunner, GridSettings, Job
 
 class Executor(Protocol):
     def execute(self, runner: GridRunner, jobs: Sequence[Job]) -> Iterator[str]:
-        """Run the jobs; yield one status ("ok", "failed", "locked") per run as they finish."""
+        """Run the jobs; yield one status ("ok", "failed", "skipped", "locked") per run as they finish."""
         ...
 
 

@@ -4,11 +4,13 @@ Runs that share a stage-1 key (CE, CE→cRW, CE→cRS) form one job: stage 1 is 
 per (dataset, backbone, protocol, seed), saved under ``<results>/.stage1/``, and every
 member run starts from it. Finished runs are skipped before anything is loaded, a killed
 stage 1 resumes from its last epoch, a failed run records its error and the grid goes on,
-and a file lock keeps two workers off the same job.
+and a file lock keeps two workers off the same job (the worker that takes it checks again which
+runs are finished, and removes the temporary files a killed worker left).
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fcntl
 import hashlib
 import sys
@@ -17,7 +19,7 @@ import traceback
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -26,12 +28,12 @@ import datasets as ds
 from datasets.prepared import canonical_json
 from methods.base import Method
 
-from . import engine, provenance
+from . import checkpoints, engine, faults, provenance
 from .backbones import create_backbone
 from .data import ImageBank
 from .metrics import evaluate_predictions, group_labels
 from .protocol import Protocol, load_protocol
-from .results import is_finished, result_path, write_predictions, write_result
+from .results import is_finished, read_result, result_path, write_predictions, write_result
 from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec
 
 if TYPE_CHECKING:
@@ -79,6 +81,8 @@ class GridSettings:
     device: str = "auto"
     weights_file: Path | None = None
     progress: bool = True
+    #: Construction parameters for every dataset (``run -p KEY=VALUE``), as ``datasets prepare -p`` takes them.
+    dataset_params: dict[str, Any] = field(default_factory=dict)
 
 
 def expand_grid(datasets: Sequence[str], methods: Sequence[Method], backbones: Sequence[str | None],
@@ -104,11 +108,36 @@ def group_jobs(runs: Sequence[Run]) -> list[Job]:
     return list(jobs.values())
 
 
+def dataset_builder(name: str, params: dict[str, Any]) -> ds.DatasetBuilder:
+    """``datasets.create_builder(name, **params)``; a field the builder lacks is a DatasetError naming it."""
+    try:
+        return ds.create_builder(name, **params)
+    except TypeError as e:
+        raise ds.DatasetError(f"{name}: bad dataset parameter {sorted(params)} ({e})") from None
+
+
+def _short(sha: str | None) -> str:
+    return "none" if sha is None else sha[:12]
+
+
 def stage1_sha256(manifest_sha: str, method: Method, backbone: str, seed: int, protocol: Protocol) -> str:
     """Identity of a stage-1 checkpoint: dataset, recipe, backbone, seed and the full protocol."""
     return hashlib.sha256(canonical_json({"dataset_manifest_sha256": manifest_sha, "stage1": method.stage1_key(),
                                           "backbone": backbone, "seed": seed,
                                           "protocol": protocol.as_dict()})).hexdigest()
+
+
+def _load_stage1(model: torch.nn.Module, path: Path) -> bool:
+    """Load a saved stage 1 into ``model``; False (the file set aside if unusable) means: train it."""
+    state = checkpoints.load_or_set_aside(path)
+    if state is None:
+        return False
+    problem = checkpoints.state_mismatch(model, state)
+    if problem is not None:
+        checkpoints.set_aside(path, f"stage-1 checkpoint {problem}")
+        return False
+    model.load_state_dict(state)
+    return True
 
 
 class GridRunner:
@@ -121,14 +150,53 @@ class GridRunner:
 
     # -- bookkeeping -----------------------------------------------------------------
     def pending(self, runs: Sequence[Run]) -> list[Run]:
-        """Runs without a finished result file."""
-        return [r for r in runs if not is_finished(result_path(self.settings.results_dir, r.spec))]
+        """Runs without a finished result file; raises UserError for a finished one that is not this run's."""
+        todo = []
+        for r in runs:
+            path = result_path(self.settings.results_dir, r.spec)
+            if is_finished(path):
+                self._check_reusable(path, r)
+            else:
+                todo.append(r)
+        return todo
+
+    def _check_reusable(self, path: Path, run: Run) -> None:
+        """A finished result is this run's only for the same method file, dataset parameters and prepared data.
+
+        Refusing beats mixing: a result of an edited method file, of other ``-p`` parameters or of a
+        dataset prepared from other files would otherwise be reported as this run's.
+        """
+        from .cli import UserError
+
+        done, folder = read_result(path), path.parent
+        fix = f"give the changed method a new id or delete {folder}"
+        if done.method_source_sha256 != run.method.source_sha256:
+            raise UserError(f"{folder}: finished results of {run.spec.method_id!r} come from another version of its "
+                            f"method file (sha256 {_short(done.method_source_sha256)}, now "
+                            f"{_short(run.method.source_sha256)}); {fix}")
+        fix = f"use another --results directory or delete {folder}"
+        builder = self.builder(run.dataset)
+        params = done.dataset_params if done.dataset_params is not None else ds.create_builder(run.dataset).params()
+        if canonical_json(params) != canonical_json(builder.params()):
+            raise UserError(f"{folder}: finished results on {run.dataset} with dataset params {params}, but this run "
+                            f"asks for {builder.params()}; {fix}")
+        if (builder.folder(self.settings.cache_dir, run.protocol.cache_size) / "manifest.json").exists():
+            data = self.dataset(run.dataset, run.protocol.cache_size)  # never prepares: finished runs need no raw files
+            if done.dataset_manifest_sha256 != data.manifest_sha256:
+                raise UserError(f"{folder}: finished results on another build of {run.dataset} (manifest sha256 "
+                                f"{_short(done.dataset_manifest_sha256)}) than {data.root} "
+                                f"({_short(data.manifest_sha256)}); {fix}")
+
+    def builder(self, name: str) -> ds.DatasetBuilder:
+        """The builder of ``name`` with this grid's dataset parameters."""
+        return dataset_builder(name, self.settings.dataset_params)
 
     def dataset(self, name: str, size: int) -> ds.PreparedDataset:
         key = (name, size)
         if key not in self._datasets:
-            self._datasets[key] = ds.load(name, size=size, cache_root=self.settings.cache_dir,
-                                          raw_root=self.settings.data_root, progress=self.settings.progress)
+            self._datasets[key] = self.builder(name).load(cache_root=self.settings.cache_dir, size=size,
+                                                          raw_root=self.settings.data_root,
+                                                          progress=self.settings.progress)
         return self._datasets[key]
 
     # -- execution -------------------------------------------------------------------
@@ -156,6 +224,7 @@ class GridRunner:
         """Stage 1 once (trained, resumed or loaded), then each member run; yields each run's status."""
         protocol = job.protocol
         data = self.dataset(job.dataset, protocol.cache_size)
+        faults.kill_point("dataset-loaded")
         s1_hash = stage1_sha256(data.manifest_sha256, job.stage1_method, job.backbone, job.seed, protocol)
         stage1_dir = Path(self.settings.results_dir) / ".stage1"
         stage1_dir.mkdir(parents=True, exist_ok=True)
@@ -166,7 +235,23 @@ class GridRunner:
                 for _ in job.runs:
                     yield "locked"
                 return
-            yield from self._run_locked(job, protocol, data, s1_hash, stage1_dir)
+            faults.kill_point("job-locked")
+            self._remove_orphans(job, stage1_dir, s1_hash)
+            # another worker may have finished runs between our pending() and this lock: never redo them
+            todo = [r for r in job.runs if not is_finished(result_path(self.settings.results_dir, r.spec))]
+            for _ in range(len(job.runs) - len(todo)):
+                yield "skipped"
+            if todo:
+                yield from self._run_locked(dataclasses.replace(job, runs=todo), protocol, data, s1_hash, stage1_dir)
+
+    def _remove_orphans(self, job: Job, stage1_dir: Path, s1_hash: str) -> None:
+        """Delete the temporary files a killed worker left for this job (safe: we hold its lock)."""
+        orphans = list(stage1_dir.glob(f".{s1_hash}.*.tmp"))  # atomic_write_bytes names them .<name>.<random>.tmp
+        for run in job.runs:
+            path = result_path(self.settings.results_dir, run.spec)
+            orphans += path.parent.glob(f".{path.stem}.*.tmp")  # the result JSON and its .preds.npz
+        for orphan in orphans:
+            orphan.unlink(missing_ok=True)
 
     def _run_locked(self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str,
                     stage1_dir: Path) -> Iterator[str]:
@@ -184,20 +269,20 @@ class GridRunner:
         test_bank = ImageBank(data.images, data.splits["test"], self.device)
         val_bank = ImageBank(data.images, data.splits["val"], self.device) if len(data.splits["val"]) else None
         method = job.stage1_method
-        final = stage1_dir / f"{s1_hash}.pt"
-        reused = final.exists()
+        final, resume = stage1_dir / f"{s1_hash}.pt", stage1_dir / f"{s1_hash}.resume.pt"
+        reused = False
         try:
             torch.manual_seed(job.seed)
             backbone, feat_dim = create_backbone(job.backbone, protocol.pretrained, self.settings.weights_file)
             model = method.build(backbone, feat_dim, data.num_classes, split.class_counts.cpu())
-            if reused:
-                model.load_state_dict(torch.load(final, map_location="cpu", weights_only=True))
-            else:
-                resume = stage1_dir / f"{s1_hash}.resume.pt"
+            reused = _load_stage1(model, final)
+            if not reused:
+                faults.trace("stage1", s1_hash)
                 engine.train_stage1(method, model, split, protocol, self.device, job.seed, resume,
                                     self._epoch_bar(f"{job.dataset} {method.name} s{job.seed} stage 1", protocol.epochs))
-                engine._save_atomic(model.state_dict(), final)
-                resume.unlink(missing_ok=True)
+                checkpoints.save_checkpoint(model.state_dict(), final)
+                faults.kill_point("stage1-saved")
+            resume.unlink(missing_ok=True)  # also one a worker killed after saving stage 1 left behind
         except Exception as e:  # the grid goes on; every member records the error
             for run in job.runs:
                 self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t0, reused, error=e)
@@ -216,7 +301,9 @@ class GridRunner:
                 # val is for monitoring and hyper-parameter choice only; it never picks a test epoch
                 val_pred = engine.predict(m, val_bank, protocol, self.device) if val_bank is not None else None
                 wall = time.perf_counter() - t_run + (0.0 if reused else stage1_seconds)
+                faults.kill_point("run-evaluated")
                 self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred, val_pred=val_pred)
+                faults.kill_point("run-written")
                 yield "ok"
             except Exception as e:
                 self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t_run, reused, error=e)
@@ -245,7 +332,8 @@ class GridRunner:
             reference=getattr(run.method, "reference", "") or "",
             hyperparameters=run.method.hyperparameters(), two_stage=run.method.two_stage,
             rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
-            dataset_manifest_sha256=data.manifest_sha256, stage1_key=run.method.stage1_key(), stage1_sha256=s1_hash,
+            dataset_manifest_sha256=data.manifest_sha256, dataset_params=self.builder(run.dataset).params(),
+            stage1_key=run.method.stage1_key(), stage1_sha256=s1_hash, method_source_sha256=run.method.source_sha256,
             protocol_config=protocol.as_dict(),
             provenance=Provenance(package_version=provenance.package_version(), git_commit=provenance.git_commit(),
                                   torch_version=torch.__version__, python_version=provenance.python_version(),
@@ -272,3 +360,4 @@ class GridRunner:
                                    group=group_labels(data.num_classes, data.groups)),
                 confusion_matrix=m["confusion_matrix"], predictions_file=preds_path.name, **fields)
         write_result(path, result)
+        faults.trace("run", path.relative_to(self.settings.results_dir).as_posix())

@@ -1,10 +1,22 @@
-"""Protocols: every training setting of a run, loaded from a TOML file in ``benchmark/protocols/``."""
+"""Protocols: every training setting of a run, loaded from a TOML file in ``benchmark/protocols/``.
+
+Each field carries its type and range (pydantic validates them, strictly: ``"3"`` is not a number);
+:data:`AT_MOST` relates fields to each other. A file that breaks either is refused with one line
+naming the file and the key.
+"""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import difflib
+import json
+from dataclasses import field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.dataclasses import dataclass
+
+from .results import path_component_problem
 
 try:
     import tomllib
@@ -26,42 +38,70 @@ class UnknownProtocolError(ProtocolError, KeyError):
         return str(self.args[0])
 
 
-@dataclass(frozen=True)
+Count = Annotated[int, Field(ge=1)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+#: ``key: other`` -- ``key`` must not exceed ``other`` (after per-dataset overrides).
+AT_MOST = {"warmup_epochs": "epochs", "image_size": "cache_size", "min_lr": "lr", "stage2_min_lr": "stage2_lr"}
+#: Keys a ``[datasets.X]`` table may not override: results are filed under the protocol's name.
+NOT_OVERRIDABLE = ("name", "datasets")
+
+
+# strict: no "3" for 3 or true for 1 (an int is accepted for a float); finite floats; no unknown keys
+@dataclass(frozen=True, config=ConfigDict(strict=True, extra="forbid", allow_inf_nan=False))
 class Protocol:
     """Resolution, augmentation, schedule and stage-2 settings (one TOML file).
 
     ``datasets`` holds per-dataset overrides (``[datasets.skin7] batch_size = 32``);
-    :meth:`for_dataset` applies them.
+    :meth:`for_dataset` applies them. Constructing one validates it (pydantic).
     """
 
     name: str
     description: str = ""
-    backbone: str = "resnet50"
+    backbone: Annotated[str, Field(min_length=1)] = "resnet50"
     pretrained: bool = False
     # images: prepared at cache_size, trained at image_size (random crop), tested on the centre crop
-    cache_size: int = 300
-    image_size: int = 224
-    rotation: float = 30.0
+    cache_size: Count = 300
+    image_size: Count = 224
+    rotation: Annotated[float, Field(ge=0, le=180)] = 30.0  # degrees, drawn from [-rotation, rotation]
     hflip: bool = True
     # stage 1
-    epochs: int = 100
-    warmup_epochs: int = 5
-    batch_size: int = 64
-    lr: float = 1e-3
-    min_lr: float = 1e-6
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    max_steps_per_epoch: int = 0  # 0 = the whole epoch
+    epochs: Count = 100
+    warmup_epochs: NonNegativeInt = 5
+    batch_size: Count = 64
+    lr: Rate = 1e-3
+    min_lr: NonNegative = 1e-6
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
+    weight_decay: NonNegative = 5e-4
+    max_steps_per_epoch: NonNegativeInt = 0  # 0 = the whole epoch
     # stage 2 (cRW / cRS): frozen extractor, new linear head
-    stage2_epochs: int = 10
-    stage2_lr: float = 0.1
-    stage2_min_lr: float = 1e-6
-    stage2_weight_decay: float = 0.0
-    eval_batch_size: int = 256
+    stage2_epochs: Count = 10
+    stage2_lr: Rate = 0.1
+    stage2_min_lr: NonNegative = 1e-6
+    stage2_weight_decay: NonNegative = 0.0
+    eval_batch_size: Count = 256
     # "float64" makes CPU results independent of the thread count and the CPU's SIMD kernels
     # (summation order moves float32 training enough to flip predictions); about 2x slower
-    precision: str = "float32"
+    precision: Literal["float32", "float64"] = "float32"
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, name: str) -> str:
+        problem = path_component_problem(name)
+        if problem:  # results are filed under <results>/<dataset>/<backbone>/<name>/
+            raise ValueError(f"{problem}; a protocol name is a folder name")
+        return name
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Protocol":
+        for key, other in AT_MOST.items():
+            value, limit = getattr(self, key), getattr(self, other)
+            if value > limit:
+                raise ValueError(f"{key} = {_toml(value)}: must be <= {other} ({_toml(limit)})")
+        return self
 
     def for_dataset(self, dataset: str) -> "Protocol":
         """This protocol with the overrides of ``dataset`` applied (and no override table left)."""
@@ -78,27 +118,79 @@ def protocol_names() -> list[str]:
 
 
 def load_protocol(name_or_path: str) -> Protocol:
-    """Load a shipped protocol by name, or any TOML file by path."""
+    """Load a shipped protocol by name, or any TOML file by path; a bad file raises :class:`ProtocolError`."""
     path = Path(name_or_path)
     if path.suffix != ".toml":
+        if name_or_path not in protocol_names():
+            raise UnknownProtocolError(f"unknown protocol {name_or_path!r}; valid: {', '.join(protocol_names())}"
+                                       " (or a .toml file)")
         path = PROTOCOL_DIR / f"{name_or_path}.toml"
     if not path.is_file():
-        raise UnknownProtocolError(f"unknown protocol {name_or_path!r}; valid: {', '.join(protocol_names())}")
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
-    known = {f.name for f in dataclasses.fields(Protocol)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ProtocolError(f"{path}: unknown protocol keys {unknown}")
-    for dataset, overrides in data.get("datasets", {}).items():
-        bad = sorted(set(overrides) - known)
-        if bad:
-            raise ProtocolError(f"{path}: unknown keys {bad} in [datasets.{dataset}]")
+        raise UnknownProtocolError(f"{path}: protocol file not found; shipped protocols: {', '.join(protocol_names())}")
+    data = _read_toml(path)
     data.setdefault("name", path.stem)
-    protocol = Protocol(**data)
+    protocol = _validated(path, data)
     # Results are filed under the protocol's name: a custom file must not pose as a shipped protocol.
     if path.resolve().parent != PROTOCOL_DIR.resolve() and protocol.name in protocol_names():
         if protocol != load_protocol(protocol.name):
             raise ProtocolError(f"{path}: name {protocol.name!r} is a shipped protocol's but the settings differ; "
                                 "give your protocol its own name")
     return protocol
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:  # the message ends with "(at line L, column C)"
+        raise ProtocolError(f"{path}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ProtocolError(f"{path}: not valid TOML: not UTF-8 text (byte {e.start})") from None
+    except OSError as e:
+        raise ProtocolError(f"{path}: cannot read: {e.strerror}") from None
+
+
+def _validated(path: Path, data: dict[str, Any]) -> Protocol:
+    """``data`` as a :class:`Protocol`, every ``[datasets.X]`` table applied once to check it too."""
+    try:
+        protocol = Protocol(**data)
+    except ValidationError as e:
+        raise ProtocolError(f"{path}: {_describe(e)}") from None
+    for dataset, overrides in protocol.datasets.items():
+        where = f"[datasets.{dataset}]"
+        for key in NOT_OVERRIDABLE:
+            if key in overrides:
+                raise ProtocolError(f"{path}: {where} {key}: cannot be set per dataset")
+        try:
+            protocol.for_dataset(dataset)
+        except ValidationError as e:
+            raise ProtocolError(f"{path}: {where} {_describe(e)}") from None
+    return protocol
+
+
+def _describe(error: ValidationError) -> str:
+    """The first problem as ``key = value: must be ...`` (one line)."""
+    e = error.errors(include_url=False)[0]
+    key = ".".join(str(part) for part in e["loc"])
+    if e["type"] in ("unexpected_keyword_argument", "extra_forbidden"):
+        known = [f.name for f in dataclasses.fields(Protocol)]
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"valid: {', '.join(known)}"
+        return f"unknown key {key!r}; {hint}"
+    ctx = e.get("ctx") or {}
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+    if e["type"] in bounds:
+        rule = f"must be {bounds[e['type']]} {next(iter(ctx.values()))}"
+    else:
+        rule = e["msg"].replace("Value error, ", "").replace("Input should be", "must be")
+    if not key:  # a check across fields: its message names the keys
+        return rule
+    return f"{key} = {_toml(e['input'])}: {rule}"
+
+
+def _toml(value: Any) -> str:
+    """A value as TOML writes it (strings quoted, true/false), for error messages."""
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return repr(value)

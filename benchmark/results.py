@@ -5,18 +5,45 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from . import faults
+from .permissions import file_mode
 from .schema import RunResult, RunSpec
 
 
+def path_component_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one folder name under a results directory, or None when it can.
+
+    Refused: empty, ``.`` / ``..`` and any leading dot (hidden folders such as ``.stage1`` are not
+    read as results), a separator (``/`` or ``\\``) and control characters such as NUL.
+    """
+    if not name:
+        return "is empty"
+    if name.startswith("."):
+        return "starts with '.'"
+    bad = sorted({c for c in name if c in "/\\" or not c.isprintable()})
+    return f"contains {' '.join(map(repr, bad))}" if bad else None
+
+
 def result_path(results_dir: str | Path, spec: RunSpec) -> Path:
-    """``<results>/<dataset>/<backbone>/<protocol>/<method-id>/seed-<k>.json``."""
-    safe = lambda s: s.replace("/", "_").replace(":", "_")  # noqa: E731
-    return (Path(results_dir) / safe(spec.dataset) / safe(spec.backbone) / safe(spec.protocol)
-            / safe(spec.method_id) / f"seed-{spec.seed}.json")
+    """``<results>/<dataset>/<backbone>/<protocol>/<method-id>/seed-<k>.json``.
+
+    Raises ValueError for a component that is not one safe folder name: the last defence against a
+    name such as ``..`` filing results outside their folder (protocols and methods refuse them first).
+    """
+    # ':' (dataset flags such as medmnist-lt:bloodmnist) is not allowed in Windows file names; '/' is
+    # part of a dataset's or timm hub backbone's name by design, never of a protocol name or method id.
+    outside = lambda s: s.replace("/", "_").replace(":", "_")  # noqa: E731
+    parts = [outside(spec.dataset), outside(spec.backbone), spec.protocol.replace(":", "_"),
+             spec.method_id.replace(":", "_"), f"seed-{spec.seed}.json"]
+    for part in parts:
+        problem = path_component_problem(part)
+        if problem:
+            raise ValueError(f"result path component {part!r} {problem}; it must be one folder name")
+    return Path(results_dir).joinpath(*parts)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -24,8 +51,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; a published result must follow the umask
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            faults.kill_point(f"write:{path.name}")  # tests kill here: a half-written temporary file
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -68,17 +97,85 @@ def iter_result_files(results_dir: str | Path) -> Iterator[Path]:
             yield path
 
 
-def load_results(results_dir: str | Path, include_failed: bool = False) -> list[RunResult]:
-    """Every valid result under the directory; raises ValueError naming the first malformed file."""
+class ResultFileError(ValueError):
+    """A result or predictions file that cannot be read: ``PATH: PROBLEM`` on one line."""
+
+    def __init__(self, path: str | Path, problem: str):
+        super().__init__(f"{path}: {problem}")
+        self.path, self.problem = Path(path), problem
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable (Ray) although it takes two arguments
+        return type(self), (self.path, self.problem)
+
+
+def invalid_result(path: str | Path, error: Exception) -> ResultFileError:
+    """``PATH: not a valid result file: WHERE: PROBLEM``, the first of pydantic's errors on one line."""
+    from pydantic import ValidationError
+
+    if not isinstance(error, ValidationError):
+        return ResultFileError(path, f"not a valid result file: {type(error).__name__}: {error}")
+    errors = error.errors(include_url=False)
+    where = ".".join(str(part) for part in errors[0]["loc"])
+    more = f" (and {len(errors) - 1} more; `python -m benchmark validate` lists them)" if len(errors) > 1 else ""
+    return ResultFileError(path, f"not a valid result file: {where + ': ' if where else ''}{errors[0]['msg']}{more}")
+
+
+def load_results(results_dir: str | Path, include_failed: bool = False,
+                 on_invalid: Callable[[ResultFileError], None] | None = None) -> list[RunResult]:
+    """Every valid result under the directory.
+
+    A file that cannot be read raises :class:`ResultFileError` naming it (readers that publish, such
+    as ``report`` and ``check``, refuse a broken directory) or, when ``on_invalid`` is given, is
+    passed to it and left out (``run``'s summary, whose own runs are saved whatever else is broken).
+    """
     out = []
     for path in iter_result_files(results_dir):
         try:
             r = read_result(path)
-        except ValueError as e:
-            raise ValueError(f"{path}: not a valid result file: {e}") from None
+        except (OSError, ValueError) as e:
+            if on_invalid is None:
+                raise invalid_result(path, e) from None
+            on_invalid(invalid_result(path, e))
+            continue
         if include_failed or r.status == "ok":
             out.append(r)
     return out
+
+
+def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, y_pred)`` of a ``.preds.npz``; :class:`ResultFileError` naming the file when it cannot be read."""
+    import zipfile
+    import zlib
+
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with data:  # members decompress lazily: a truncated one fails here
+            return np.asarray(data["y_true"]), np.asarray(data["y_pred"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise ResultFileError(path, f"not a readable predictions file ({type(e).__name__}: {e}); "
+                                    "expected an .npz with arrays y_true and y_pred") from None
+
+
+def predictions_path(result_file: str | Path, predictions_file: str, root: str | Path) -> Path:
+    """Where a result's ``predictions_file`` lies (relative to the result file), refused unless inside ``root``.
+
+    An absolute path, a ``..`` or a link out of the results directory would make ``validate`` and
+    the site read a file the submission does not hold.
+    """
+    value = Path(predictions_file)
+    target = Path(result_file).parent / value
+    inside = not value.is_absolute() and ".." not in value.parts
+    if inside:
+        try:
+            target.resolve().relative_to(Path(root).resolve())
+        except ValueError:
+            inside = False
+    if not inside:
+        raise ResultFileError(result_file, f"predictions_file: {predictions_file!r} is outside the submission; "
+                                           "expected a file name next to the result file")
+    return target
 
 
 def results_frame(results: list[RunResult]) -> Any:

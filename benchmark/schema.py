@@ -1,15 +1,22 @@
 """The result schema: one JSON file per run (pydantic; exported as JSON Schema for submitters)."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 SCHEMA_VERSION = 1
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    # A NaN (e.g. the MCR of a group with no test image) is written as the string "NaN" and read back as
+    # NaN: pydantic's default writes null, which the float field then refuses, and a bare NaN token is not JSON.
+    model_config = ConfigDict(extra="forbid", strict=False, ser_json_inf_nan="strings")
+
+
+# A percentage that may be undefined: a number, or "NaN" (`validate` refuses NaN in a submission).
+Percent = Annotated[float, WithJsonSchema({"anyOf": [{"type": "number"}, {"const": "NaN"}],
+                                           "description": "percent; \"NaN\" when undefined"})]
 
 
 class RunSpec(_Strict):
@@ -26,10 +33,10 @@ class RunSpec(_Strict):
 class Metrics(_Strict):
     """Mean class recall in percent."""
 
-    mcr_all: float
-    mcr_major: float
-    mcr_minor: float
-    mcr_medium: float | None = None
+    mcr_all: Percent
+    mcr_major: Percent
+    mcr_minor: Percent
+    mcr_medium: Percent | None = None
 
 
 class PerClass(_Strict):
@@ -71,8 +78,12 @@ class RunResult(_Strict):
     confusion_matrix: list[list[int]] | None = None
     predictions_file: str | None = Field(default=None, description="test labels and predictions (.npz), relative to this file")
     dataset_manifest_sha256: str
+    dataset_params: dict[str, Any] | None = Field(default=None, description="the dataset builder's construction "
+                                                  "parameters (run -p KEY=VALUE; also in the manifest)")
     stage1_key: dict[str, Any]
     stage1_sha256: str
+    method_source_sha256: str | None = Field(default=None, description="sha256 of the user's method file "
+                                             "(path/file.py:Class); absent for registered methods")
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     provenance: Provenance
 

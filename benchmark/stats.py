@@ -11,9 +11,10 @@ Everything here is a pure function of result files (or of the tidy frame
   against CE and against the column's best method with Welch's t-test over seeds (unequal
   variances), and Holm-adjusts the p-values of each family (all "vs CE" tests of a column,
   all "vs best" tests of a column) with :func:`holm`.
-* **Test images.** :func:`bootstrap_mcr_ci` is a 95 % percentile-bootstrap interval of mean class
-  recall over the test images, resampled within each class (class sizes stay fixed, as MCR
-  needs every class), vectorised and seeded, so it is deterministic.
+* **Test images and seeds.** :func:`bootstrap_mcr_ci` is a 95 % two-level percentile-bootstrap
+  interval of the mean over seeds of mean class recall: test images resampled within each class
+  (class sizes stay fixed, as MCR needs every class), one draw shared by all seeds (they share one
+  test set), then the seeds resampled; vectorised and seeded, so it is deterministic.
 * **Across datasets.** :func:`average_ranks` (rank 1 = best, ties get the average rank),
   :func:`friedman` (``scipy.stats.friedmanchisquare``; it needs k >= 3 methods and N >= 2
   blocks: with one dataset every method has a fixed rank and the test is undefined) and the
@@ -158,40 +159,49 @@ class BootstrapCI:
     high: float
     n_resamples: int
     level: float
+    #: What the interval covers, in words (shown beside it).
+    covers: str = "the mean over seeds, resampling seeds and test images (two-level bootstrap)"
 
 
 def bootstrap_mcr_ci(predictions: Sequence[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray],
                      classes: Sequence[int] | None = None, n_resamples: int = 1000, seed: int = 0,
                      level: float = 0.95) -> BootstrapCI:
-    """Percentile-bootstrap CI of mean class recall (%) over test images, resampled within each class.
+    """Two-level percentile-bootstrap CI of the mean over seeds of mean class recall (%).
 
-    ``predictions`` is one ``(y_true, y_pred)`` pair or a list of them (one per seed): each run's
-    test set is resampled independently and the runs' MCRs are averaged, so the interval is that
-    of the mean over seeds. ``classes`` restricts MCR to a group (e.g. the minor classes); classes
-    with no test image are ignored, as in :func:`benchmark.metrics.mean_class_recall`.
-
-    Resampling the n_c images of class c with replacement and counting the correct ones is a
-    Binomial(n_c, recall_c) draw, so each resample is one vectorised binomial draw per class,
-    exactly the same distribution as index resampling at a fraction of the cost.
+    ``predictions`` is one ``(y_true, y_pred)`` pair or a list of them, one per seed, on the same
+    test images (the same ``y_true``). Each resample draws the test images once, within each class
+    and with replacement, and applies that draw to every seed (the seeds share one test set, so
+    resampling them independently would understate the test-set uncertainty), then draws the
+    seeds with replacement and averages their MCRs. The interval therefore covers both sources of
+    variation: which test images a study happened to have, and which training seeds. With one seed
+    it is the test-image interval alone. ``classes`` restricts MCR to a group (e.g. the minor
+    classes); classes with no test image are ignored, as in :func:`benchmark.metrics.mean_class_recall`.
     """
     if isinstance(predictions, tuple) and len(predictions) == 2 and np.ndim(predictions[0]) == 1:
         predictions = [predictions]  # type: ignore[list-item]
+    pairs = [(np.asarray(t, dtype=np.int64), np.asarray(p, dtype=np.int64)) for t, p in predictions]  # type: ignore[union-attr]
+    y_true = pairs[0][0]
+    if any(len(t) != len(y_true) or not np.array_equal(t, y_true) for t, _ in pairs):
+        raise ValueError("bootstrap: the runs of one cell do not share one test set (different y_true)")
+    wanted = np.unique(y_true) if classes is None else np.intersect1d(np.asarray(classes), np.unique(y_true))
+    covers = ("the mean over seeds, resampling seeds and test images (two-level bootstrap)" if len(pairs) > 1
+              else "one run, resampling test images")
+    if wanted.size == 0:
+        return BootstrapCI(math.nan, math.nan, math.nan, n_resamples, level, covers)
+    correct = np.stack([p == y_true for _, p in pairs]).astype(np.float64)  # (S, N)
     rng = np.random.default_rng(seed)
-    points, boots = [], []
-    for y_true, y_pred in predictions:  # type: ignore[union-attr]
-        y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-        wanted = np.unique(y_true) if classes is None else np.intersect1d(np.asarray(classes), np.unique(y_true))
-        if wanted.size == 0:
-            return BootstrapCI(math.nan, math.nan, math.nan, n_resamples, level)
-        n = np.array([(y_true == c).sum() for c in wanted])
-        k = np.array([((y_true == c) & (y_pred == c)).sum() for c in wanted])
-        recall = k / n
-        points.append(recall.mean() * 100.0)
-        draws = rng.binomial(n[None, :], recall[None, :], size=(n_resamples, wanted.size)) / n[None, :]
-        boots.append(draws.mean(axis=1) * 100.0)
-    dist = np.mean(boots, axis=0)
+    recall = np.empty((n_resamples, len(pairs), wanted.size))  # (B, S, C)
+    for j, c in enumerate(wanted):
+        members = np.flatnonzero(y_true == c)
+        # how often each image of class c is drawn in each resample: one multinomial per resample
+        counts = rng.multinomial(len(members), np.full(len(members), 1.0 / len(members)), size=n_resamples)
+        recall[:, :, j] = counts @ correct[:, members].T / len(members)
+    mcr = recall.mean(axis=2) * 100.0  # (B, S)
+    chosen = rng.integers(0, len(pairs), size=(n_resamples, len(pairs)))
+    dist = np.take_along_axis(mcr, chosen, axis=1).mean(axis=1)
+    point = float(np.mean([[correct[s, y_true == c].mean() for c in wanted] for s in range(len(pairs))]) * 100.0)
     lo, hi = np.quantile(dist, [(1 - level) / 2, (1 + level) / 2])
-    return BootstrapCI(float(np.mean(points)), float(lo), float(hi), n_resamples, level)
+    return BootstrapCI(point, float(lo), float(hi), n_resamples, level, covers)
 
 
 # -- ranks, Friedman, Nemenyi ----------------------------------------------------------

@@ -1,11 +1,15 @@
 """Validate a results directory before it is submitted (``python -m benchmark validate DIR``).
 
-Checks, each failure reported as ``FILE: FIELD: PROBLEM``:
+Checks, each failure reported as ``FILE: FIELD: PROBLEM``. A broken result or predictions file is one
+such problem, not an error that stops the check: the submitter sees everything to fix in one pass
+(exit 1), and a directory with any problem is refused as a submission.
 
 * every ``seed-*.json`` parses and matches the result schema (:class:`benchmark.schema.RunResult`;
   pydantic's errors become one line per field path);
 * the run finished (``status`` ``ok``) with metrics, per-class recall, a confusion matrix and its
-  predictions file, and the metrics agree with the confusion matrix;
+  predictions file, no metric is NaN, and the metrics agree with the confusion matrix;
+* the predictions file lies inside the submission (a relative path with no ``..``) and is a
+  readable ``.npz`` whose labels the confusion matrix counts;
 * provenance is filled in (package version, torch version, device, timestamps);
 * the protocol is a shipped one (:func:`benchmark.protocol.protocol_names`);
 * the dataset is registered and its manifest hash is the registered construction's:
@@ -33,7 +37,7 @@ from typing import Any, Mapping
 import numpy as np
 from pydantic import ValidationError
 
-from .results import iter_result_files, result_path
+from .results import ResultFileError, iter_result_files, predictions_path, read_predictions, result_path
 from .schema import RunResult
 
 MIN_SEEDS = 3
@@ -104,7 +108,7 @@ def pydantic_problems(where: str, error: ValidationError) -> list[Problem]:
     return out
 
 
-def _check_consistency(where: str, r: RunResult, path: Path) -> list[Problem]:
+def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list[Problem]:
     out = []
     for name in ("metrics", "per_class", "confusion_matrix", "predictions_file"):
         if getattr(r, name) is None:
@@ -129,24 +133,35 @@ def _check_consistency(where: str, r: RunResult, path: Path) -> list[Problem]:
                 "mcr_medium": mean_class_recall(cm, groups["medium"]) if groups["medium"] else None}
     for name, value in expected.items():
         got = getattr(r.metrics, name)
+        if got is not None and math.isnan(got):
+            continue  # _check_nan_metrics says so
         if value is None or (isinstance(value, float) and math.isnan(value)):
             continue
         if got is None or abs(got - value) > 0.01:
             out.append(Problem(where, f"metrics.{name}", f"{got} disagrees with the confusion matrix ({value:.4f})"))
-    preds = path.parent / str(r.predictions_file)
+    try:
+        preds = predictions_path(path, str(r.predictions_file), root)
+    except ResultFileError as e:
+        return out + [Problem(where, None, e.problem)]
     if not preds.is_file():
         out.append(Problem(where, "predictions_file", f"{r.predictions_file} not found next to the result file"))
-    else:
-        try:
-            with np.load(preds) as npz:
-                y_true, y_pred = npz["y_true"], npz["y_pred"]
-            if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
-                out.append(Problem(where, "predictions_file", f"{len(y_true)} labels / {len(y_pred)} predictions, "
-                                                              f"but the confusion matrix counts {int(cm.sum())}"))
-        except (OSError, ValueError, KeyError) as e:
-            out.append(Problem(where, "predictions_file", f"unreadable ({type(e).__name__}: {e}); expected an .npz "
-                                                          "with arrays y_true and y_pred"))
+        return out
+    try:
+        y_true, y_pred = read_predictions(preds)
+    except ResultFileError as e:
+        return out + [Problem(where, "predictions_file", f"{r.predictions_file}: {e.problem}")]
+    if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
+        out.append(Problem(where, "predictions_file", f"{len(y_true)} labels / {len(y_pred)} predictions, "
+                                                      f"but the confusion matrix counts {int(cm.sum())}"))
     return out
+
+
+def _check_nan_metrics(where: str, r: RunResult) -> list[Problem]:
+    """A metric stored as "NaN" (e.g. a group with no test image) cannot be ranked or compared."""
+    if r.metrics is None:
+        return []
+    return [Problem(where, f"metrics.{name}", "NaN (undefined); a submitted run needs every metric")
+            for name, value in r.metrics.model_dump().items() if value is not None and math.isnan(value)]
 
 
 def _check_provenance(where: str, r: RunResult) -> list[Problem]:
@@ -227,7 +242,7 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
             first = (r.error or "no error message").strip().splitlines()[0] if (r.error or "").strip() else "no message"
             problems.append(Problem(where, "status", f"run failed ({first}); re-run it before submitting"))
         else:
-            problems += _check_consistency(where, r, path)
+            problems += _check_nan_metrics(where, r) + _check_consistency(where, r, path, root)
         problems += _check_provenance(where, r)
         if s.protocol not in protocols:
             problems.append(Problem(where, "spec.protocol", f"unknown protocol {s.protocol!r}; valid: {', '.join(protocols)}"))
@@ -238,10 +253,14 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
             known_dataset = False
             problems.append(Problem(where, "spec.dataset", f"unknown dataset {s.dataset!r}; valid: "
                                                            f"{', '.join(ds.dataset_names())}"))
-        expected_path = result_path(root, s)
-        if expected_path.resolve() != path.resolve():
-            problems.append(Problem(where, "spec", f"the file's path disagrees with its spec: expected "
-                                                   f"{rel(expected_path)}"))
+        try:
+            expected_path = result_path(root, s)
+        except ValueError as e:  # a name such as '..' that no run of this tool files
+            problems.append(Problem(where, "spec", str(e)))
+        else:
+            if expected_path.resolve() != path.resolve():
+                problems.append(Problem(where, "spec", f"the file's path disagrees with its spec: expected "
+                                                       f"{rel(expected_path)}"))
         for key in ((s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
                     (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed)):
             if key in seen:

@@ -14,9 +14,10 @@ from .prepared import PreparedDataset, manifest_sha256, write_prepared
 from .registry import builder_class, create_builder, dataset_names, register_dataset, registered_builders
 
 # Builders register themselves on import.
-from . import digits, dogs_lt, flower_lt, medmnist_lt, skin7, xray9  # noqa: F401,E402
+from . import bloodcell, digits, dogs_lt, flower_lt, medmnist_lt, skin7, xray9  # noqa: F401,E402
 
-DEFAULT_DATASET = "digits-lt"
+#: The embedded default: real blood-cell images, shipped inside the package (no download).
+DEFAULT_DATASET = "bloodcell-lt"
 
 
 def load(name: str = DEFAULT_DATASET, size: int | None = None, cache_root: str | Path = DEFAULT_CACHE,

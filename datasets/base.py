@@ -1,19 +1,25 @@
 """The dataset builder: a base class owns prepare(); a subclass fills one hook, ``read``."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import numbers
 import os
+import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .card import check_train_counts
 from .errors import DatasetError
 from .longtail import class_groups
 from .prepared import PreparedDataset, canonical_json, file_sha256, write_prepared
+from .sources import SOURCE_FILES, check_sources, source_facts
 
 #: Where prepared datasets live unless ``--cache-dir`` / ``MEDLT_CACHE`` say otherwise.
 DEFAULT_CACHE = Path(os.environ.get("MEDLT_CACHE", Path.home() / ".cache" / "medlt-bench"))
@@ -53,8 +59,12 @@ class DatasetBuilder:
     #: The files a user must download into ``--raw DIR`` (for the error message).
     raw_files: ClassVar[tuple[str, ...]] = ()
     needs_raw: ClassVar[bool] = True
+    #: The data ship inside a package (this one, or scikit-learn): nothing to download.
+    shipped: ClassVar[bool] = False
     #: A demonstration set (digits-lt), labelled as such everywhere.
     demo: ClassVar[bool] = False
+    #: What a reader of the leaderboard should know about the set (shown as a note on the site).
+    note: ClassVar[str] = ""
     #: Size of the cached square images when no protocol says otherwise.
     default_size: ClassVar[int] = 224
     n_major: ClassVar[int] = 3
@@ -71,6 +81,11 @@ class DatasetBuilder:
         """Read the official files under ``raw_root`` and construct labels and splits."""
         raise NotImplementedError
 
+    def expected_train_counts(self) -> Mapping[str, int] | None:
+        """Training images per class name that the card fixes for this construction (any subset of the
+        classes), or None. A prepare whose counts differ warns; without it, ρ is checked against ``rho``."""
+        return None
+
     # -- fixed skeleton --------------------------------------------------------------
     @property
     def id(self) -> str:
@@ -79,6 +94,14 @@ class DatasetBuilder:
 
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def cache_size(self, size: int | None) -> int:
+        """``size`` px, or the dataset's default for None; DatasetError unless a positive integer."""
+        if size is None:
+            return self.default_size
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+            raise DatasetError(f"{self.id}: image size {size!r} px: must be a whole number >= 1")
+        return int(size)
 
     def folder(self, cache_root: Path, size: int) -> Path:
         """Prepared folder for this construction at ``size`` px."""
@@ -95,8 +118,11 @@ class DatasetBuilder:
 
     def prepare(self, raw_root: str | Path | None, cache_root: str | Path = DEFAULT_CACHE, size: int | None = None,
                 workers: int = 2, progress: bool = True) -> PreparedDataset:
-        """Decode once, resize to ``size``, write atomically, return the loaded dataset."""
-        size = int(size or self.default_size)
+        """Decode once, resize to ``size``, write atomically, return the loaded dataset.
+
+        The write holds the folder's lock (the one :meth:`load` takes): a concurrent prepare or load waits.
+        """
+        size = self.cache_size(size)
         raw_root = Path(raw_root) if raw_root is not None else None
         if self.needs_raw and (raw_root is None or not raw_root.is_dir()):
             raise self.missing_files_error(raw_root, "the raw-data folder")
@@ -110,6 +136,8 @@ class DatasetBuilder:
         if bad.any():
             raise DatasetError(f"{self.id}: label {labels[bad][0]} outside 0..{len(raw.class_names) - 1}")
         train_counts = np.bincount(labels[raw.splits["train"]], minlength=len(raw.class_names)).tolist()
+        where = ", ".join(map(str, raw.source_files)) or str(raw.construction.get("source", raw_root))
+        check_train_counts(self, raw.class_names, train_counts, where)
         manifest = {
             "name": self.id,
             "title": self.title,
@@ -120,25 +148,59 @@ class DatasetBuilder:
             "construction": {"builder": type(self).__name__, "builder_version": self.version, **self.params(),
                              **raw.construction},
             "source_checksums": {Path(p).name: file_sha256(Path(p)) for p in raw.source_files},
-            "build": {"cache_size": size},
+            "build": {"cache_size": size, SOURCE_FILES: source_facts(raw.source_files, raw_root)},
         }
-        return write_prepared(self.folder(Path(cache_root), size), images, labels, raw.splits, manifest)
+        folder = self.folder(Path(cache_root), size)
+        with folder_lock(folder):  # taken only now: a bad input fails before anything is created
+            return write_prepared(folder, images, labels, raw.splits, manifest)
 
     def load(self, cache_root: str | Path = DEFAULT_CACHE, size: int | None = None, raw_root: str | Path | None = None,
              progress: bool = True) -> PreparedDataset:
         """Load the prepared dataset, preparing it first when it is missing."""
-        import fcntl
-
-        size = int(size or self.default_size)
+        size = self.cache_size(size)
         folder = self.folder(Path(cache_root), size)
         if (folder / "manifest.json").exists():
-            return PreparedDataset.load(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with open(folder.parent / f"{folder.name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # two workers: one prepares, the other waits and loads
+            return self._load_prepared(folder, raw_root, size)
+        with folder_lock(folder):  # two workers: one prepares, the other waits and loads
             if (folder / "manifest.json").exists():
-                return PreparedDataset.load(folder)
+                return self._load_prepared(folder, raw_root, size)
             return self.prepare(raw_root, cache_root, size, progress=progress)
+
+    def _load_prepared(self, folder: Path, raw_root: str | Path | None, size: int) -> PreparedDataset:
+        """The prepared folder, refused when ``raw_root`` holds other source files than it was prepared from."""
+        data = PreparedDataset.load(folder)
+        check_sources(self, folder, data.manifest, raw_root, size)
+        return data
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``<folder>.lock`` (an exclusive ``flock``) for the block: one process writes a prepared folder at a time.
+
+    Re-entrant within a thread (``load`` holds it while ``prepare`` writes).
+    """
+    import fcntl
+
+    held = _held_locks.__dict__.setdefault("paths", set())
+    path = Path(folder).parent / f"{Path(folder).name}.lock"
+    if path in held:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another process preparing {folder} ...", file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        held.add(path)
+        try:
+            yield
+        finally:
+            held.discard(path)
+
+
+_held_locks = threading.local()
 
 
 def compact(raw: RawDataset) -> RawDataset:

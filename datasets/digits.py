@@ -30,6 +30,7 @@ class DigitsLT(DatasetBuilder):
     source_url = "https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset"
     license = "CC BY 4.0 (UCI ML hand-written digits)"
     needs_raw = False
+    shipped = True
     demo = True
     default_size = 32
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from .base import DatasetBuilder, RawDataset
 from .errors import DatasetError
-from .longtail import long_tailed_subsample
+from .longtail import long_tailed_counts, long_tailed_subsample
 from .registry import register_dataset
 
 MEDMNIST_SIZES = (28, 64, 128, 224)
@@ -74,6 +74,14 @@ class MedMNISTLT(DatasetBuilder):
         if self.flag.endswith("3d") or info["task"] != "multi-class":
             raise DatasetError(f"{self.flag}: only 2-D multi-class MedMNIST sets can be made long-tailed (task is {info['task']!r})")
         return info
+
+    def expected_train_counts(self) -> dict[str, int] | None:
+        """With ``n_max`` and ``class_order`` given (pathmnist-lt: 9366 ... 94), the profile's count per class."""
+        if self.n_max is None or self.class_order is None:
+            return None
+        names = self._info()["label"]
+        counts = long_tailed_counts(int(self.n_max), self.rho, len(self.class_order))
+        return {names[str(c)]: n for c, n in zip(self.class_order, counts)}
 
     def read(self, raw_root: Path | None) -> RawDataset:
         import medmnist

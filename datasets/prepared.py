@@ -8,8 +8,8 @@ On disk, one folder per (dataset, cache size)::
     manifest.json   identity (construction, counts, checksums) + build info
 
 The folder is written under a temporary name and renamed into place, so a reader never
-sees half a dataset and an interrupted prepare leaves only a ``.tmp-*`` folder that the
-next prepare removes.
+sees half a dataset and an interrupted prepare leaves only a ``.tmp-<host>-<pid>`` folder
+that the next prepare removes once that process is dead.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -94,8 +95,9 @@ class PreparedDataset:
                 splits = {s: z[s].astype(np.int64) for s in SPLITS}
         except (OSError, ValueError, KeyError) as e:
             raise DatasetError(f"{root}: prepared arrays unreadable ({e}); delete the folder and prepare again") from None
-        if len(images) != len(labels):
-            raise DatasetError(f"{root}: images.npy has {len(images)} rows but labels.npy {len(labels)}")
+        problem = inconsistency(manifest, images, labels, splits)
+        if problem:
+            raise DatasetError(f"{root}: {problem}; delete the folder and prepare again")
         return cls(root=root, manifest=manifest, images=images, labels=labels, splits=splits)
 
     # -- identity and metadata ---------------------------------------------------
@@ -131,6 +133,44 @@ class PreparedDataset:
         return self.labels[self.splits[split]]
 
 
+#: Manifest keys every load needs.
+REQUIRED_KEYS = ("name", "class_names", "groups", "split_counts", "num_images")
+
+
+def inconsistency(manifest: Any, images: np.ndarray, labels: np.ndarray, splits: Mapping[str, np.ndarray]) -> str | None:
+    """What is wrong between a manifest and its arrays, or None; cheap (shapes, counts, index ranges).
+
+    The full checksums are :func:`datasets.verify.verify_prepared`'s job (``datasets verify``).
+    """
+    if not isinstance(manifest, dict):
+        return f"{MANIFEST} is not a JSON object"
+    missing = [k for k in REQUIRED_KEYS if k not in manifest]
+    if missing:
+        return f"{MANIFEST} has no {', '.join(repr(k) for k in missing)}"
+    n, num_classes = len(labels), len(manifest["class_names"])
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] != 3:
+        return f"images.npy is {images.dtype} {images.shape}, expected uint8 (N, S, S, 3)"
+    if len(images) != n:
+        return f"images.npy has {len(images)} rows but labels.npy {n}"
+    if manifest["num_images"] != n:
+        return f"{MANIFEST} says num_images {manifest['num_images']} but labels.npy has {n}"
+    if "image_shape" in manifest and list(images.shape[1:]) != list(manifest["image_shape"]):
+        return f"images.npy has images of {list(images.shape[1:])} but {MANIFEST} says {manifest['image_shape']}"
+    if labels.ndim != 1 or (n and (labels.min() < 0 or labels.max() >= num_classes)):
+        return f"labels.npy must hold one label in 0..{num_classes - 1} per image"
+    counts = manifest["split_counts"]
+    for s in SPLITS:
+        idx = splits[s]
+        if len(idx) and (idx.min() < 0 or idx.max() >= n):
+            return f"splits.npz {s} indexes outside 0..{n - 1}"
+        if (not isinstance(counts, dict) or not isinstance(counts.get(s), list) or len(counts[s]) != num_classes
+                or not all(isinstance(c, int) and c >= 0 for c in counts[s])):
+            return f"{MANIFEST} split_counts.{s} is not a list of {num_classes} counts"
+        if sum(counts[s]) != len(idx):
+            return f"splits.npz {s} has {len(idx)} images but {MANIFEST} split_counts.{s} sums to {sum(counts[s])}"
+    return None
+
+
 def write_prepared(
     out_dir: str | Path,
     images: np.ndarray,
@@ -162,7 +202,7 @@ def write_prepared(
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir)
-    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{socket.gethostname()}-{os.getpid()}")
     try:
         tmp.mkdir()
         np.save(tmp / "images.npy", images)
@@ -179,7 +219,28 @@ def write_prepared(
 
 
 def remove_stale_temporaries(out_dir: Path) -> None:
-    """Remove ``<out_dir>.tmp-*`` folders left by an interrupted prepare."""
+    """Remove the ``<out_dir>.tmp-<host>-<pid>`` folders of interrupted prepares: those whose process is dead.
+
+    A live process's folder is its work in progress, and one from another host (a shared cache)
+    cannot be checked here, so both are left alone.
+    """
     if out_dir.parent.exists():
         for stale in out_dir.parent.glob(f"{out_dir.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+            if not _owner_may_be_alive(stale.name[len(out_dir.name) + len(".tmp-"):]):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _owner_may_be_alive(owner: str) -> bool:
+    """``<host>-<pid>`` (or a bare ``<pid>``, the older name): could that process still be writing?"""
+    host, _, pid = owner.rpartition("-")
+    if not pid.isdigit() or host not in ("", socket.gethostname()):
+        return True
+    if int(pid) == os.getpid():
+        return False  # ours from an earlier attempt: this process writes one folder at a time, under its lock
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, another user's
+    return True

@@ -10,7 +10,7 @@ import numpy as np
 from .base import DatasetBuilder, RawDataset
 from .errors import DatasetError
 from .registry import register_dataset
-from .splits import stratified_split
+from .splits import stratified_split, stratified_train_count
 
 GROUND_TRUTH = "ISIC2018_Task3_Training_GroundTruth.csv"
 #: The official zip extracts the CSV into a folder of this name; both places are accepted.
@@ -18,6 +18,8 @@ GROUND_TRUTH_DIR = "ISIC2018_Task3_Training_GroundTruth"
 IMAGE_DIR = "ISIC2018_Task3_Training_Input"
 #: The CSV's class columns, in the CSV's order (the class order of the prepared dataset).
 CLASSES = ("MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC")
+#: Images per class in the official CSV (docs/datasets/skin7.md, "Counts").
+CARD_IMAGES = {"MEL": 1113, "NV": 6705, "BCC": 514, "AKIEC": 327, "BKL": 1099, "DF": 115, "VASC": 142}
 
 
 @register_dataset
@@ -43,6 +45,10 @@ class Skin7(DatasetBuilder):
 
     val_fraction: float = 0.05
     test_fraction: float = 0.2
+
+    def expected_train_counts(self) -> dict[str, int]:
+        """The card's train counts (NV 5029 ... DF 86 at 7.5 : 0.5 : 2), from the official class sizes."""
+        return {c: stratified_train_count(n, self.val_fraction, self.test_fraction) for c, n in CARD_IMAGES.items()}
 
     def read(self, raw_root: Path | None) -> RawDataset:
         root = Path(raw_root)  # type: ignore[arg-type]

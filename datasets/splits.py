@@ -18,12 +18,17 @@ def stratified_split(labels: np.ndarray, val_fraction: float, test_fraction: flo
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for cls in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == cls))
-        n_train = int(np.floor(len(members) * train_fraction + 0.5 + 1e-9))
+        n_train = stratified_train_count(len(members), val_fraction, test_fraction)
         n_val = min(int(np.floor(len(members) * val_fraction + 0.5 + 1e-9)), len(members) - n_train)
         out["train"].append(members[:n_train])
         out["val"].append(members[n_train:n_train + n_val])
         out["test"].append(members[n_train + n_val:])
     return {k: np.sort(np.concatenate(v)).astype(np.int64) if v else np.zeros(0, np.int64) for k, v in out.items()}
+
+
+def stratified_train_count(n: int, val_fraction: float, test_fraction: float) -> int:
+    """Training images that :func:`stratified_split` keeps of a class of ``n`` (half-up rounding)."""
+    return int(np.floor(n * (1.0 - val_fraction - test_fraction) + 0.5 + 1e-9))
 
 
 def group_split(labels: np.ndarray, groups: np.ndarray, val_fraction: float, test_fraction: float,

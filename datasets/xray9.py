@@ -10,7 +10,7 @@ import numpy as np
 from .base import DatasetBuilder, RawDataset
 from .errors import DatasetError
 from .registry import register_dataset
-from .splits import group_split, stratified_split
+from .splits import group_split, stratified_split, stratified_train_count
 
 #: Tried in this order.
 CSV_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv")
@@ -22,6 +22,9 @@ NO_FINDING = "No Finding"
 #: The 9 kept classes, in the prepared dataset's order (the first author's configuration).
 CLASSES = ("Atelectasis", "Effusion", "Nodule", "Pneumothorax", "Mass", "Cardiomegaly", "Emphysema", "Edema", "Hernia")
 SPLITS = ("stratified", "patient")
+#: Single-label rows per class that the card fixes (docs/datasets/xray9.md: the paper's n_max); the
+#: other classes depend on the CSV version.
+CARD_IMAGES = {"Atelectasis": 4210}
 
 
 @register_dataset
@@ -54,6 +57,12 @@ class XRay9(DatasetBuilder):
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise DatasetError(f"{self.name}: split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+
+    def expected_train_counts(self) -> dict[str, int] | None:
+        """Atelectasis 3158 train (the paper's n_max) with the stratified split; nothing for ``split="patient"``."""
+        if self.split != "stratified":
+            return None
+        return {c: stratified_train_count(n, self.val_fraction, self.test_fraction) for c, n in CARD_IMAGES.items()}
 
     def read(self, raw_root: Path | None) -> RawDataset:
         root = Path(raw_root)  # type: ignore[arg-type]

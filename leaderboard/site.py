@@ -33,7 +33,9 @@ import pandas as pd
 from benchmark import __version__
 from benchmark.regression import compare, paper_reference
 from benchmark.report import csv_text, method_order
-from benchmark.results import iter_result_files, read_result, results_frame
+from benchmark.permissions import set_default_dir_mode
+from benchmark.results import (ResultFileError, invalid_result, iter_result_files, predictions_path, read_predictions,
+                               read_result, results_frame)
 from benchmark.schema import RunResult
 from benchmark.stats import (BASELINE, bootstrap_mcr_ci, cd_diagram_svg, cell_stats, compare_methods, rank_summary,
                              scores_across_datasets, scores_across_seeds)
@@ -109,37 +111,71 @@ class Loaded:
 
 
 def load_runs(results_dir: Path) -> list[Loaded]:
+    """Every result file; a broken one refuses the site (a published table must hold every run)."""
     out = []
     for path in iter_result_files(results_dir):
         try:
             out.append(Loaded(path, read_result(path)))
-        except ValueError as e:
-            raise SiteError(f"{path}: not a valid result file: {e}") from None
+        except (OSError, ValueError) as e:
+            raise SiteError(str(invalid_result(path, e))) from None
     return out
+
+
+def marker_text(results_dir: Path) -> str:
+    """The :data:`MARKER` file: this tool wrote the folder, which version, from which results directory."""
+    return json.dumps({"generator": "medlt-bench", "version": __version__, "results": str(results_dir.resolve())},
+                      indent=1) + "\n"
+
+
+def marked_results(out_dir: Path) -> str | None:
+    """The results directory a marked site was built from (None for a site marked before it was recorded)."""
+    try:
+        value = json.loads((out_dir / MARKER).read_text(encoding="utf-8")).get("results")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def check_replaceable(out_dir: Path, results_dir: Path, replace_other_results: bool) -> None:
+    """Refuse to replace anything but an empty folder or a site this tool wrote (and, unless
+    ``replace_other_results``, one it wrote from ``results_dir``)."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MARKER).is_file()):
+        raise SiteError(f"{out_dir} exists and is not a leaderboard site (no {MARKER} file); refusing to replace it")
+    source = marked_results(out_dir) if (out_dir / MARKER).is_file() else None
+    if not replace_other_results and source is not None and source != str(results_dir.resolve()):
+        raise SiteError(f"{out_dir} holds the site of {source}, not of {results_dir}; name the site folder to "
+                        f"write (run --site DIR, leaderboard --out DIR) to replace it or to write elsewhere")
 
 
 # -- the build ----------------------------------------------------------------------------
 def build_site(results_dir: str | Path, out_dir: str | Path, *, n_resamples: int = 1000, tolerance: float = 1.0,
                dataset_facts: Callable[[str], dict[str, Any]] | None = None,
-               method_facts: Callable[[str], dict[str, Any] | None] | None = None) -> Path:
+               method_facts: Callable[[str], dict[str, Any] | None] | None = None,
+               replace_other_results: bool = True) -> Path:
     """Write the site for ``results_dir`` into ``out_dir`` (replaced atomically); returns ``index.html``.
 
-    ``dataset_facts`` / ``method_facts`` default to the registries (:mod:`benchmark.catalog`): they say
-    which datasets are demonstration sets and add a registered method's reference and defaults.
+    ``out_dir`` must be absent, empty or a site this tool wrote (its :data:`MARKER` file); with
+    ``replace_other_results=False`` (a default location the user did not name) also one written
+    from ``results_dir``. ``dataset_facts`` / ``method_facts`` default to the registries
+    (:mod:`benchmark.catalog`): they say which datasets are demonstration sets and add a
+    registered method's reference and defaults.
     """
     from benchmark import catalog
 
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     if not results_dir.is_dir():
         raise SiteError(f"results directory {results_dir} not found")
-    if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MARKER).exists())):
-        raise SiteError(f"{out_dir} exists and is not a leaderboard site (no {MARKER} file); refusing to replace it")
+    check_replaceable(out_dir, results_dir, replace_other_results)
     builder = _SiteBuilder(load_runs(results_dir), n_resamples, tolerance, dataset_facts or catalog.dataset_facts,
-                           method_facts or catalog.method_facts)
+                           method_facts or catalog.method_facts, results_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        builder.write(tmp)
+        set_default_dir_mode(tmp)  # mkdtemp makes 0700: a published site must follow the umask
+        builder.write(tmp, marker_text(results_dir))
+        check_replaceable(out_dir, results_dir, replace_other_results)  # again: it may have appeared meanwhile
         old = None
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
@@ -169,7 +205,9 @@ def _environment() -> Any:
 
 class _SiteBuilder:
     def __init__(self, runs: list[Loaded], n_resamples: int, tolerance: float,
-                 dataset_facts: Callable[[str], dict[str, Any]], method_facts: Callable[[str], dict[str, Any] | None]):
+                 dataset_facts: Callable[[str], dict[str, Any]], method_facts: Callable[[str], dict[str, Any] | None],
+                 root: Path):
+        self.root = root
         self.all_runs = runs
         self.runs = [r for r in runs if r.result.status == "ok"]
         self.failed = [r for r in runs if r.result.status != "ok"]
@@ -232,14 +270,15 @@ class _SiteBuilder:
                 "nav_datasets": [{"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"]}
                                  for d in self.datasets]}
 
-    def write(self, out: Path) -> None:
+    def write(self, out: Path, marker: str) -> None:
         (out / "static").mkdir(parents=True)
         for f in STATIC.iterdir():
             if f.is_file():
                 shutil.copyfile(f, out / "static" / f.name)
-        (out / MARKER).write_text("medlt-bench leaderboard site; `python -m benchmark leaderboard` replaces this folder\n")
+        (out / MARKER).write_text(marker, encoding="utf-8")
         self.render(out / "index.html", "index.html", boards=[self.board(b, p) for b, p in self.slices],
                     demos=[d for d in self.datasets if self.dataset_facts[d]["demo"]],
+                    notes=[(d, self.dataset_facts[d]["note"]) for d in self.datasets if self.dataset_facts[d]["note"]],
                     methods=[{"name": m, "slug": self.method_slug[m]} for m in self.methods], **self.common(""))
         (out / "datasets").mkdir()
         for d in self.datasets:
@@ -349,20 +388,20 @@ class _SiteBuilder:
         return {"dataset": dataset, "facts": facts, "sections": sections}
 
     def bootstrap(self, runs: Sequence[Loaded]) -> dict[str, Any] | None:
+        """The CI of a cell from its predictions files; none when a run has no predictions file, and a
+        :class:`SiteError` naming the file when one is outside the results directory, missing or broken."""
         preds = []
         for r in runs:
             if not r.result.predictions_file:
                 return None
-            path = r.path.parent / r.result.predictions_file
             try:
-                with np.load(path) as npz:
-                    preds.append((npz["y_true"], npz["y_pred"]))
-            except (OSError, KeyError, ValueError):
-                return None
+                preds.append(read_predictions(predictions_path(r.path, r.result.predictions_file, self.root)))
+            except ResultFileError as e:
+                raise SiteError(str(e)) from None
         if not preds:
             return None
         ci = bootstrap_mcr_ci(preds, n_resamples=self.n_resamples, seed=0)
-        return {"low": ci.low, "high": ci.high, "point": ci.point}
+        return {"low": ci.low, "high": ci.high, "point": ci.point, "covers": ci.covers}
 
     # method pages ------------------------------------------------------------------------------
     def method_page(self, method: str) -> dict[str, Any]:
@@ -410,11 +449,11 @@ class _SiteBuilder:
     def results_json(self) -> str:
         runs = []
         for r in self.all_runs:
-            d = r.result.model_dump(mode="json")
+            d = _missing_as_null(r.result.model_dump(mode="json"))  # a NaN metric downloads as null (missing)
             d["file"] = r.path.name
             runs.append(d)
         cells = self.cells.assign(seeds=self.cells["seeds"].map(list)).to_dict(orient="records")
-        cells = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in c.items()} for c in cells]
+        cells = [_missing_as_null(c) for c in cells]
         return json.dumps({"generator": f"medlt-bench {__version__}", "cells": cells, "runs": runs},
                           indent=1, ensure_ascii=False, allow_nan=False) + "\n"
 
@@ -427,6 +466,17 @@ class _SiteBuilder:
             w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else
                         (csv_text(v) if isinstance(v, str) else v) for v in row])
         return buf.getvalue()
+
+
+def _missing_as_null(value: Any) -> Any:
+    """``value`` with every NaN float (a missing number) replaced by None, for strict JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _missing_as_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_missing_as_null(v) for v in value]
+    return value
 
 
 def _markup(svg: str | None) -> Any:

@@ -109,6 +109,9 @@ class Method:
     sampling: ClassVar[str] = "instance"
     #: A second batch stream drawn with this sampler, or None.
     paired_sampling: ClassVar[str | None] = None
+    #: sha256 of the user's file a class was loaded from (``path/file.py:Class``); None for registered
+    #: methods. Part of the stage-1 key and of each result, so an edited file is a different method.
+    source_sha256: ClassVar[str | None] = None
 
     rebalance: Rebalance | None = None
 
@@ -131,7 +134,10 @@ class Method:
 
     def stage1_key(self) -> dict[str, Any]:
         """What defines stage 1: methods with equal keys share one stage-1 checkpoint."""
-        return {"recipe": self.id, "hyperparameters": self.hyperparameters()}
+        key: dict[str, Any] = {"recipe": self.id, "hyperparameters": self.hyperparameters()}
+        if self.source_sha256 is not None:  # only user files: registered methods keep their checkpoint keys
+            key["source_sha256"] = self.source_sha256
+        return key
 
     # -- hooks ----------------------------------------------------------------------
     def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:

@@ -8,7 +8,9 @@ and nothing else. Methods from outside the package come from a file
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import re
 import sys
 import warnings
 from dataclasses import dataclass
@@ -26,6 +28,30 @@ class UnknownMethodError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class MethodFileError(UnknownMethodError):
+    """A user's method file that cannot be used (it fails to import, a bad id or suffix); the message names the file."""
+
+
+#: A method id names its results folder and is typed on the command line: no '/', no leading '.', no ':'.
+METHOD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+
+
+def method_id_problem(method_id: str) -> str | None:
+    """Why ``method_id`` is not a valid id, or None when it is."""
+    if METHOD_ID.fullmatch(method_id):
+        return None
+    return (f"id {method_id!r} is not a valid method id (ASCII letters, digits and . _ + -, starting with a "
+            "letter or digit; it names the results folder)")
+
+
+def _rebalance(suffix: str, where: str, error: type[Exception]) -> Rebalance:
+    """The stage 2 named by ``suffix`` (``cRW`` / ``cRS``); ``error`` naming ``where`` otherwise."""
+    try:
+        return Rebalance.from_suffix(suffix)
+    except ValueError as e:  # names the suffix and lists the valid ones
+        raise error(f"{where}: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -57,6 +83,8 @@ def register_method(cls: M | None = None, *, variants: Sequence[str] = ("",)) ->
     def decorate(c: M) -> M:
         if not c.name or not c.id:
             raise ValueError(f"{c.__qualname__} must declare class attributes 'name' and 'id'")
+        if method_id_problem(c.id):
+            raise ValueError(f"{c.__qualname__}: {method_id_problem(c.id)}")
         for v in variants:
             entry = MethodEntry(c, Rebalance.from_suffix(v) if v else None)
             for other in _ENTRIES:
@@ -85,8 +113,11 @@ def _normalise(name: str) -> str:
 
 
 def get_entry(name: str) -> MethodEntry:
-    """Look a row up by display name or id (case-insensitive, ``->`` accepted for ``→``)."""
+    """Look a row up by display name or id (case-insensitive; ``->`` for ``→``, ``ce:cRW`` for ``ce-crw``)."""
     key = _normalise(name)
+    base, sep, suffix = name.partition(":")
+    if sep:  # the suffix syntax of user files, for a registered row
+        key = f"{_normalise(base)}-{_rebalance(suffix.strip(), f'method {name!r}', UnknownMethodError).suffix.lower()}"
     for e in method_entries():
         if key in (_normalise(e.name), _normalise(e.id)):
             return e
@@ -105,26 +136,51 @@ def create_method(name: str, **hyperparameters: Any) -> Method:
 def load_method_from_file(spec: str, **hyperparameters: Any) -> Method:
     """``path/to/file.py:ClassName`` (optionally ``:cRW`` / ``:cRS``) -> a method instance.
 
-    The class needs no registration; it must subclass :class:`Method` and declare ``name`` and ``id``.
+    The class needs no registration; it must subclass :class:`Method` and declare ``name`` and ``id``,
+    and neither may equal a registered method's name or id (its results would be taken for that
+    method's). The file's sha256 becomes the class's ``source_sha256``: an edited file is a new method.
     """
     path_str, _, rest = spec.partition(".py:")
     path = Path(path_str + ".py")
     class_name, _, suffix = rest.partition(":")
+    rebalance = _rebalance(suffix, spec, MethodFileError) if suffix else None
     if not path.is_file():
         raise UnknownMethodError(f"method file {path} not found")
+    source_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     module_name = f"medlt_user_method_{abs(hash(path.resolve()))}"
     module_spec = importlib.util.spec_from_file_location(module_name, path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[module_name] = module
-    module_spec.loader.exec_module(module)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:  # the user's code: report it in one line, naming the file
+        sys.modules.pop(module_name, None)
+        first = next(iter(str(e).splitlines()), "")
+        raise MethodFileError(f"{path}: importing it failed: {type(e).__name__}: {first}") from e
     cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Method)):
         raise UnknownMethodError(f"{path}: no Method subclass named {class_name!r}")
     if not cls.name or not cls.id:
         raise UnknownMethodError(f"{path}:{class_name} must declare class attributes 'name' and 'id'")
-    rebalance = Rebalance.from_suffix(suffix) if suffix else None
-    return cls(rebalance=rebalance, **hyperparameters)
+    if method_id_problem(cls.id):
+        raise MethodFileError(f"{path}:{class_name}: {method_id_problem(cls.id)}")
+    method = cls(rebalance=rebalance, **hyperparameters)
+    if any(e.cls is cls for e in method_entries()):
+        return method  # the file re-exports a registered class: that method, unchanged
+    clash = _clashing_entry(method)
+    if clash is not None:
+        raise UnknownMethodError(
+            f"{path}:{class_name}: name {method.display_name!r} / id {method.method_id!r} clashes with the registered "
+            f"method {clash.name!r} (id {clash.id!r}); give your method its own 'name' and 'id'")
+    cls.source_sha256 = source_sha256
+    return method
+
+
+def _clashing_entry(method: Method) -> MethodEntry | None:
+    """The registered row whose name or id equals the method's name or id (compared as :func:`get_entry` does)."""
+    mine = {_normalise(method.display_name), _normalise(method.method_id)}
+    return next((e for e in method_entries() if mine & {_normalise(e.name), _normalise(e.id)}), None)
 
 
 _entry_points_loaded = False

@@ -33,7 +33,7 @@ def smoke_results(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     from benchmark.cli import main
 
     root = tmp_path_factory.mktemp("smoke") / "results"
-    argv = ["run", "--protocol", "smoke", "--seeds", "0", "1", "2", "--results", str(root), "--cache-dir",
+    argv = ["run", "--dataset", "digits-lt", "--protocol", "smoke", "--seeds", "0", "1", "2", "--results", str(root), "--cache-dir",
             str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]
     for m in SMOKE_METHODS:
         argv += ["--method", m]

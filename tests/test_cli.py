@@ -32,11 +32,12 @@ def test_run_without_methods_is_an_error(capsys, tmp_path):
 
 
 def test_run_then_report(cache_dir, tmp_path, capsys):
+    """With no --dataset, ``run`` trains on the embedded bloodcell-lt."""
     argv = ["run", "--method", "CE", "--method", "ce-crw", "--seeds", "0", "1", "--protocol", "smoke",
             "--results", str(tmp_path), "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]
     assert main(argv) == 0
     out = capsys.readouterr()
-    assert "CE→cRW" in out.out and "digits-lt All" in out.out
+    assert "CE→cRW" in out.out and "bloodcell-lt All" in out.out
     files = sorted(tmp_path.rglob("seed-*.json"))
     assert len(files) == 4 and all(json.loads(f.read_text())["status"] == "ok" for f in files)
     assert main(argv) == 0
@@ -46,8 +47,8 @@ def test_run_then_report(cache_dir, tmp_path, capsys):
 
 
 def test_report_warns_on_mixed_manifest_hashes(cache_dir, tmp_path, capsys):
-    assert main(["run", "--method", "CE", "--seeds", "0", "1", "--protocol", "smoke", "--results", str(tmp_path),
-                 "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]) == 0
+    assert main(["run", "--dataset", "digits-lt", "--method", "CE", "--seeds", "0", "1", "--protocol", "smoke",
+                 "--results", str(tmp_path), "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]) == 0
     capsys.readouterr()
     f = sorted(tmp_path.rglob("seed-1.json"))[0]
     data = json.loads(f.read_text())

@@ -3,6 +3,8 @@
     python -m benchmark datasets prepare NAME --raw DIR [--size PX] [--cache-dir DIR] [--seed N] [--workers N]
     python -m benchmark datasets info NAME [--size PX] [--cache-dir DIR] [--json]
     python -m benchmark datasets list [--cache-dir DIR]
+    python -m benchmark datasets embed bloodcell-lt --source FILE.npz [--out FILE.npz]
+    python -m benchmark datasets verify NAME [--size PX] [--cache-dir DIR] [--raw DIR]   (exit 1 on a mismatch)
 
 ``--param KEY=VALUE`` (repeatable) sets a construction field, e.g. ``-p rho=10`` for
 ``medmnist-lt:bloodmnist`` or ``-p split=patient`` for ``xray9``; ``info`` needs the same
@@ -16,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from datasets import DEFAULT_CACHE, DatasetBuilder, DatasetError, create_builder, manifest_sha256, registered_builders
+from datasets import (DEFAULT_CACHE, DatasetBuilder, DatasetError, PreparedDataset, create_builder, manifest_sha256,
+                      registered_builders)
 from datasets.prepared import MANIFEST
 
 EXIT_ERROR = 2
@@ -26,7 +29,7 @@ def register(subparsers: Any) -> None:
     """Add the ``datasets`` command (``prepare`` / ``info`` / ``list``) to a CLI's subparsers."""
     parser = subparsers.add_parser("datasets", help="prepare, inspect and list datasets",
                                    description="Prepare a dataset once from its official files; inspect it; list all.")
-    sub = parser.add_subparsers(dest="datasets_command", metavar="{prepare,info,list}")
+    sub = parser.add_subparsers(dest="datasets_command", metavar="{prepare,info,list,verify,embed}")
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -47,6 +50,24 @@ def register(subparsers: Any) -> None:
     common(info)
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(func=cmd_info)
+
+    verify = sub.add_parser("verify", help="recompute a prepared dataset's checksums and compare with its manifest",
+                            description="Recompute the label and split checksums and per-split counts of a prepared "
+                                        "dataset (and, with --raw, its source files' sha256) and compare them with "
+                                        "its manifest. Prints OK, or each mismatch and exits 1.")
+    common(verify)
+    verify.add_argument("--raw", type=Path, default=None, help="folder holding the official files (checks them too)")
+    verify.set_defaults(func=cmd_verify)
+
+    embed = sub.add_parser(
+        "embed", help="regenerate the embedded bloodcell-lt file from a BloodMNIST-format npz",
+        description="Re-derive datasets/data/bloodcell_lt.npz (and its manifest) bit-identically from "
+                    "bloodmnist_pbc_28.npz (shared/data/bloodcell/) or the official bloodmnist.npz (other counts).")
+    embed.add_argument("name", choices=["bloodcell-lt"], help="the embedded dataset to build")
+    embed.add_argument("--source", type=Path, required=True, help="a BloodMNIST-format .npz")
+    embed.add_argument("--out", type=Path, default=None,
+                       help="where to write the .npz (default: the shipped file inside the package)")
+    embed.set_defaults(func=cmd_embed)
 
     listing = sub.add_parser("list", help="registered datasets and whether they are prepared")
     listing.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})")
@@ -71,14 +92,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     try:
-        builder = _builder(args)
-        folder = _prepared_folder(builder, Path(args.cache_dir), args.size)
-        if folder is None:
-            size = args.size or builder.default_size
-            extra = "".join([f" --size {args.size}" if args.size else "", f" --seed {args.seed}" if args.seed else "",
-                             *(f" -p {p}" for p in args.param)])
-            raise DatasetError(f"{builder.id} is not prepared at {size} px in {args.cache_dir}; run `python -m benchmark"
-                               f" datasets prepare {args.name} --raw DIR --cache-dir {args.cache_dir}{extra}` first")
+        folder = _require_prepared(args)
         manifest = read_manifest(folder)
         try:
             stats = dataset_stats(manifest, folder)
@@ -91,6 +105,37 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(stats, sort_keys=True))
     else:
         print(format_stats(stats))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from datasets.verify import verify_prepared
+
+    try:
+        data = PreparedDataset.load(_require_prepared(args))
+        problems = verify_prepared(data, args.raw)
+    except DatasetError as e:
+        return _error(e)
+    for problem in problems:
+        print(f"mismatch: {data.root}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    sources = f", {len(data.manifest.get('source_checksums', {}))} source files" if args.raw is not None else ""
+    print(f"OK {data.root}: labels, {len(data.splits)} splits, split counts{sources}")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from datasets.bloodcell import SHIPPED_FILE, write_bloodcell_lt
+
+    out = args.out or SHIPPED_FILE
+    try:
+        manifest = write_bloodcell_lt(args.source, out)
+    except DatasetError as e:
+        return _error(e)
+    print(f"wrote {out} ({manifest['bytes']} bytes, sha256 {manifest['sha256']}) and {out.with_suffix('.json')}")
+    for split, counts in manifest["split_counts"].items():
+        print(f"  {split:<5} {sum(counts):>5}  {counts}")
     return 0
 
 
@@ -179,17 +224,36 @@ def format_stats(stats: dict[str, Any]) -> str:
 
 
 # -- helpers ----------------------------------------------------------------------
-def _builder(args: argparse.Namespace) -> DatasetBuilder:
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["rho=10", "split=patient"]`` -> ``{"rho": 10, "split": "patient"}`` (values parsed as JSON when they are)."""
     params: dict[str, Any] = {}
-    for item in args.param:
+    for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise DatasetError(f"--param {item!r}: expected KEY=VALUE")
         params[key.strip()] = _parse_value(value.strip())
+    return params
+
+
+def _builder(args: argparse.Namespace) -> DatasetBuilder:
+    params = parse_params(args.param)
     try:
         return create_builder(args.name, seed=args.seed, **params)
     except TypeError as e:  # an unknown construction field
         raise DatasetError(f"{args.name}: bad --param ({e})") from None
+
+
+def _require_prepared(args: argparse.Namespace) -> Path:
+    """The prepared folder ``args`` name; a DatasetError with the prepare command when there is none."""
+    builder = _builder(args)
+    folder = _prepared_folder(builder, Path(args.cache_dir), args.size)
+    if folder is None:
+        size = args.size or builder.default_size
+        extra = "".join([f" --size {args.size}" if args.size else "", f" --seed {args.seed}" if args.seed else "",
+                         *(f" -p {p}" for p in args.param)])
+        raise DatasetError(f"{builder.id} is not prepared at {size} px in {args.cache_dir}; run `python -m benchmark"
+                           f" datasets prepare {args.name} --raw DIR --cache-dir {args.cache_dir}{extra}` first")
+    return folder
 
 
 def _parse_value(text: str) -> Any:

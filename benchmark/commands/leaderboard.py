@@ -11,7 +11,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "folder): the main table, one page per dataset and per method, paper vs "
                                    "reproduced, and results.json / results.csv.")
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
-    p.add_argument("--out", type=Path, default=Path("site"), help="output folder, replaced as a whole (default: site/)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder, replaced as a whole when it is a site this tool wrote (default: site/, "
+                        "which is not replaced when it holds the site of another results directory)")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
     p.add_argument("--tolerance", type=float, default=1.0, metavar="PP",
                    help="tolerance of the paper-vs-reproduced page, as in `check` (default 1.0)")
@@ -19,13 +21,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    index = write_site(args.results, args.out, n_resamples=args.resamples, tolerance=args.tolerance)
-    print(f"leaderboard site written to {args.out}; open {index.resolve().as_uri()}")
+    """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
+    every run of the directory."""
+    out = args.out or Path("site")
+    index = write_site(args.results, out, n_resamples=args.resamples, tolerance=args.tolerance,
+                       replace_other_results=args.out is not None)
+    print(f"leaderboard site written to {out}; open {index.resolve().as_uri()}")
     return 0
 
 
 def write_site(results: Path, out: Path, **options: object) -> Path:
-    """Build the site, turning the site's own errors into one-line user errors."""
+    """Build the site, turning the site's own errors into one-line user errors.
+
+    ``replace_other_results=False`` (default locations) keeps a site built from another results directory.
+    """
     from leaderboard import build_site
     from leaderboard.site import SiteError
 

@@ -21,7 +21,9 @@ def run(args: argparse.Namespace) -> int:
         print("datasets:")
         for name in datasets.dataset_names():
             cls = datasets.builder_class(name)
-            print(f"  {name:<22} {cls.title}{'  [demonstration set]' if cls.demo else ''}")
+            tags = ("  [default: real images, shipped]" if name == datasets.DEFAULT_DATASET else "") + \
+                ("  [demonstration set]" if cls.demo else "")
+            print(f"  {name:<22} {cls.title}{tags}")
     if args.what in ("methods", "all"):
         print("methods:")
         for e in method_entries():

@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print the table; a broken result file refuses it (exit 2, naming the file): a table that silently
+    left a run out would be a wrong number."""
     from ..cli import UserError
     from ..report import TABLE_HELP, render_table
     from ..results import load_results

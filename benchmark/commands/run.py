@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", action="append", default=[], metavar="NAME",
                    help="a method name or id (repeatable), or path/to/file.py:ClassName")
     p.add_argument("--dataset", action="append", default=[], metavar="NAME",
-                   help="a dataset (repeatable; default: digits-lt, the embedded demonstration set)")
+                   help="a dataset (repeatable; default: bloodcell-lt, real blood-cell images shipped with the package)")
     p.add_argument("--backbone", action="append", default=[], metavar="TIMM_NAME",
                    help="any timm model name (repeatable; default: the protocol's)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="seeds (default: 0 1 2)")
@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
     p.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)")
     p.add_argument("--data-root", type=Path, default=None, help="folder with the dataset's official files")
+    p.add_argument("-p", "--dataset-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="dataset construction parameter, as `datasets prepare -p` takes it (repeatable; applies to "
+                        "every --dataset; seed=N sets the construction seed), e.g. -p split=patient for xray9")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--weights", type=Path, default=None, help="pretrained backbone weights file (offline machines)")
     p.add_argument("--executor", choices=["local", "ray"], default="local",
@@ -32,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "default: start a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--site", type=Path, default=None, metavar="DIR",
-                   help="write the leaderboard site here at the end (default: site/ next to the results directory)")
+                   help="write the leaderboard site here at the end (default: site/ next to the results directory, "
+                        "left alone when it holds the site of another results directory)")
     p.add_argument("--no-site", action="store_true", help="do not write the leaderboard site")
     p.set_defaults(func=run)
 
@@ -43,25 +47,30 @@ def run(args: argparse.Namespace) -> int:
 
     from ..cli import UserError
     from ..backbones import check_backbone
-    from ..grid import GridRunner, GridSettings, expand_grid
+    from ..grid import GridRunner, GridSettings, dataset_builder, expand_grid
     from ..protocol import load_protocol
     from ..report import format_table2, table2
     from ..results import load_results
+    from .datasets import parse_params
 
     if not args.all and not args.method:
         raise UserError("name methods with --method NAME (repeatable) or run them all with --all")
+    _check_seeds(args.seeds)
+    _check_results_dir(args.results)
     protocol = load_protocol(args.protocol)
     methods = [e.create() for e in method_entries()] if args.all else []
     methods += [create_method(m) for m in args.method if not (args.all and _registered(m))]
+    _check_distinct_ids(methods)
     dataset_names = args.dataset or [datasets.DEFAULT_DATASET]
-    for name in dataset_names:
-        datasets.create_builder(name)  # unknown names fail here, before any work
+    dataset_params = parse_params(args.dataset_param)
+    for name in dataset_names:  # unknown names and parameters fail here, before any work
+        dataset_builder(name, dataset_params)
     runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol)
     for backbone, pretrained in sorted({(r.backbone, r.protocol.pretrained) for r in runs}):
         check_backbone(backbone, pretrained, args.weights)  # unknown names, missing weights: fail before any work
     settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
                             data_root=args.data_root, device=args.device, weights_file=args.weights,
-                            progress=not args.quiet)
+                            progress=not args.quiet, dataset_params=dataset_params)
     t0 = time.perf_counter()
     executor = None
     if args.executor == "ray":
@@ -73,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done, "
           f"{counts['locked']} held by another worker ({wall:.1f} s)", file=sys.stderr)
     wanted = {(r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) for r in runs}
-    results = [r for r in load_results(args.results)
+    # This summary warns about, and leaves out, a broken file of another run instead of failing: the
+    # grid's own runs are saved by now. `report`, `check` and the site refuse such a directory.
+    results = [r for r in load_results(args.results, on_invalid=_warn_left_out)
                if (r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) in wanted]
     summary, warnings_ = table2(results, warn=False)
     for w in warnings_:
@@ -83,14 +94,53 @@ def run(args: argparse.Namespace) -> int:
         from .leaderboard import write_site
 
         site = args.site or args.results.resolve().parent / "site"
-        try:
-            index = write_site(args.results, site)
+        try:  # the default location never replaces the site of another results directory
+            index = write_site(args.results, site, replace_other_results=args.site is not None)
             print(f"leaderboard site: open {index.resolve().as_uri()}", file=sys.stderr)
         except UserError as e:  # the runs are done and saved; a site problem must not fail them
             print(f"warning: leaderboard site not written: {e}", file=sys.stderr)
     if counts["failed"]:
         print(f"{counts['failed']} runs failed: their result files hold the error (status 'failed')", file=sys.stderr)
     return 1 if counts["failed"] else 0
+
+
+def _check_distinct_ids(methods: list) -> None:
+    """Two methods (say two users' files) with one id would write one result folder: refuse."""
+    from ..cli import UserError
+
+    seen: dict[str, tuple[str, str | None]] = {}
+    for m in methods:
+        cls = type(m)
+        where = f"{getattr(sys.modules.get(cls.__module__), '__file__', cls.__module__)}:{cls.__qualname__}"
+        mine = (where, m.source_sha256)  # one class of one file, however often it is named
+        other = seen.setdefault(m.method_id, mine)
+        if other != mine:
+            raise UserError(f"two methods have the id {m.method_id!r} ({other[0]} and {mine[0]}); "
+                            "give each its own id")
+
+
+def _check_seeds(seeds: list[int]) -> None:
+    """Seeds seed numpy's generators, which take no negative number: refuse before any work."""
+    from ..cli import UserError
+
+    for seed in seeds:
+        if seed < 0:
+            raise UserError(f"--seeds {seed}: a seed must be >= 0")
+
+
+def _check_results_dir(results: Path) -> None:
+    """``--results`` must be a folder or creatable as one (checked before any work, nothing created)."""
+    from ..cli import UserError
+
+    existing = next(p for p in (results, *results.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        where = "is a file" if existing == results else f"cannot be created: {existing} is a file"
+        raise UserError(f"--results {results}: {where}; give a directory")
+
+
+def _warn_left_out(error: ValueError) -> None:
+    """One line for a result file the end-of-grid summary cannot read (not one of this grid's saved runs)."""
+    print(f"warning: {error}; left out of this summary", file=sys.stderr)
 
 
 def _registered(name: str) -> bool:

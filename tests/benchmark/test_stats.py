@@ -150,6 +150,43 @@ def test_bootstrap_matches_naive_index_resampling_within_classes():
     assert fast.low == pytest.approx(lo, abs=1.0) and fast.high == pytest.approx(hi, abs=1.0)
 
 
+def test_two_level_bootstrap_matches_naive_resampling_of_shared_images_and_seeds():
+    """Reference: a naive loop that draws image indices within each class once per resample, applies
+    them to every seed, then draws seeds with replacement."""
+    rng = np.random.default_rng(4)
+    y_true, y_pred = _predictions(rng)
+    seeds = [y_pred, np.where(rng.random(y_pred.size) < 0.2, y_true, y_pred), np.roll(y_pred, 7)]
+    fast = bootstrap_mcr_ci([(y_true, p) for p in seeds], n_resamples=4000, seed=5)
+    naive = []
+    for _ in range(4000):
+        picks = {c: rng.choice(np.flatnonzero(y_true == c), size=(y_true == c).sum()) for c in range(3)}
+        mcr = [100 * np.mean([np.mean(p[picks[c]] == c) for c in range(3)]) for p in seeds]
+        naive.append(np.mean(rng.choice(mcr, size=len(mcr))))
+    lo, hi = np.quantile(naive, [0.025, 0.975])
+    assert fast.low == pytest.approx(lo, abs=1.0) and fast.high == pytest.approx(hi, abs=1.0)
+    assert "seeds and test images" in fast.covers
+    with pytest.raises(ValueError, match="share one test set"):
+        bootstrap_mcr_ci([(y_true, y_pred), (y_true[::-1], y_pred)])
+
+
+def test_interval_on_the_golden_results_is_wider_than_the_old_and_covers_the_seed_spread(smoke_results):
+    for method in ("ce", "ce-crw", "rw"):
+        preds = []
+        for f in sorted((smoke_results / "digits-lt/test_resnet/smoke" / method).glob("seed-*.preds.npz")):
+            with np.load(f) as z:
+                preds.append((z["y_true"], z["y_pred"]))
+        new = bootstrap_mcr_ci(preds, n_resamples=2000, seed=0)
+        # the old interval: each seed's test set resampled independently, seeds never resampled
+        rng = np.random.default_rng(0)
+        old = np.mean([[100 * np.mean([rng.binomial((t == c).sum(), np.mean(p[t == c] == c)) / (t == c).sum()
+                                       for c in np.unique(t)]) for _ in range(2000)] for t, p in preds], axis=0)
+        old_lo, old_hi = np.quantile(old, [0.025, 0.975])
+        assert new.high - new.low > old_hi - old_lo, method
+        mcrs = [100 * np.mean([np.mean(p[t == c] == c) for c in np.unique(t)]) for t, p in preds]
+        se = np.std(mcrs, ddof=1) / np.sqrt(len(mcrs))
+        assert new.low <= np.mean(mcrs) - se and new.high >= np.mean(mcrs) + se, method
+
+
 def test_cliques_and_cd_diagram_svg_escapes_names():
     ranks = {"A": 1.0, "B": 1.5, "C": 3.2, "<script>x</script>": 3.4}
     assert cliques(ranks, 1.0) == [["A", "B"], ["C", "<script>x</script>"]]

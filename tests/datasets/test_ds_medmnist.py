@@ -37,9 +37,10 @@ def test_pathmnist_lt_medmnist_plus_file_names(tmp_path, size):
         create_builder("pathmnist-lt", medmnist_size=size).prepare(tmp_path, tmp_path / "cache", size=8, progress=False)
     write_medmnist(tmp_path / "raw", "pathmnist", [30, 20, 20, 12, 12, 12, 12, 12, 12], [2] * 9, [2] * 9, size=size)
     assert (tmp_path / "raw" / f"pathmnist_{size}.npz").is_file()
-    ds = create_builder("pathmnist-lt", medmnist_size=size, n_max=20).prepare(tmp_path / "raw", tmp_path / "cache",
-                                                                             size=8, progress=False)
-    targets = long_tailed_counts(20, 100, 9)  # never more than a class has
+    # rho 10: with the default 100, n_max 20 leaves the smallest classes without a training image (refused)
+    ds = create_builder("pathmnist-lt", medmnist_size=size, n_max=20, rho=10).prepare(
+        tmp_path / "raw", tmp_path / "cache", size=8, progress=False)
+    targets = long_tailed_counts(20, 10, 9)  # never more than a class has
     assert [ds.train_counts[c] for c in (0, 1, 2, 8, 4, 6, 7, 5, 3)] == targets
     assert list(ds.manifest["source_checksums"]) == [f"pathmnist_{size}.npz"]
 

@@ -92,15 +92,22 @@ def test_leftover_tmp_folder_is_cleaned_and_prepare_succeeds(tmp_path):
     _skin7(raw)
     builder = create_builder("skin7")
     folder = builder.folder(cache, 8)
-    stale = folder.with_name(f"{folder.name}.tmp-123")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = folder.with_name(f"{folder.name}.tmp-{dead.pid}")  # left by a process that is gone
     stale.mkdir(parents=True)
     (stale / "images.npy").write_bytes(b"half written")
     ds = builder.prepare(raw, cache, size=8, workers=1, progress=False)
     assert ds.root == folder and (folder / "manifest.json").is_file() and not stale.exists()
-    assert list(folder.parent.iterdir()) == [folder]
+    assert _entries(folder.parent) == [folder]
     # preparing again over a finished folder replaces it cleanly
     again = builder.prepare(raw, cache, size=8, workers=1, progress=False)
-    assert again.manifest_sha256 == ds.manifest_sha256 and list(folder.parent.iterdir()) == [folder]
+    assert again.manifest_sha256 == ds.manifest_sha256 and _entries(folder.parent) == [folder]
+
+
+def _entries(folder: Path) -> list[Path]:
+    """What a folder holds besides the lock files of prepare and load."""
+    return sorted(p for p in folder.iterdir() if p.suffix != ".lock")
 
 
 KILLED = textwrap.dedent("""
@@ -134,4 +141,4 @@ def test_killed_prepare_then_prepare_again_starts_clean(tmp_path):
     stale = list(folder.parent.glob(f"{folder.name}.tmp-*"))
     assert len(stale) == 1 and (stale[0] / "manifest.json").is_file() and not folder.exists()
     ds = builder.prepare(raw, cache, size=8, workers=1, progress=False)
-    assert ds.train_counts == [2, 2, 2, 2, 2, 2, 2] and list(folder.parent.iterdir()) == [folder]
+    assert ds.train_counts == [2, 2, 2, 2, 2, 2, 2] and _entries(folder.parent) == [folder]

@@ -57,7 +57,7 @@ def test_significance_marks_against_ce(board_site):
 def test_dataset_page_has_plots_and_tests(board_site):
     html = (board_site / "datasets/digits-lt.html").read_text()
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="heatmap"') == 1 + 3  # recall + 3 confusions
-    assert 'class="cd-diagram"' in html and "95 % CI (bootstrap)" in html
+    assert 'class="cd-diagram"' in html and "95 % CI of the mean over seeds" in html
     assert re.search(r"\[\d+\.\d\d, \d+\.\d\d\]", html)  # bootstrap CI from the .preds.npz files
     assert "p<sub>Holm</sub>" in html
 
@@ -127,7 +127,7 @@ def test_leaderboard_command(board_results, tmp_path, capsys):
 def test_run_writes_the_site_next_to_the_results(smoke_results, cache_dir, tmp_path, capsys):
     root = tmp_path / "results"
     shutil.copytree(smoke_results, root, ignore=shutil.ignore_patterns(".stage1"))
-    argv = ["run", "--method", "CE", "--method", "ce-crw", "--method", "rw", "--protocol", "smoke", "--results",
+    argv = ["run", "--dataset", "digits-lt", "--method", "CE", "--method", "ce-crw", "--method", "rw", "--protocol", "smoke", "--results",
             str(root), "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]
     assert main(argv) == 0
     err = capsys.readouterr().err

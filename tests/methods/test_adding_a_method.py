@@ -29,7 +29,7 @@ def test_example_runs_from_the_command_line(cache_dir: Path, tmp_path: Path, mon
     monkeypatch.chdir(ROOT)  # the documented command runs from the repository root
     spec = "docs/examples/my_method.py:LogitAdjustedCE"
     results = tmp_path / "results"  # anything written next to the results directory stays in tmp_path
-    common = ["--protocol", "smoke", "--seeds", "0", "--results", str(results), "--cache-dir", str(cache_dir),
+    common = ["--dataset", "digits-lt", "--protocol", "smoke", "--seeds", "0", "--results", str(results), "--cache-dir", str(cache_dir),
               "--device", "cpu", "--quiet"]
     assert main(["run", "--method", spec] + common) == 0
     assert main(["run", "--method", spec + ":cRW"] + common) == 0

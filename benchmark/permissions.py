@@ -1,0 +1,44 @@
+"""File modes that follow the user's umask for files made by ``mkstemp`` / ``mkdtemp``.
+
+``tempfile`` creates 0600 files and 0700 folders whatever the umask, so a result file or a site
+renamed into place from one could not be read by a web server or a colleague. After creating
+one, the writer gives it the mode an ordinary ``open`` / ``mkdir`` would have: 0666 / 0777 less
+the umask (0644 / 0755 with the usual 022).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux shows it (``/proc/self/status``).
+
+    Elsewhere it is read by setting and restoring it (``os.umask``), which other threads could
+    observe for an instant; that is the only portable way.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file now."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """The mode ``mkdir`` would give a new folder now."""
+    return 0o777 & ~current_umask()
+
+
+def set_default_dir_mode(path: str | Path) -> None:
+    """Give a folder made by ``tempfile.mkdtemp`` the mode ``mkdir`` would have given it."""
+    os.chmod(path, dir_mode())
