@@ -12,10 +12,12 @@ from benchmark.results import iter_result_files, read_result
 from methods import method_entries
 
 
-@pytest.fixture(scope="module")
-def every_method_results(cache_dir, tmp_path_factory):
+@pytest.fixture(scope="module", params=["float64", "float32"])
+def every_method_results(cache_dir, tmp_path_factory, request):
+    """float64 (NCHW, the golden path) and float32 (channels-last on the CPU, as `quick` trains)."""
     root = tmp_path_factory.mktemp("every-method")
     text = (PROTOCOL_DIR / "smoke.toml").read_text().replace('name = "smoke"', 'name = "tiny"')
+    text = text.replace('precision = "float64"', f'precision = "{request.param}"')
     text = text.replace("epochs = 4", "epochs = 1").replace("max_steps_per_epoch = 0", "max_steps_per_epoch = 2")
     (root / "tiny.toml").write_text(text)
     runs = expand_grid(["digits-lt"], [e.create() for e in method_entries()], [None], [0],
