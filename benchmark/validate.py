@@ -7,9 +7,10 @@ such problem, not an error that stops the check: the submitter sees everything t
 * every ``seed-*.json`` parses and matches the result schema (:class:`benchmark.schema.RunResult`;
   pydantic's errors become one line per field path);
 * the run finished (``status`` ``ok``) with metrics, per-class recall, a confusion matrix and its
-  predictions file, no metric is NaN, and the metrics agree with the confusion matrix;
+  predictions file, no metric is NaN, and the metrics and per-class recalls agree with the confusion
+  matrix (within 1e-6);
 * the predictions file lies inside the submission (a relative path with no ``..``) and is a
-  readable ``.npz`` whose labels the confusion matrix counts;
+  readable ``.npz`` that reproduces the confusion matrix exactly;
 * provenance is filled in (package version, torch version, device, timestamps);
 * the protocol is a shipped one (:func:`benchmark.protocol.protocol_names`);
 * the dataset is registered and its manifest hash is the registered construction's:
@@ -137,8 +138,9 @@ def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list
             continue  # _check_nan_metrics says so
         if value is None or (isinstance(value, float) and math.isnan(value)):
             continue
-        if got is None or abs(got - value) > 0.01:
-            out.append(Problem(where, f"metrics.{name}", f"{got} disagrees with the confusion matrix ({value:.4f})"))
+        if got is None or abs(got - value) > TOLERANCE:
+            out.append(Problem(where, f"metrics.{name}", f"{got} disagrees with the confusion matrix ({value:.6f})"))
+    out += _check_recall(where, r, cm)
     try:
         preds = predictions_path(path, str(r.predictions_file), root)
     except ResultFileError as e:
@@ -153,7 +155,44 @@ def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list
     if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
         out.append(Problem(where, "predictions_file", f"{len(y_true)} labels / {len(y_pred)} predictions, "
                                                       f"but the confusion matrix counts {int(cm.sum())}"))
+        return out
+    out += _check_predictions_reproduce(where, r, cm, y_true, y_pred)
     return out
+
+
+#: How far a stored metric or recall (in %) may be from the value recomputed from the evidence.
+TOLERANCE = 1e-6
+
+
+def _check_recall(where: str, r: RunResult, cm: np.ndarray) -> list[Problem]:
+    """Per-class recall (%) is the confusion matrix's diagonal over its row sums."""
+    assert r.per_class is not None
+    rows = cm.sum(axis=1)
+    out = []
+    for i, (name, got) in enumerate(zip(r.per_class.class_names, r.per_class.recall)):
+        if rows[i] == 0 or got is None or (isinstance(got, float) and math.isnan(got)):
+            continue
+        value = 100.0 * cm[i, i] / rows[i]
+        if abs(got - value) > TOLERANCE:
+            out.append(Problem(where, f"per_class.recall[{i}]", f"{got} for {name!r} disagrees with the confusion "
+                                                                f"matrix ({value:.6f})"))
+    return out
+
+
+def _check_predictions_reproduce(where: str, r: RunResult, cm: np.ndarray, y_true: np.ndarray,
+                                 y_pred: np.ndarray) -> list[Problem]:
+    """The predictions file must give exactly the stored confusion matrix (rows: true class)."""
+    c = cm.shape[0]
+    if y_true.size and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= c):
+        return [Problem(where, "predictions_file", f"{r.predictions_file}: labels outside 0..{c - 1}")]
+    recomputed = np.zeros((c, c), dtype=np.int64)
+    np.add.at(recomputed, (y_true.astype(np.int64), y_pred.astype(np.int64)), 1)
+    if not np.array_equal(recomputed, cm):
+        i, j = map(int, np.argwhere(recomputed != cm)[0])
+        return [Problem(where, "predictions_file", f"{r.predictions_file} does not reproduce the confusion matrix "
+                                                   f"(true {i}, predicted {j}: {recomputed[i, j]} in the file, "
+                                                   f"{cm[i, j]} in the result)")]
+    return []
 
 
 def _check_nan_metrics(where: str, r: RunResult) -> list[Problem]:

@@ -127,3 +127,26 @@ def test_unverifiable_manifest_needs_manifest_option(tmp_path, cache_dir, synthe
 def test_empty_directory_is_a_problem(tmp_path, capsys):
     assert main(["validate", str(tmp_path)]) == 1
     assert "no result files (seed-*.json) found" in capsys.readouterr().out
+
+
+def test_rejects_evidence_that_contradicts_the_table(results, cache_dir, capsys):
+    """A predictions file that does not reproduce the confusion matrix, a per-class recall off the
+    matrix, an MCR off by 1e-5: each is named."""
+    import numpy as np
+
+    preds = results / CE0.replace(".json", ".preds.npz")
+    with np.load(preds) as z:
+        y_true, y_pred = z["y_true"].copy(), z["y_pred"].copy()
+    wrong = int(np.flatnonzero(y_pred == y_true)[0])
+    y_pred[wrong] = (y_pred[wrong] + 1) % 10  # one correct prediction made wrong: same count, other matrix
+    np.savez_compressed(preds, y_true=y_true, y_pred=y_pred)
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1 and f"{CE0}: predictions_file: seed-0.preds.npz does not reproduce the confusion matrix" in out
+    np.savez_compressed(preds, y_true=y_true, y_pred=np.where(np.arange(len(y_pred)) == wrong, y_true, y_pred))
+    ce1 = results / CE0.replace("seed-0", "seed-1")
+    _edit(ce1, lambda d: d["per_class"]["recall"].__setitem__(0, d["per_class"]["recall"][0] + 0.5))
+    _edit(results / CE0, lambda d: d["metrics"].__setitem__("mcr_all", d["metrics"]["mcr_all"] + 1e-5))
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert "ce/seed-1.json: per_class.recall[0]:" in out and "disagrees with the confusion matrix" in out
+    assert f"{CE0}: metrics.mcr_all:" in out and "does not reproduce" not in out
