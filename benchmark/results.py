@@ -1,7 +1,6 @@
 """The results store: one JSON per run, written atomically; a directory of them is the source of truth."""
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path

@@ -18,7 +18,7 @@ import numpy as np
 from .base import DatasetBuilder, RawDataset
 from .embedded import EMBEDDED_DIR, SPLIT_CODES, EmbeddedArrays, read_embedded, read_manifest, write_embedded
 from .errors import DatasetError
-from .longtail import long_tailed_subsample
+from .longtail import long_tailed_counts, long_tailed_subsample
 from .prepared import file_sha256
 from .registry import register_dataset
 
@@ -106,19 +106,12 @@ def build_bloodcell_lt(source: Path, recipe: BloodCellRecipe = BloodCellRecipe()
         files=np.concatenate([parts[s][2][chosen[s]] for s in SPLIT_CODES]).astype("S"))
     counts = {s: np.bincount(arrays.labels[arrays.split == code], minlength=len(CLASS_NAMES)).tolist()
               for s, code in SPLIT_CODES.items()}
-    short = [n for n, want in zip(np.array(counts["train"])[list(recipe.class_order)],
-                                  _targets(recipe)) if n < want]
-    if short:
+    realised = [counts["train"][c] for c in recipe.class_order]
+    if realised != long_tailed_counts(recipe.n_max, recipe.rho, len(recipe.class_order)):
         raise DatasetError(f"{source}: too few training images for the recipe (source train counts {available.tolist()})")
     manifest = {"name": "bloodcell-lt", "class_names": list(CLASS_NAMES), "recipe": recipe.as_dict(),
                 "source": {"file": source.name, "sha256": file_sha256(source)}, "split_counts": counts}
     return arrays, manifest
-
-
-def _targets(recipe: BloodCellRecipe) -> list[int]:
-    from .longtail import long_tailed_counts
-
-    return long_tailed_counts(recipe.n_max, recipe.rho, len(recipe.class_order))
 
 
 def write_bloodcell_lt(source: Path, out: Path = SHIPPED_FILE) -> dict[str, Any]:
@@ -160,8 +153,3 @@ class BloodCellLT(DatasetBuilder):
                           construction={"embedded_sha256": manifest["sha256"], "source": manifest["source"],
                                         "recipe": manifest["recipe"],
                                         "files_sha256": hashlib.sha256(b"\n".join(arrays.files)).hexdigest()})
-
-    def source_files(self) -> list[str]:
-        """The PBC file name of every image, in the prepared order (for audits)."""
-        manifest = read_manifest(SHIPPED_FILE.with_suffix(".json"))
-        return [f.decode() for f in read_embedded(SHIPPED_FILE, manifest["sha256"]).files]

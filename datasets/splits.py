@@ -14,7 +14,6 @@ def stratified_split(labels: np.ndarray, val_fraction: float, test_fraction: flo
     Returns sorted int64 indices.
     """
     labels = np.asarray(labels)
-    train_fraction = 1.0 - val_fraction - test_fraction
     out: dict[str, list[np.ndarray]] = {"train": [], "val": [], "test": []}
     for cls in np.unique(labels):
         members = rng.permutation(np.flatnonzero(labels == cls))

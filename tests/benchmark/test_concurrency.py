@@ -81,7 +81,6 @@ def test_worker_rechecks_finished_runs_after_taking_the_lock(cache_dir, tmp_path
 
 
 def test_run_reports_rechecked_runs_as_already_done(cache_dir, tmp_path, synthetic_result, monkeypatch, capsys):
-    runs = expand_grid(["digits-lt"], [create_method("CE")], [None], [0], "smoke")
     results = tmp_path / "results"
 
     def pending_then_finished(self, runs):  # the other worker finishes right after our listing
