@@ -7,6 +7,8 @@ hyper-parameter defaults. Names that are not registered (a submitted method) get
 from __future__ import annotations
 
 import inspect
+import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -23,7 +25,8 @@ def dataset_facts(name: str) -> dict[str, Any]:
 
 
 def method_facts(name: str) -> dict[str, Any] | None:
-    """Registered facts of a method (display name or id): description, reference, docstring, defaults."""
+    """Registered facts of a method (display name or id): description, reference, url, docstring, defaults,
+    and where it is defined (``source``: the file's path inside the installed package tree, ``class``)."""
     from methods.registry import UnknownMethodError, get_entry
 
     try:
@@ -32,5 +35,21 @@ def method_facts(name: str) -> dict[str, Any] | None:
         return None
     defaults = entry.create().hyperparameters()
     return {"name": entry.name, "id": entry.id, "description": entry.cls.description,
-            "reference": entry.cls.reference, "docstring": inspect.cleandoc(entry.cls.__doc__ or ""),
-            "two_stage": entry.rebalance is not None, "defaults": defaults}
+            "reference": entry.cls.reference, "url": getattr(entry.cls, "url", "") or "",
+            "docstring": inspect.cleandoc(entry.cls.__doc__ or ""),
+            "two_stage": entry.rebalance is not None, "defaults": defaults, **_source(entry.cls)}
+
+
+def _source(cls: type) -> dict[str, Any]:
+    """``{"source": "methods/catalog/ce.py", "source_path": Path, "class": "CE"}``; empty outside a package."""
+    path = inspect.getsourcefile(cls)
+    if path is None:
+        return {}
+    file = Path(path).resolve()
+    top = sys.modules[cls.__module__.split(".")[0]].__file__
+    root = Path(top).resolve().parent.parent if top else file.parent
+    try:
+        rel = file.relative_to(root).as_posix()
+    except ValueError:
+        rel = file.name
+    return {"source": rel, "source_path": file, "class": cls.__qualname__}

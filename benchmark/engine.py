@@ -13,15 +13,15 @@ from typing import Callable, Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from methods.base import Batch, Classifier, Method, Rebalance, StepInfo
-from methods.weights import inverse_frequency_weights
+from methods.stage2 import Stage2Kind
 
 from . import checkpoints, faults
 from .augment import BatchAugmenter
 from .data import ImageBank, batches, epoch_positions, make_augmenter
+from .metrics import confusion_matrix, mean_class_recall
 from .protocol import Protocol
 
 #: Called after each epoch with (epoch index, epochs, last loss).
@@ -198,55 +198,134 @@ def _make_batch(data: TrainSplit, pos: np.ndarray, paired_pos: np.ndarray | None
     return batch
 
 
-def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, protocol: Protocol, device: torch.device,
-                 seed: int, on_epoch: EpochCallback | None = None) -> Classifier:
-    """Re-initialise the head as a plain linear layer and train it on the frozen, eval-mode extractor.
+@dataclass
+class EvalSplit:
+    """A held-out split bound to a device: images and labels (the validation split for stage-2 searches)."""
 
-    cRW: inverse-frequency weighted CE; cRS: class-balanced sampling with plain CE. Features are
-    computed under ``no_grad``: nothing back-propagates into the extractor.
+    bank: ImageBank
+    labels: np.ndarray  # per position in the bank
+
+
+def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, protocol: Protocol, device: torch.device,
+                 seed: int, on_epoch: EpochCallback | None = None, val: EvalSplit | None = None) -> Classifier:
+    """Stage 2 on the frozen, eval-mode extractor, as the kind ``rebalance.stage2`` declares it.
+
+    The kind turns the stage-1 head into its stage-2 head (a new linear layer for cRW / cRS, scales on
+    the frozen head for LWS, the stage-1 head itself for τ-norm, PLA and MaxNorm). When it ``trains``,
+    the head's trainable parameters take the protocol's stage-2 schedule with the kind's sampler,
+    criterion and weight decay (features under ``no_grad``: nothing back-propagates into the extractor),
+    and its projection after each epoch. When it ``searches``, τ is chosen on ``val`` (the validation
+    split, never the test split) by mean class recall, and the head becomes the kind's head for that τ.
     """
-    p = protocol
+    kind = rebalance.stage2
+    if kind.searches and (val is None or len(val.bank) == 0):
+        raise ValueError(f"stage 2 {kind.suffix} chooses τ on the validation split, and this dataset has none")
     model.to(device)
     torch.manual_seed(seed)
-    model.head = nn.Linear(model.feat_dim, data.num_classes).to(device)
+    model.head = kind.head(model.head, model.feat_dim, data.num_classes).to(device)
     for name, param in model.named_parameters():
-        param.requires_grad_(name.startswith("head."))
+        if not name.startswith("head."):
+            param.requires_grad_(False)
     model.eval()  # batch-norm statistics stay frozen
+    if kind.trains:
+        _fit_head(model, kind, data, protocol, device, seed, on_epoch)
+    if kind.searches:
+        assert val is not None
+        _choose_tau(model, kind, val, data.class_counts, protocol, device)
+    return model
+
+
+def _fit_head(model: Classifier, kind: Stage2Kind, data: TrainSplit, protocol: Protocol, device: torch.device,
+              seed: int, on_epoch: EpochCallback | None) -> None:
+    """Train the head's trainable parameters on frozen features over the protocol's stage-2 schedule."""
+    p = protocol
     augment = make_augmenter(p, use_channels_last(p.precision))
-    optimizer = torch.optim.SGD(model.head.parameters(), lr=p.stage2_lr, momentum=0.9, weight_decay=p.stage2_weight_decay)
-    weight = inverse_frequency_weights(data.class_counts).to(device) if rebalance.kind == "reweight" else None
-    sampling = "class_balanced" if rebalance.kind == "resample" else "instance"
+    params = [q for q in model.head.parameters() if q.requires_grad]
+    weight_decay = p.stage2_weight_decay if kind.weight_decay is None else kind.weight_decay
+    optimizer = torch.optim.SGD(params, lr=p.stage2_lr, momentum=0.9, weight_decay=weight_decay)
+    criterion = kind.criterion(data.class_counts.to(device))
+    project = kind.projection(model.head)
+    dtype = params[0].dtype
     steps_per_epoch = len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch))
     total = steps_per_epoch * p.stage2_epochs
     for epoch in range(p.stage2_epochs):
         rng = np.random.default_rng([seed, 10_000 + epoch])
         gen = torch.Generator().manual_seed(seed * 100_003 + 10_000 + epoch)
         last_loss = torch.tensor(float("nan"))
-        for i, pos in enumerate(batches(epoch_positions(sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)):
+        for i, pos in enumerate(batches(epoch_positions(kind.sampling, data.labels, rng), p.batch_size,
+                                        p.max_steps_per_epoch)):
             _set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
             images = augment(data.bank.gather(pos), True, gen)
             labels = torch.as_tensor(data.labels[pos], device=device)
             with torch.no_grad(), autocast(device, p.precision):
                 feats = model.features(images)
-            loss = F.cross_entropy(model.head(feats.to(model.head.weight.dtype)), labels, weight=weight)
+            loss = criterion(model.head(feats.to(dtype)), labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             last_loss = loss.detach()
+        if project is not None:
+            project(model.head)
         if on_epoch:
             on_epoch(epoch, p.stage2_epochs, float(last_loss))
-    return model
 
 
 @torch.no_grad()
-def predict(model: nn.Module, bank: ImageBank, protocol: Protocol, device: torch.device) -> np.ndarray:
-    """Argmax predictions on the centre crop, for every image of the bank, in order."""
+def _choose_tau(model: Classifier, kind: Stage2Kind, val: EvalSplit, class_counts: torch.Tensor, protocol: Protocol,
+                device: torch.device) -> None:
+    """Replace the head by ``kind.searched_head(head, τ)`` for the τ of ``kind.tau_grid`` with the best validation MCR.
+
+    Validation features are computed once (centre crop, as :func:`predict`); ties go to the first τ of the
+    grid. Only ``val`` is read; the choice is traced (``MEDLT_TRACE``) as ``stage2-search``.
+    """
+    base = model.head
+    dtype = next(iter(base.parameters()), class_counts).dtype
+    feats = torch.cat([f.to(dtype) for f in _features(model, val.bank, protocol, device)])
+    num_classes = len(class_counts)
+    best_tau, best_mcr = kind.tau_grid[0], -math.inf
+    for tau in kind.tau_grid:
+        preds = kind.searched_head(base, tau, class_counts)(feats).argmax(1).cpu().numpy()
+        mcr = mean_class_recall(confusion_matrix(val.labels, preds, num_classes))
+        if mcr > best_mcr:
+            best_tau, best_mcr = tau, mcr
+    model.head = kind.searched_head(base, best_tau, class_counts)
+    faults.trace("stage2-search", f"{kind.id_suffix} split=val tau={best_tau:g} val_mcr={best_mcr:.4f}")
+
+
+@torch.no_grad()
+def _features(model: Classifier, bank: ImageBank, protocol: Protocol, device: torch.device) -> Iterator[torch.Tensor]:
+    """Extractor features on the centre crop, batch by batch, for every image of the bank, in order."""
+    augment = make_augmenter(protocol, use_channels_last(protocol.precision))
+    for start in range(0, len(bank), protocol.eval_batch_size):
+        pos = np.arange(start, min(start + protocol.eval_batch_size, len(bank)))
+        with autocast(device, protocol.precision):
+            yield model.features(augment(bank.gather(pos), False))
+
+
+@torch.no_grad()
+def predict_with_logits(model: nn.Module, bank: ImageBank, protocol: Protocol,
+                        device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """``(predictions, logits)`` on the centre crop, for every image of the bank, in order.
+
+    The predictions (int64, shape (N,)) are the argmax of the logits in the precision the model ran in
+    (bf16 under CUDA autocast, float32 or float64), so they do not depend on how the logits are stored.
+    The logits come back as float32, shape (N, C) (float64 runs are rounded to float32 here; the result
+    store rounds them further to float16, see :func:`benchmark.metrics.stored_logits`).
+    """
     model.to(device).eval()
     augment = make_augmenter(protocol, use_channels_last(protocol.precision))
-    preds = []
+    preds, logit_parts = [], []
     for start in range(0, len(bank), protocol.eval_batch_size):
         pos = np.arange(start, min(start + protocol.eval_batch_size, len(bank)))
         with autocast(device, protocol.precision):
             logits = model(augment(bank.gather(pos), False))
         preds.append(logits.argmax(1).cpu().numpy())
-    return np.concatenate(preds) if preds else np.zeros(0, np.int64)
+        logit_parts.append(logits.float().cpu().numpy())
+    if not preds:
+        return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
+    return np.concatenate(preds), np.concatenate(logit_parts)
+
+
+def predict(model: nn.Module, bank: ImageBank, protocol: Protocol, device: torch.device) -> np.ndarray:
+    """Argmax predictions on the centre crop, for every image of the bank, in order."""
+    return predict_with_logits(model, bank, protocol, device)[0]

@@ -30,10 +30,10 @@ from methods.base import Method
 from . import checkpoints, engine, faults, provenance
 from .backbones import create_backbone
 from .data import ImageBank
-from .metrics import evaluate_predictions, group_labels
+from .metrics import evaluate_predictions, group_labels, stored_logits
 from .protocol import Protocol, load_protocol
 from .results import is_finished, read_result, result_path, write_predictions, write_result
-from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec
+from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec, metric_names
 
 if TYPE_CHECKING:
     from .executors import Executor
@@ -124,6 +124,14 @@ def stage1_sha256(manifest_sha: str, method: Method, backbone: str, seed: int, p
     return hashlib.sha256(canonical_json({"dataset_manifest_sha256": manifest_sha, "stage1": method.stage1_key(),
                                           "backbone": backbone, "seed": seed,
                                           "protocol": protocol.as_dict()})).hexdigest()
+
+
+def _stored(logits: np.ndarray, num_classes: int) -> np.ndarray:
+    """Logits as the predictions file keeps them (float16, :func:`benchmark.metrics.stored_logits`);
+    an empty split's (0, 0) array becomes (0, C)."""
+    if logits.size == 0:
+        logits = np.zeros((0, num_classes), np.float32)
+    return stored_logits(logits)
 
 
 def _load_stage1(model: torch.nn.Module, path: Path) -> bool:
@@ -267,6 +275,8 @@ class GridRunner:
             class_counts=torch.tensor(data.train_counts, dtype=engine.PRECISIONS[protocol.precision], device=self.device))
         test_bank = ImageBank(data.images, data.splits["test"], self.device)
         val_bank = ImageBank(data.images, data.splits["val"], self.device) if len(data.splits["val"]) else None
+        # stage 2 chooses post-hoc parameters (τ-norm's and PLA's τ) on the validation split only
+        val_split = engine.EvalSplit(val_bank, data.labels[data.splits["val"]]) if val_bank is not None else None
         method = job.stage1_method
         final, resume = stage1_dir / f"{s1_hash}.pt", stage1_dir / f"{s1_hash}.resume.pt"
         reused = False
@@ -293,12 +303,14 @@ class GridRunner:
             try:
                 m = model
                 if run.method.two_stage:
-                    m = engine.train_stage2(copy.deepcopy(model), run.method.rebalance, split, protocol, self.device,
-                                            job.seed, self._epoch_bar(f"{job.dataset} {run.method.display_name} s{job.seed} stage 2",
-                                                                      protocol.stage2_epochs))
-                y_pred = engine.predict(m, test_bank, protocol, self.device)
+                    rebalance = run.method.rebalance
+                    bar = (self._epoch_bar(f"{job.dataset} {run.method.display_name} s{job.seed} stage 2",
+                                           protocol.stage2_epochs) if rebalance.stage2.trains else None)
+                    m = engine.train_stage2(copy.deepcopy(model), rebalance, split, protocol, self.device, job.seed, bar,
+                                            val=val_split)
+                y_pred = engine.predict_with_logits(m, test_bank, protocol, self.device)
                 # val is for monitoring and hyper-parameter choice only; it never picks a test epoch
-                val_pred = engine.predict(m, val_bank, protocol, self.device) if val_bank is not None else None
+                val_pred = engine.predict_with_logits(m, val_bank, protocol, self.device) if val_bank is not None else None
                 wall = time.perf_counter() - t_run + (0.0 if reused else stage1_seconds)
                 faults.kill_point("run-evaluated")
                 self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred, val_pred=val_pred)
@@ -323,12 +335,15 @@ class GridRunner:
         return update
 
     def _write(self, run: Run, data: ds.PreparedDataset, protocol: Protocol, s1_hash: str, started: str,
-               wall: float, reused: bool, y_pred: np.ndarray | None = None, val_pred: np.ndarray | None = None,
-               error: BaseException | None = None) -> None:
+               wall: float, reused: bool, y_pred: tuple[np.ndarray, np.ndarray] | None = None,
+               val_pred: tuple[np.ndarray, np.ndarray] | None = None, error: BaseException | None = None) -> None:
+        """Write one run's result (and, when it finished, its predictions file); ``y_pred`` / ``val_pred``
+        are ``(predictions, logits)`` from :func:`engine.predict_with_logits`."""
         path = result_path(self.settings.results_dir, run.spec)
         fields = dict(
             spec=run.spec, description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
             reference=getattr(run.method, "reference", "") or "",
+            url=getattr(run.method, "url", "") or None,
             hyperparameters=run.method.hyperparameters(), two_stage=run.method.two_stage,
             rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
             dataset_manifest_sha256=data.manifest_sha256, dataset_params=self.builder(run.dataset).params(),
@@ -343,17 +358,21 @@ class GridRunner:
             result = RunResult(status="failed", error=msg + "\n" + "".join(traceback.format_tb(error.__traceback__))[-4000:],
                                **fields)
         else:
+            assert y_pred is not None
             y_true = data.labels[data.splits["test"]]
-            m = evaluate_predictions(y_true, y_pred, data.num_classes, data.groups)
+            # metrics from the float16 logits that the predictions file keeps, so that they recompute exactly
+            test_pred, test_logits = y_pred[0], _stored(y_pred[1], data.num_classes)
+            m = evaluate_predictions(y_true, test_pred, data.num_classes, data.groups, logits=test_logits,
+                                     train_counts=data.train_counts)
             val = None
             if val_pred is not None:
-                v = evaluate_predictions(data.labels[data.splits["val"]], val_pred, data.num_classes, data.groups)
-                val = Metrics(**{k: v[k] for k in ("mcr_all", "mcr_major", "mcr_minor", "mcr_medium")})
+                v = evaluate_predictions(data.labels[data.splits["val"]], val_pred[0], data.num_classes, data.groups,
+                                         logits=_stored(val_pred[1], data.num_classes), train_counts=data.train_counts)
+                val = Metrics(**{k: v[k] for k in metric_names()})
             preds_path = path.with_name(path.stem + ".preds.npz")
-            write_predictions(preds_path, y_true, y_pred)
+            write_predictions(preds_path, y_true, test_pred, test_logits)
             result = RunResult(
-                status="ok", metrics=Metrics(mcr_all=m["mcr_all"], mcr_major=m["mcr_major"], mcr_minor=m["mcr_minor"],
-                                             mcr_medium=m["mcr_medium"]),
+                status="ok", metrics=Metrics(**{k: m[k] for k in metric_names()}),
                 val_metrics=val,
                 per_class=PerClass(class_names=data.class_names, train_counts=data.train_counts, recall=m["recall"],
                                    group=group_labels(data.num_classes, data.groups)),

@@ -32,17 +32,45 @@ def check_manifest_hashes(frame: pd.DataFrame) -> list[str]:
     return out
 
 
-def summary_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean, sample std and number of seeds of each MCR, per dataset × backbone × protocol × method."""
+def check_metric(name: str) -> str:
+    """``name`` when it is a metric of the result schema (:func:`benchmark.schema.metric_names`), else a
+    ValueError that lists the valid names."""
+    from .schema import metric_names
+
+    if name not in metric_names():
+        raise ValueError(f"unknown metric {name!r}; valid: {', '.join(metric_names())}")
+    return name
+
+
+def _mean_if_complete(values: pd.Series) -> float:
+    """Mean over seeds, NaN unless every seed has the value (a result older than the metric lacks it)."""
+    return float(values.mean()) if len(values) and bool(values.notna().all()) else float("nan")
+
+
+def _std_if_complete(values: pd.Series) -> float:
+    return float(values.std()) if len(values) and bool(values.notna().all()) else float("nan")
+
+
+def summary_table(frame: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
+    """Mean, sample std and number of seeds of each MCR, per dataset × backbone × protocol × method.
+
+    With ``metric`` (a field of :class:`benchmark.schema.Metrics`) also ``metric_mean`` and ``metric_std``:
+    its mean and sample std over seeds, NaN for a cell where a seed lacks it.
+    """
     keys = ["dataset", "backbone", "protocol", "method"]
-    agg = frame.groupby(keys, sort=False).agg(
+    columns: dict[str, Any] = dict(
         all_mean=("mcr_all", "mean"), all_std=("mcr_all", "std"), major=("mcr_major", "mean"),
         medium=("mcr_medium", "mean"), minor=("mcr_minor", "mean"), seeds=("seed", "nunique"))
+    if metric is not None:
+        check_metric(metric)
+        columns.update(metric_mean=(metric, _mean_if_complete), metric_std=(metric, _std_if_complete))
+    agg = frame.groupby(keys, sort=False).agg(**columns)
     return agg.reset_index()
 
 
-def table2(results: Sequence[RunResult], warn: bool = True) -> tuple[pd.DataFrame, list[str]]:
-    """The Table-2 layout: rows = methods, column groups = datasets (All ± std / Major / Minor)."""
+def table2(results: Sequence[RunResult], warn: bool = True, metric: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The Table-2 layout: rows = methods, column groups = datasets (All ± std / Major / Minor); the
+    :func:`summary_table` of ``results`` (with ``metric``'s columns when given) and the manifest warnings."""
     from .results import results_frame
 
     frame = results_frame(list(results))
@@ -52,7 +80,7 @@ def table2(results: Sequence[RunResult], warn: bool = True) -> tuple[pd.DataFram
     if warn:
         for w in warnings_:
             warnings.warn(w, stacklevel=2)
-    return summary_table(frame), warnings_
+    return summary_table(frame, metric), warnings_
 
 
 TABLES = (2, 3, 4, 5)
@@ -76,17 +104,22 @@ class Block:
     groups: list[tuple[str, list[str]]]
     rows: list[str]
     cells: dict[tuple[str, str, str], tuple[float, float | None]] = field(default_factory=dict)
+    #: The column that may carry ± std ("All", or the metric of ``report --metric``).
+    std_column: str = "All"
+    #: False for a metric where lower is better (ECE, NLL): the best mark goes to the smallest value.
+    higher_is_better: bool = True
 
     def columns(self) -> list[tuple[str, str]]:
         return [(g, c) for g, cols in self.groups for c in cols]
 
     def marks(self) -> dict[tuple[str, str, str], int]:
-        """1 = best, 2 = second best of each column, compared at the shown precision (2 decimals)."""
+        """1 = best, 2 = second best of each column (highest, or lowest when ``higher_is_better`` is False),
+        compared at the shown precision (2 decimals)."""
         out = {}
         for g, c in self.columns():
             shown = {m: round(self.cells[(m, g, c)][0], 2) for m in self.rows
                      if (m, g, c) in self.cells and not _nan(self.cells[(m, g, c)][0])}
-            distinct = sorted(set(shown.values()), reverse=True)
+            distinct = sorted(set(shown.values()), reverse=self.higher_is_better)
             for m, v in shown.items():
                 if len(shown) > 1 and v == distinct[0]:
                     out[(m, g, c)] = 1
@@ -102,19 +135,31 @@ def _nan(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v))
 
 
-def table_blocks(summary: pd.DataFrame, table: int = 2) -> list[Block]:
-    """The blocks of Table ``table`` (2, 3, 4 or 5) from :func:`summary_table`; [] when the results hold none."""
+def table_blocks(summary: pd.DataFrame, table: int = 2, metric: str | None = None) -> list[Block]:
+    """The blocks of Table ``table`` (2, 3, 4 or 5) from :func:`summary_table`; [] when the results hold none.
+
+    With ``metric`` (``summary`` made with the same ``metric``) every column group shows that one metric
+    (± std in Table 2) in place of the MCR columns All / Major / (Medium) / Minor.
+    """
     if table not in TABLES:
         raise ValueError(f"unknown table {table}; valid: {', '.join(map(str, TABLES))}")
     if summary.empty:
         return []
+    unit = "MCR %"
+    if metric is not None:
+        from .schema import metric_specs
+
+        spec = metric_specs()[check_metric(metric)]
+        unit = f"{metric}, {'%' if spec.unit == 'percent' else spec.unit}"
+        unit += "" if spec.higher_is_better else ", lower is better"
+    cols = (lambda names: [metric]) if metric is not None else (lambda names: names)  # noqa: E731
     blocks = []
     if table == 4:
         for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=True):
             backbones = list(dict.fromkeys(part["backbone"]))
-            blocks.append(_block(part, f"{dataset}, protocol {protocol}: backbones (MCR %, mean over seeds)",
+            blocks.append(_block(part, f"{dataset}, protocol {protocol}: backbones ({unit}, mean over seeds)",
                                  {"dataset": dataset, "protocol": protocol}, "backbone",
-                                 [(b, ["All", "Minor"]) for b in backbones], std=False))
+                                 [(b, cols(["All", "Minor"])) for b in backbones], std=False, metric=metric))
         return blocks
     for (backbone, protocol), part in summary.groupby(["backbone", "protocol"], sort=True):
         if table == 3:
@@ -126,31 +171,40 @@ def table_blocks(summary: pd.DataFrame, table: int = 2) -> list[Block]:
             continue
         datasets = list(dict.fromkeys(part["dataset"]))
         if table == 2:
-            groups = [(d, ["All", "Major"] + (["Medium"] if has_medium[d] else []) + ["Minor"]) for d in datasets]
+            groups = [(d, cols(["All", "Major"] + (["Medium"] if has_medium[d] else []) + ["Minor"])) for d in datasets]
             what = "best per column marked"
         elif table == 3:
-            groups = [(d, ["All", "Major", "Minor"]) for d in datasets]
+            groups = [(d, cols(["All", "Major", "Minor"])) for d in datasets]
             what = "ablation"
         else:
-            groups = [(d, ["All", "Major", "Medium", "Minor"]) for d in datasets]
+            groups = [(d, cols(["All", "Major", "Medium", "Minor"])) for d in datasets]
             what = "with the medium group"
-        blocks.append(_block(part, f"backbone {backbone}, protocol {protocol} (MCR %, mean over seeds; {what})",
+        blocks.append(_block(part, f"backbone {backbone}, protocol {protocol} ({unit}, mean over seeds; {what})",
                              {"backbone": backbone, "protocol": protocol}, "dataset", groups, std=table == 2,
-                             ablation=table == 3))
+                             ablation=table == 3, metric=metric))
     return blocks
 
 
 def _block(part: pd.DataFrame, title: str, context: dict[str, str], group_by: str,
-           groups: list[tuple[str, list[str]]], std: bool, ablation: bool = False) -> Block:
+           groups: list[tuple[str, list[str]]], std: bool, ablation: bool = False, metric: str | None = None) -> Block:
     present = set(part["method"])
     rows = [m for m in ABLATION_ROWS if m in present] if ablation else method_order(list(present))
-    block = Block(title, context, groups, rows)
+    if metric is None:
+        block = Block(title, context, groups, rows)
+        source, std_source = _COLUMN_SOURCE, "all_std"
+    else:
+        from .schema import metric_specs
+
+        block = Block(title, context, groups, rows, std_column=metric,
+                      higher_is_better=metric_specs()[metric].higher_is_better)
+        source, std_source = {metric: "metric_mean"}, "metric_std"
     for row in part.itertuples(index=False):
         g = getattr(row, group_by)
         for c in dict(groups).get(g, []):
-            v = getattr(row, _COLUMN_SOURCE[c])
+            v = getattr(row, source[c])
             if not _nan(v):
-                block.cells[(row.method, g, c)] = (float(v), float(row.all_std) if std and c == "All" else None)
+                sd = float(getattr(row, std_source)) if std and c == block.std_column else None
+                block.cells[(row.method, g, c)] = (float(v), sd)
     return block
 
 
@@ -168,7 +222,7 @@ def format_blocks(blocks: Sequence[Block], fmt: str = "text") -> str:
 
 def _number(v: float, std: float | None, c: str, pm: str = " ± ") -> str:
     s = f"{v:.2f}"
-    if c == "All" and std is not None:
+    if std is not None:  # only the block's std column carries one
         s += f"{pm}{std:.2f}" if not _nan(std) else f"{pm}–"
     return s
 
@@ -249,8 +303,8 @@ def _csv(blocks: Sequence[Block]) -> str:
     for b in blocks:
         for g, c in b.columns():
             value_cols.append(f"{g} {c}")
-            if c == "All" and any(b.cells.get((m, g, c), (0, None))[1] is not None for m in b.rows):
-                value_cols.append(f"{g} All std")
+            if c == b.std_column and any(b.cells.get((m, g, c), (0, None))[1] is not None for m in b.rows):
+                value_cols.append(f"{g} {c} std")
     value_cols = list(dict.fromkeys(value_cols))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -263,7 +317,7 @@ def _csv(blocks: Sequence[Block]) -> str:
                     v, std = b.cells[(m, g, c)]
                     row[f"{g} {c}"] = f"{v:.4f}"
                     if std is not None and not _nan(std):
-                        row[f"{g} All std"] = f"{std:.4f}"
+                        row[f"{g} {c} std"] = f"{std:.4f}"
             writer.writerow([csv_text(b.context.get(k, "")) for k in context_keys] + [csv_text(m)]
                             + [row.get(c, "") for c in value_cols])
     return buf.getvalue().rstrip("\n")
@@ -290,8 +344,18 @@ def format_table2(summary: pd.DataFrame, fmt: str = "text") -> str:
     return format_blocks(table_blocks(summary, 2), fmt)
 
 
-def render_table(results: Sequence[RunResult], table: int = 2, fmt: str = "text") -> tuple[str | None, list[str]]:
-    """Table ``table`` of ``results`` in ``fmt``; None when the results hold no run of its layout."""
-    summary, warnings_ = table2(results, warn=False)
-    blocks = table_blocks(summary, table) if not summary.empty else []
+def render_table(results: Sequence[RunResult], table: int = 2, fmt: str = "text",
+                 metric: str | None = None) -> tuple[str | None, list[str]]:
+    """Table ``table`` of ``results`` in ``fmt``; None when the results hold no run of its layout.
+
+    ``metric`` (any field of :class:`benchmark.schema.Metrics`) shows that metric instead of the MCR
+    columns; ValueError for an unknown name (listing the valid ones) or a metric no result holds.
+    """
+    if metric is not None:
+        check_metric(metric)
+    summary, warnings_ = table2(results, warn=False, metric=metric)
+    if metric is not None and not summary.empty and not summary["metric_mean"].notna().any():
+        raise ValueError(f"no result has every seed of a cell with metric {metric!r} (results written before "
+                         "schema version 2 hold only mcr_all, mcr_major, mcr_minor and mcr_medium)")
+    blocks = table_blocks(summary, table, metric) if not summary.empty else []
     return (format_blocks(blocks, fmt) if blocks else None), warnings_

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -66,12 +67,21 @@ def write_result(path: Path, result: RunResult) -> None:
     atomic_write_bytes(path, result.model_dump_json(indent=1).encode())
 
 
-def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray) -> None:
-    """Test labels and predictions, for bootstrap confidence intervals downstream."""
+def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray, logits: np.ndarray | None = None) -> None:
+    """Test labels and predictions (int32, for bootstrap confidence intervals downstream) and, when given,
+    the test logits (``logits``, float16 (N, C); see :func:`benchmark.metrics.stored_logits`), from which
+    every metric can be recomputed without training."""
     import io
 
+    arrays = {"y_true": np.asarray(y_true, np.int32), "y_pred": np.asarray(y_pred, np.int32)}
+    if logits is not None:
+        from .metrics import stored_logits
+
+        arrays["logits"] = stored_logits(logits)
+        if arrays["logits"].shape[0] != len(arrays["y_true"]):
+            raise ValueError(f"{path}: {arrays['logits'].shape[0]} rows of logits for {len(arrays['y_true'])} labels")
     buf = io.BytesIO()
-    np.savez_compressed(buf, y_true=np.asarray(y_true, np.int32), y_pred=np.asarray(y_pred, np.int32))
+    np.savez_compressed(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
 
 
@@ -141,8 +151,23 @@ def load_results(results_dir: str | Path, include_failed: bool = False,
     return out
 
 
-def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """``(y_true, y_pred)`` of a ``.preds.npz``; :class:`ResultFileError` naming the file when it cannot be read."""
+@dataclass(frozen=True)
+class Predictions:
+    """The contents of a ``.preds.npz``: labels, predictions and (schema version 2 on) the logits."""
+
+    y_true: np.ndarray
+    y_pred: np.ndarray
+    #: float16 (N, C) test logits; None in a file written before schema version 2.
+    logits: np.ndarray | None = None
+
+
+def load_predictions(path: str | Path, num_classes: int | None = None) -> Predictions:
+    """Every array of a ``.preds.npz``; :class:`ResultFileError` naming the file when it cannot be read.
+
+    ``y_true`` and ``y_pred`` are required; ``logits`` is optional (older files have none) but, when
+    present, must be a float array of shape (N, C): N the number of labels and C ``num_classes`` when
+    given.
+    """
     import zipfile
     import zlib
 
@@ -151,10 +176,27 @@ def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise ValueError("not an .npz archive")
         with data:  # members decompress lazily: a truncated one fails here
-            return np.asarray(data["y_true"]), np.asarray(data["y_pred"])
+            y_true, y_pred = np.asarray(data["y_true"]), np.asarray(data["y_pred"])
+            logits = np.asarray(data["logits"]) if "logits" in data.files else None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise ResultFileError(path, f"not a readable predictions file ({type(e).__name__}: {e}); "
                                     "expected an .npz with arrays y_true and y_pred") from None
+    if logits is not None:
+        n = len(y_true) if y_true.ndim == 1 else None
+        expected = f"({n if n is not None else 'N'}, {num_classes if num_classes is not None else 'C'})"
+        if (not np.issubdtype(logits.dtype, np.floating) or logits.ndim != 2
+                or (n is not None and logits.shape[0] != n)
+                or (num_classes is not None and logits.shape[1] != num_classes)):
+            raise ResultFileError(path, f"logits: {logits.dtype} array of shape {logits.shape}; expected a float "
+                                        f"array of shape {expected} (images, classes)")
+    return Predictions(y_true, y_pred, logits)
+
+
+def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, y_pred)`` of a ``.preds.npz``; :class:`ResultFileError` naming the file when it cannot be
+    read (:func:`load_predictions` also gives the logits)."""
+    p = load_predictions(path)
+    return p.y_true, p.y_pred
 
 
 def predictions_path(result_file: str | Path, predictions_file: str, root: str | Path) -> Path:
@@ -178,9 +220,14 @@ def predictions_path(result_file: str | Path, predictions_file: str, root: str |
 
 
 def results_frame(results: list[RunResult]) -> Any:
-    """A tidy pandas DataFrame, one row per run: spec fields, metrics, manifest hash."""
+    """A tidy pandas DataFrame, one row per run: spec fields, every metric of
+    :class:`benchmark.schema.Metrics` (float; NaN where a result lacks it, e.g. one written before
+    schema version 2), status, manifest hash."""
     import pandas as pd
 
+    from .schema import metric_names
+
+    metrics = metric_names()
     rows = []
     for r in results:
         row: dict[str, Any] = r.spec.model_dump()
@@ -188,6 +235,9 @@ def results_frame(results: list[RunResult]) -> Any:
         row["status"] = r.status
         row["dataset_manifest_sha256"] = r.dataset_manifest_sha256
         rows.append(row)
-    columns = ["dataset", "method", "method_id", "backbone", "seed", "protocol", "mcr_all", "mcr_major", "mcr_minor",
-               "mcr_medium", "status", "dataset_manifest_sha256"]
-    return pd.DataFrame(rows, columns=columns)
+    columns = ["dataset", "method", "method_id", "backbone", "seed", "protocol", *metrics, "status",
+               "dataset_manifest_sha256"]
+    frame = pd.DataFrame(rows, columns=columns)
+    for name in metrics:  # None (absent) -> NaN, so a column of old results is numeric too
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    return frame

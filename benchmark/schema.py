@@ -1,11 +1,17 @@
 """The result schema: one JSON file per run (pydantic; exported as JSON Schema for submitters)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-SCHEMA_VERSION = 1
+from .metrics import ECE_BINS, FEW_SHOT_MAX, MANY_SHOT_MIN
+
+#: 1: MCR all / major / minor / medium only. 2: adds accuracy, macro-F1, macro AUC, ECE, NLL and the
+#: many / medium / few-shot MCR (all optional, so a version-1 file is still a valid result) and the
+#: test logits in the predictions file.
+SCHEMA_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -30,13 +36,81 @@ class RunSpec(_Strict):
     protocol: str
 
 
-class Metrics(_Strict):
-    """Mean class recall in percent."""
+# A non-negative number in nats that may be undefined.
+Nats = Annotated[float, WithJsonSchema({"anyOf": [{"type": "number"}, {"const": "NaN"}],
+                                        "description": "nats (natural log); \"NaN\" when undefined"})]
 
-    mcr_all: Percent
-    mcr_major: Percent
-    mcr_minor: Percent
-    mcr_medium: Percent | None = None
+
+def _metric(description: str, unit: Literal["percent", "nats"] = "percent", higher_is_better: bool = True,
+            required: bool = False) -> Any:
+    """A metric field: its description, unit and direction are in the JSON Schema (``unit``,
+    ``higher_is_better``) and in :func:`metric_specs`, the one list of metric names."""
+    extra = {"unit": unit, "higher_is_better": higher_is_better}
+    if required:
+        return Field(description=description, json_schema_extra=extra)
+    return Field(default=None, description=description, json_schema_extra=extra)
+
+
+class Metrics(_Strict):
+    """One split's metrics (percent, except NLL in nats), computed by :mod:`benchmark.metrics`.
+
+    Class-averaged metrics (MCR, macro-F1, macro AUC) average over the classes with at least one image
+    in the split. Fields after ``mcr_medium`` came with schema version 2 and are absent (null) in older
+    results; the AUC, ECE and NLL are computed from the float16 logits stored in the predictions file.
+    """
+
+    mcr_all: Percent = _metric("mean class recall (balanced accuracy), %, over all classes", required=True)
+    mcr_major: Percent = _metric("mean class recall, %, over the dataset's major classes (per_class.group)",
+                                 required=True)
+    mcr_minor: Percent = _metric("mean class recall, %, over the dataset's minor classes (per_class.group)",
+                                 required=True)
+    mcr_medium: Percent | None = _metric("mean class recall, %, over the dataset's medium classes; null when the "
+                                         "dataset defines no medium group")
+    accuracy: Percent | None = _metric("overall accuracy, %: correct predictions over all images")
+    macro_f1: Percent | None = _metric("macro-F1, %: mean over classes of F1 = 2TP / (2TP + FP + FN); a class "
+                                       "never predicted has F1 0")
+    macro_auc: Percent | None = _metric("one-vs-rest macro ROC AUC, %, of the softmax probabilities; classes "
+                                        "with no image in the split (AUC undefined) are left out")
+    ece: Percent | None = _metric(f"expected calibration error, %, of the top-1 softmax confidence over {ECE_BINS} "
+                                  f"equal-width bins (i/{ECE_BINS}, (i+1)/{ECE_BINS}]: sum over bins of (bin share of images) * "
+                                  "|bin accuracy - bin mean confidence|; lower is better", higher_is_better=False)
+    nll: Nats | None = _metric("negative log-likelihood of the true class under the softmax, mean over images, "
+                               "natural log (nats); lower is better", unit="nats", higher_is_better=False)
+    mcr_many_shot: Percent | None = _metric(
+        f"mean class recall, %, over the head (many-shot) classes: more than {MANY_SHOT_MIN} training images (per_class."
+        "train_counts; Liu et al., OLTR, CVPR 2019); null when no class has that many")
+    mcr_medium_shot: Percent | None = _metric(
+        f"mean class recall, %, over the medium-shot classes: {FEW_SHOT_MAX} to {MANY_SHOT_MIN} training images; "
+        "null when none")
+    mcr_few_shot: Percent | None = _metric(
+        f"mean class recall, %, over the tail (few-shot) classes: fewer than {FEW_SHOT_MAX} training images; "
+        "null when none")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric of :class:`Metrics`: its field name, description, unit and direction."""
+
+    name: str
+    description: str
+    unit: str
+    higher_is_better: bool
+
+
+def metric_specs() -> dict[str, MetricSpec]:
+    """Every metric name (a field of :class:`Metrics`, in schema order) with its description, unit and
+    direction: the one list that ``report --metric``, the results frame and ``validate`` use."""
+    out = {}
+    for name, info in Metrics.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        out[name] = MetricSpec(name, info.description or "", str(extra.get("unit", "percent")),
+                               bool(extra.get("higher_is_better", True)))
+    return out
+
+
+def metric_names() -> list[str]:
+    """The field names of :class:`Metrics`, in schema order."""
+    return list(Metrics.model_fields)
 
 
 class PerClass(_Strict):
@@ -61,7 +135,9 @@ class Provenance(_Strict):
 class RunResult(_Strict):
     """One run's result file."""
 
-    schema_version: int = SCHEMA_VERSION
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION,
+                                description="1: MCR metrics only; 2: adds accuracy, macro_f1, macro_auc, ece, nll "
+                                            "and mcr_many/medium/few_shot, and logits in the predictions file")
     spec: RunSpec
     status: Literal["ok", "failed"]
     error: str | None = None
@@ -76,7 +152,9 @@ class RunResult(_Strict):
                                         "(monitoring and hyper-parameter choice only)")
     per_class: PerClass | None = None
     confusion_matrix: list[list[int]] | None = None
-    predictions_file: str | None = Field(default=None, description="test labels and predictions (.npz), relative to this file")
+    predictions_file: str | None = Field(default=None, description="test labels and predictions (.npz: y_true, "
+                                         "y_pred, and since schema version 2 logits, float16 (N, C)), relative to "
+                                         "this file")
     dataset_manifest_sha256: str
     dataset_params: dict[str, Any] | None = Field(default=None, description="the dataset builder's construction "
                                                   "parameters (run -p KEY=VALUE; also in the manifest)")

@@ -11,6 +11,11 @@ such problem, not an error that stops the check: the submitter sees everything t
   matrix (within 1e-6);
 * the predictions file lies inside the submission (a relative path with no ``..``) and is a
   readable ``.npz`` that reproduces the confusion matrix exactly;
+* the metrics of schema version 2, where a result has them, agree within 1e-6 with the values
+  recomputed from the predictions file: accuracy, macro-F1 and many / medium / few-shot MCR from the
+  labels and predictions, macro AUC, ECE and NLL from its float16 ``logits`` (``run`` computes them
+  from those same rounded logits, so the recomputation is exact up to float64 rounding; a result
+  with these metrics and a predictions file without logits cannot be checked, which is a problem);
 * provenance is filled in (package version, torch version, device, timestamps);
 * the protocol is a shipped one (:func:`benchmark.protocol.protocol_names`);
 * the dataset is registered and its manifest hash is the registered construction's:
@@ -21,6 +26,14 @@ such problem, not an error that stops the check: the submitter sees everything t
     prepared manifest of the default construction found in ``--cache-dir``; all runs of a dataset
     at one cache size must carry one hash, and it must be an expected one (with neither source
     the hash cannot be verified, which is a problem too);
+
+* the class names (``per_class.class_names``), the training counts (``per_class.train_counts``) and the
+  test counts (the row sums of ``confusion_matrix``) equal the dataset manifest's ``class_names`` and
+  ``split_counts`` (train / test) wherever that manifest can be had here (built into ``--cache-dir`` for
+  datasets that need no download, such as the shipped ``bloodcell-lt`` and ``digits-lt``, else a prepared
+  manifest found there); a mismatch names the first differing class. Where no manifest can be had, the
+  summary says that the counts were not checked and why (so does it for runs whose hash was accepted by
+  ``--manifest`` when the manifest found here is another construction);
 
 * the file sits where its spec says (``<dataset>/<backbone>/<protocol>/<method-id>/seed-<k>.json``);
 * no two files hold the same run (same dataset, backbone, protocol, method and seed);
@@ -38,7 +51,7 @@ from typing import Any, Mapping
 import numpy as np
 from pydantic import ValidationError
 
-from .results import ResultFileError, iter_result_files, predictions_path, read_predictions, result_path
+from .results import Predictions, ResultFileError, iter_result_files, load_predictions, predictions_path, result_path
 from .schema import RunResult
 
 MIN_SEEDS = 3
@@ -61,14 +74,21 @@ class ValidationReport:
     files: int = 0
     cells: dict[tuple[str, str, str, str], set[int]] = field(default_factory=dict)
     verified_manifests: list[str] = field(default_factory=list)
+    #: (dataset at size) whose class names and train / test counts were checked against its manifest.
+    verified_counts: list[str] = field(default_factory=list)
+    #: What could not be checked, and why (shown in the summary: nothing is skipped silently).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def _notes(self) -> str:
+        return "".join(f"; {note}" for note in self.notes)
+
     def summary(self) -> str:
         if not self.ok:
-            return f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} in {self.root}"
+            return f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)} in {self.root}{self._notes()}"
         datasets = {c[0] for c in self.cells}
         methods = {c[3] for c in self.cells}
         backbones = {c[1] for c in self.cells}
@@ -79,7 +99,8 @@ class ValidationReport:
                 f"({plural(len(datasets), 'dataset')}, {plural(len(methods), 'method')}, "
                 f"{plural(len(backbones), 'backbone')}, {plural(len(protocols), 'protocol')}), "
                 f"{seeds[0] if len(seeds) == 1 else f'{seeds[0]}-{seeds[-1]}'} seeds per cell; "
-                f"manifests verified: {', '.join(self.verified_manifests) or 'none'}")
+                f"manifests verified: {', '.join(self.verified_manifests) or 'none'}; "
+                f"class counts verified: {', '.join(self.verified_counts) or 'none'}{self._notes()}")
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -149,19 +170,49 @@ def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list
         out.append(Problem(where, "predictions_file", f"{r.predictions_file} not found next to the result file"))
         return out
     try:
-        y_true, y_pred = read_predictions(preds)
+        evidence = load_predictions(preds, num_classes=c)
     except ResultFileError as e:
         return out + [Problem(where, "predictions_file", f"{r.predictions_file}: {e.problem}")]
+    y_true, y_pred = evidence.y_true, evidence.y_pred
     if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
         out.append(Problem(where, "predictions_file", f"{len(y_true)} labels / {len(y_pred)} predictions, "
                                                       f"but the confusion matrix counts {int(cm.sum())}"))
         return out
-    out += _check_predictions_reproduce(where, r, cm, y_true, y_pred)
-    return out
+    reproduce = _check_predictions_reproduce(where, r, cm, y_true, y_pred)
+    return out + (reproduce or _check_recomputed_metrics(where, r, evidence, groups))
 
 
-#: How far a stored metric or recall (in %) may be from the value recomputed from the evidence.
+#: How far a stored metric or recall (in %; NLL in nats) may be from the value recomputed from the evidence.
 TOLERANCE = 1e-6
+
+
+def _check_recomputed_metrics(where: str, r: RunResult, evidence: Predictions,
+                              groups: Mapping[str, list[int]]) -> list[Problem]:
+    """Metrics beyond the MCR of the dataset's groups (schema version 2), where the result has them, against
+    the values :func:`benchmark.metrics.evaluate_predictions` recomputes from the predictions file."""
+    from .metrics import LOGIT_METRICS, evaluate_predictions
+    from .schema import metric_names
+
+    assert r.metrics is not None and r.per_class is not None
+    stored = r.metrics.model_dump()
+    recomputed = evaluate_predictions(
+        evidence.y_true, evidence.y_pred, len(r.per_class.class_names),
+        {"major": groups["major"], "minor": groups["minor"], "medium": groups["medium"] or None},
+        logits=evidence.logits, train_counts=r.per_class.train_counts)
+    out = []
+    for name in metric_names():
+        got = stored[name]
+        if name in ("mcr_all", "mcr_major", "mcr_minor", "mcr_medium") or got is None or math.isnan(got):
+            continue  # checked against the confusion matrix above / absent / _check_nan_metrics says so
+        source = f"the logits in {r.predictions_file}" if name in LOGIT_METRICS else f"{r.predictions_file}"
+        if name in LOGIT_METRICS and evidence.logits is None:
+            out.append(Problem(where, f"metrics.{name}", f"cannot be checked: {r.predictions_file} holds no logits"))
+            continue
+        value = recomputed[name]
+        if value is None or math.isnan(value) or abs(got - value) > TOLERANCE:
+            shown = "undefined" if value is None or math.isnan(value) else f"{value:.6f}"
+            out.append(Problem(where, f"metrics.{name}", f"{got} disagrees with {source} ({shown})"))
+    return out
 
 
 def _check_recall(where: str, r: RunResult, cm: np.ndarray) -> list[Problem]:
@@ -221,8 +272,13 @@ def _cache_size(r: RunResult) -> int | None:
         return None
 
 
-def expected_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[str | None, str]:
-    """The registered construction's manifest hash, if it can be had here, and how it was found."""
+def dataset_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[dict[str, Any] | None, str]:
+    """The registered construction's prepared manifest (class names, split counts, checksums) at ``size`` px,
+    if it can be had here, and how it was found (or why not).
+
+    Datasets that need no download are built into ``cache_dir``; for the others a prepared manifest must be
+    there already. Raises :class:`datasets.DatasetError` when a dataset cannot be built.
+    """
     import datasets as ds
 
     builder = ds.create_builder(dataset)
@@ -230,11 +286,76 @@ def expected_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[
         return None, "unknown cache size"
     if not builder.needs_raw:
         prepared = builder.load(cache_root=cache_dir, size=size, progress=False)
-        return prepared.manifest_sha256, f"built here at {size} px"
-    manifest = builder.folder(cache_dir, size) / "manifest.json"
-    if manifest.is_file():
-        return ds.manifest_sha256(json.loads(manifest.read_text())), f"prepared in {manifest.parent}"
-    return None, "not prepared"
+        return prepared.manifest, f"built here at {size} px"
+    path = builder.folder(cache_dir, size) / "manifest.json"
+    if not path.is_file():
+        return None, f"not prepared in {cache_dir}"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"{path} unreadable ({e})"
+    if not isinstance(manifest, dict):
+        return None, f"{path} is not a JSON object"
+    return manifest, f"prepared in {path.parent}"
+
+
+def expected_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[str | None, str]:
+    """The registered construction's manifest hash, if it can be had here, and how it was found."""
+    import datasets as ds
+
+    manifest, how = dataset_manifest(dataset, size, cache_dir)
+    return (ds.manifest_sha256(manifest) if manifest is not None else None), how
+
+
+@dataclass(frozen=True)
+class RunCounts:
+    """What one result file says about its dataset: class names, training and test counts per class."""
+
+    where: str
+    manifest_sha256: str
+    class_names: list[str]
+    train_counts: list[int]
+    test_counts: list[int] | None  # row sums of the confusion matrix; None without one
+
+
+def _run_counts(where: str, r: RunResult) -> RunCounts | None:
+    if r.status != "ok" or r.per_class is None:
+        return None
+    cm = r.confusion_matrix
+    return RunCounts(where, r.dataset_manifest_sha256, list(r.per_class.class_names), list(r.per_class.train_counts),
+                     [int(sum(row)) for row in cm] if cm is not None else None)
+
+
+def _first_difference(got: list[Any], expected: list[Any]) -> int | None:
+    return next((i for i, (g, e) in enumerate(zip(got, expected)) if g != e), None)
+
+
+def count_problems(run: RunCounts, manifest: Mapping[str, Any]) -> list[Problem]:
+    """The run's class names, training counts and test counts (confusion-matrix row sums) against the
+    dataset manifest's ``class_names`` and ``split_counts``; each problem names the first differing class.
+
+    Counts of a different length are left to the consistency checks (they say how many entries there are).
+    """
+    names = list(manifest["class_names"])
+    counts = manifest["split_counts"]
+    if len(run.class_names) != len(names):
+        return [Problem(run.where, "per_class.class_names", f"{len(run.class_names)} classes in the result, "
+                                                            f"{len(names)} in the dataset manifest")]
+    out = []
+    i = _first_difference(run.class_names, names)
+    if i is not None:
+        out.append(Problem(run.where, "per_class.class_names", f"class {i} is {run.class_names[i]!r} in the result, "
+                                                                f"{names[i]!r} in the dataset manifest"))
+    for field_name, got, split, unit in (("per_class.train_counts", run.train_counts, "train", ""),
+                                         ("confusion_matrix", run.test_counts, "test", " test images (row sum)")):
+        expected = list(counts[split])
+        if got is None or len(got) != len(expected):
+            continue
+        i = _first_difference(got, expected)
+        if i is not None:
+            out.append(Problem(run.where, field_name, f"class {i} {names[i]!r} has {got[i]}{unit} in the result, "
+                                                      f"{expected[i]} in the dataset manifest"))
+    return out
 
 
 def validate_results(results_dir: str | Path, cache_dir: str | Path | None = None,
@@ -256,6 +377,7 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
     protocols = protocol_names()
     seen: dict[tuple, str] = {}
     by_manifest: dict[tuple[str, int | None], list[tuple[str, str]]] = defaultdict(list)
+    run_counts: dict[tuple[str, int | None], list[RunCounts]] = defaultdict(list)
     rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
     for path in iter_result_files(root):
         report.files += 1
@@ -313,7 +435,11 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
             if r.status == "ok":
                 report.cells.setdefault((s.dataset, s.backbone, s.protocol, s.method), set()).add(s.seed)
         if known_dataset:
-            by_manifest[(s.dataset, _cache_size(r))].append((where, r.dataset_manifest_sha256))
+            size = _cache_size(r)
+            by_manifest[(s.dataset, size)].append((where, r.dataset_manifest_sha256))
+            counts = _run_counts(where, r)
+            if counts is not None:
+                run_counts[(s.dataset, size)].append(counts)
     if report.files == 0:
         problems.append(Problem(str(root), None, "no result files (seed-*.json) found"))
     for (dataset, backbone, protocol, method), seeds in sorted(report.cells.items()):
@@ -322,20 +448,53 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
                                     f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({', '.join(map(str, sorted(seeds)))}); "
                                     f"at least {min_seeds} are required"))
     for (dataset, size), entries in sorted(by_manifest.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        problems += _check_manifests(dataset, size, entries, given.get(dataset, set()), cache, report)
+        try:
+            manifest, found = dataset_manifest(dataset, size, cache)
+        except ds.DatasetError as e:
+            manifest, found = None, f"cannot be built here ({e})"
+        problems += _check_manifests(dataset, size, entries, given.get(dataset, set()), cache, report, manifest,
+                                     found)
+        problems += _check_counts(dataset, size, run_counts[(dataset, size)], given.get(dataset, set()), report,
+                                  manifest, found)
     return report
 
 
+def _check_counts(dataset: str, size: int | None, runs: list[RunCounts], given: set[str], report: ValidationReport,
+                  manifest: Mapping[str, Any] | None, found: str) -> list[Problem]:
+    """Every run's class names and counts against the manifest, or a note saying why they were not checked."""
+    import datasets as ds
+
+    at = f" at {size} px" if size else ""
+    if not runs:
+        return []
+    if manifest is None:
+        report.notes.append(f"class counts of {dataset}{at} not checked: no dataset manifest here ({found})")
+        return []
+    missing = [k for k in ("class_names", "split_counts") if k not in manifest]
+    if missing:
+        report.notes.append(f"class counts of {dataset}{at} not checked: its manifest ({found}) has no "
+                            f"{' or '.join(missing)}")
+        return []
+    sha = ds.manifest_sha256(manifest)
+    # a hash accepted by --manifest that is not this manifest's: another construction, whose counts we do not have
+    other = [run for run in runs if run.manifest_sha256 != sha and run.manifest_sha256 in given]
+    out = [p for run in runs if run not in other for p in count_problems(run, manifest)]
+    if other:
+        report.notes.append(f"class counts of {len(other)} {dataset}{at} file{'s' * (len(other) != 1)} not checked: "
+                            f"their manifest hash was accepted by --manifest and the manifest here ({found}) is "
+                            f"another construction")
+    if not out and len(other) < len(runs):
+        report.verified_counts.append(f"{dataset}{at}")
+    return out
+
+
 def _check_manifests(dataset: str, size: int | None, entries: list[tuple[str, str]], given: set[str], cache: Path,
-                     report: ValidationReport) -> list[Problem]:
+                     report: ValidationReport, manifest: Mapping[str, Any] | None, found: str) -> list[Problem]:
     import datasets as ds
 
     expected = set(given)
     how = "--manifest" if given else ""
-    try:
-        sha, found = expected_manifest(dataset, size, cache)
-    except ds.DatasetError as e:
-        sha, found = None, f"cannot be built here ({e})"
+    sha = ds.manifest_sha256(manifest) if manifest is not None else None
     if sha:
         expected.add(sha)
         how = found if not how else f"{how} and {found}"

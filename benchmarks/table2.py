@@ -1,12 +1,14 @@
 #!/usr/bin/env python
-"""Table 2 on the embedded default set (``bloodcell-lt``): the paper's 21 Table-2 methods, ``quick`` protocol, 3 seeds.
+"""Table 2 on the embedded default set (``bloodcell-lt``): the paper's 21 Table-2 methods, then every other
+registered row (Table 3's ablations, the methods the paper cites, the newer long-tailed baselines), ``quick``
+protocol, 3 seeds.
 
 A benchmark script, not a test. It runs the grid through :mod:`benchmark.grid` (finished runs in the
 results directory are reused, so a second invocation only prints) and prints, per method, the mean
 ± sample standard deviation over seeds of the All / Major / Minor mean class recall, and the
 difference of the Minor MCR to CE's::
 
-    python benchmarks/table2.py --results /tmp/t2 [--dataset digits-lt]
+    python benchmarks/table2.py --results /tmp/t2 [--dataset digits-lt] [--rows paper]
 """
 from __future__ import annotations
 
@@ -34,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)")
+    parser.add_argument("--rows", choices=["all", "paper"], default="all",
+                        help="all: Table 2's rows, then every other registered row (default); paper: Table 2 only")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
@@ -43,9 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     from benchmark.grid import GridRunner, GridSettings, expand_grid
     from benchmark.results import load_results
     from methods import create_method
+    from methods.registry import method_entries
 
-    methods = [create_method(name) for name in TABLE2]
-    runs = expand_grid([args.dataset or datasets.DEFAULT_DATASET], methods, [None], args.seeds, args.protocol)
+    names = TABLE2 + ([e.name for e in method_entries() if e.name not in TABLE2] if args.rows == "all" else [])
+    methods = [create_method(name) for name in names]
+    args.dataset = args.dataset or datasets.DEFAULT_DATASET
+    runs = expand_grid([args.dataset], methods, [None], args.seeds, args.protocol)
     settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
                             device=args.device, progress=not args.quiet)
     t0 = time.perf_counter()
@@ -55,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = {(r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) for r in runs}
     results = [r for r in load_results(args.results)
                if (r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) in wanted]
-    by_method: dict[str, list] = {name: [] for name in TABLE2}
+    by_method: dict[str, list] = {name: [] for name in names}
     for r in results:
         by_method[r.spec.method].append(r.metrics)
 
@@ -66,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     ce_minor = stats([m.mcr_minor for m in by_method["CE"]])[0] if by_method["CE"] else float("nan")
     header = ["Method", "All", "Major", "Minor", "ΔMinor vs CE", "seeds"]
     rows = []
-    for name in TABLE2:
+    for i, name in enumerate(names):
+        if i == len(TABLE2):
+            rows.append(["-- beyond Table 2 --", "", "", "", "", ""])
         ms = by_method[name]
         if not ms:
             rows.append([name, "–", "–", "–", "–", "0"])

@@ -1,4 +1,4 @@
-"""The one long-tailed profile shared by every dataset (DATASETS.md)."""
+"""The one long-tailed profile shared by every dataset (the cards in docs/datasets/)."""
 from __future__ import annotations
 
 from typing import Sequence

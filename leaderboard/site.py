@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +32,17 @@ import numpy as np
 import pandas as pd
 
 from benchmark import __version__
-from benchmark.regression import compare, paper_reference
+from benchmark.regression import MAX_BAND, compare, paper_reference
 from benchmark.report import csv_text, method_order
 from benchmark.permissions import set_default_dir_mode
 from benchmark.results import (ResultFileError, invalid_result, iter_result_files, predictions_path, read_predictions,
                                read_result, results_frame)
-from benchmark.schema import RunResult
-from benchmark.stats import (BASELINE, bootstrap_mcr_ci, cd_diagram_svg, cell_stats, compare_methods, rank_summary,
+from benchmark.schema import RunResult, metric_specs
+from benchmark.stats import (BASELINE, DEFAULT_ROPE, bayesian_comparisons, bootstrap_mcr_ci, cd_diagram_svg, cell_stats, compare_methods, rank_summary,
                              scores_across_datasets, scores_across_seeds)
 
+from .paper_grid import VERDICTS, paper_grids, scatter
+from .plots import RecallSeries, group_bars_svg, recall_vs_count_svg, seed_dots_svg
 from .svg import confusion_svg, heatmap_svg
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -48,6 +51,10 @@ STATIC = PACKAGE_DIR / "static"
 MARKER = ".medlt-site"
 METRIC_LABELS = {"all": "All", "major": "Major", "medium": "Medium", "minor": "Minor"}
 METRIC_COLUMNS = {"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}
+#: A cell needs this many seeds to be marked best or second best.
+MIN_SEEDS_FOR_BEST = 3
+#: The metrics beyond the MCR headline, in schema order (one list: :func:`benchmark.schema.metric_specs`).
+EXTRA_METRICS = [name for name in metric_specs() if name not in METRIC_COLUMNS.values()]
 
 
 class SiteError(ValueError):
@@ -82,6 +89,8 @@ def slugify(text: str) -> str:
 def _num(v: Any, digits: int = 2) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
+    if isinstance(v, float) and math.isinf(v):  # e.g. Iman–Davenport F when every block ranks alike
+        return "∞" if v > 0 else "−∞"
     return f"{float(v):.{digits}f}"
 
 
@@ -233,6 +242,7 @@ class _SiteBuilder:
         for r in self.runs:
             s = r.result.spec
             self.by_key[(s.dataset, s.backbone, s.protocol, s.method, s.seed)] = r
+        self.extra = _extra_metric_cells(self.frame)
         self.env = _environment()
 
     # -- lookups ------------------------------------------------------------------------
@@ -289,8 +299,17 @@ class _SiteBuilder:
             self.render(out / "methods" / f"{self.method_slug[m]}.html", "method.html", **self.method_page(m),
                         **self.common("../"))
         self.render(out / "paper.html", "paper.html", **self.paper_page(), **self.common(""))
+        self.copy_sources(out / "source")
         (out / "results.json").write_text(self.results_json(), encoding="utf-8")
         (out / "results.csv").write_text(self.results_csv(), encoding="utf-8")
+
+    def copy_sources(self, out: Path) -> None:
+        """The source file of every registered method shown, as text (its page links there)."""
+        for facts in self.method_facts.values():
+            if facts and facts.get("source") and Path(facts["source_path"]).is_file():
+                target = out / f"{facts['source']}.txt"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(facts["source_path"], target)
 
     def render(self, path: Path, template: str, **context: Any) -> None:
         path.write_text(self.env.get_template(template).render(**context), encoding="utf-8")
@@ -299,8 +318,8 @@ class _SiteBuilder:
     def board(self, backbone: str, protocol: str) -> dict[str, Any]:
         part = self.frame[(self.frame["backbone"] == backbone) & (self.frame["protocol"] == protocol)]
         datasets = [d for d in self.datasets if d in set(part["dataset"])]
-        methods = [m for m in self.methods if m in set(part["method"])]
-        ranks = rank_summary(scores_across_datasets(part), blocks="datasets")
+        ranked = [d for d in datasets if not self.dataset_facts[d]["demo"]]  # a demo set is not evidence
+        ranks = rank_summary(scores_across_datasets(part[part["dataset"].isin(ranked)]), blocks="datasets")
         groups, columns = [], [{"label": "Method", "index": 0, "type": "text", "dataset": ""},
                                {"label": "Avg. rank", "index": 1, "type": "rank", "dataset": ""}]
         for d in datasets:
@@ -311,81 +330,137 @@ class _SiteBuilder:
             for m in metrics:
                 columns.append({"label": METRIC_LABELS[m] + (" ± std" if m == "all" else ""), "index": len(columns),
                                 "type": "number", "dataset": d, "metric": m})
-        rows = []
-        for method in methods:
-            rank = ranks.ranks.get(method) if not ranks.ranks.empty else None
-            cells = [{"text": _num(rank), "value": _value(rank), "mark": None, "best": 0,
-                      "title": "average rank over datasets (1 = best)" if rank is not None
-                      else "not run on every dataset of this table"}]
-            for col in columns[2:]:
-                c = self.cell(col["dataset"], backbone, protocol, method)
-                mean = c[f"{col['metric']}_mean"] if c else None
-                text = _num(mean)
-                if c and col["metric"] == "all":
-                    text += f" ± {_num(c['all_std'])}"
-                cells.append({"text": text, "value": _value(mean), "mark": self.mark(col["dataset"], backbone, protocol,
-                                                                                     method, col["metric"]) if c else None,
-                              "title": f"{c['n']} seeds" if c else "not run", "best": 0})
-            rows.append({"name": method, "slug": self.method_slug[method], "cells": cells})
+        rows = [self.board_row(method, backbone, protocol, columns, ranks, ranked)
+                for method in self.methods if method in set(part["method"])]
+        # the table opens sorted by its headline: the average rank when there is one, else the first All column
+        sort_col = 1 if not ranks.ranks.empty and ranks.n >= 2 else 2
+        rows = _sorted_rows(rows, sort_col - 1, ascending=sort_col == 1)  # cells[0] is column 1
+        for col in columns:
+            col["sorted"] = "ascending" if col["index"] == sort_col == 1 else "descending" if col["index"] == sort_col else ""
         _mark_best(rows, len(columns) - 1)
         cd = cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"critical-difference diagram, {backbone}, "
-                                                                    f"{protocol}") if ranks.k >= 2 and ranks.n >= 2 else None
+                                                                    f"{protocol}") if ranks.draw_cd else None
         pairwise = None
         if ranks.pairwise is not None and ranks.n >= 2:
             order = list(ranks.ranks.index)
             pairwise = {"methods": order, "rows": [[_p(ranks.pairwise.loc[a, b]) if a != b else "–" for b in order]
                                                    for a in order]}
+        bayes = None
+        if len(ranked) >= 2:
+            table = bayesian_comparisons(scores_across_datasets(part[part["dataset"].isin(ranked)]))
+            order = {r["name"]: i for i, r in enumerate(rows)}
+            bayes = sorted(table.to_dict(orient="records"), key=lambda b: order.get(b["method"], len(order)))
         return {"backbone": backbone, "protocol": protocol, "groups": groups, "columns": columns, "rows": rows,
-                "pairwise": pairwise,
+                "pairwise": pairwise, "ranked": ranked, "bayes": bayes, "rope": DEFAULT_ROPE, "unranked": [d for d in datasets if d not in ranked],
                 "ranks": ranks, "cd_svg": _markup(cd), "friedman": ranks.friedman,
                 "id": slugify(f"{backbone}-{protocol}")}
 
+    def board_row(self, method: str, backbone: str, protocol: str, columns: list[dict[str, Any]], ranks: Any,
+                  ranked: list[str]) -> dict[str, Any]:
+        """One method's row of a board: its average rank, then mean ± std and n seeds of every column."""
+        rank = ranks.ranks.get(method) if not ranks.ranks.empty else None
+        seeds = [c["n"] if c else 0 for c in (self.cell(d, backbone, protocol, method) for d in ranked)]
+        cells = [{"text": _num(rank), "value": _value(rank), "mark": None, "best": 0, "n": None,
+                  "eligible": bool(seeds) and min(seeds) >= MIN_SEEDS_FOR_BEST,
+                  "title": f"average rank over {ranks.n} dataset{'s' * (ranks.n != 1)} (1 = best)" if rank is not None
+                  else "not ranked: not run on every ranked dataset of this table" if ranked
+                  else "not ranked: no dataset of this table is ranked (demonstration sets are not)"}]
+        for col in columns[2:]:
+            c = self.cell(col["dataset"], backbone, protocol, method)
+            mean = c[f"{col['metric']}_mean"] if c else None
+            text = _num(mean)
+            if c and col["metric"] == "all":
+                text += f" ± {_num(c['all_std'])}"
+            cells.append({"text": text, "value": _value(mean), "n": c["n"] if c else None, "best": 0,
+                          "eligible": bool(c) and c["n"] >= MIN_SEEDS_FOR_BEST,
+                          "mark": self.mark(col["dataset"], backbone, protocol, method, col["metric"]) if c else None,
+                          "title": (f"mean over {c['n']} seed{'s' * (c['n'] != 1)} ({', '.join(map(str, c['seeds']))})"
+                                    if c else "not run")})
+        return {"name": method, "slug": self.method_slug[method], "cells": cells}
+
     # dataset pages -----------------------------------------------------------------------------
     def dataset_page(self, dataset: str) -> dict[str, Any]:
-        facts = self.dataset_facts[dataset]
         sections = []
         for backbone, protocol in self.slices:
             part = self.frame[(self.frame["dataset"] == dataset) & (self.frame["backbone"] == backbone)
                               & (self.frame["protocol"] == protocol)]
-            if part.empty:
-                continue
-            methods = [m for m in self.methods if m in set(part["method"])]
-            has_medium = bool(part["mcr_medium"].notna().any())
-            rows = []
-            for method in methods:
-                c = self.cell(dataset, backbone, protocol, method)
-                assert c is not None
-                runs = self.runs_of(dataset, backbone, protocol, method)
-                ci = self.bootstrap(runs)
-                vs_ce = self.test(dataset, backbone, protocol, method, "all", "baseline")
-                vs_best = self.test(dataset, backbone, protocol, method, "all", "best")
-                rows.append({"name": method, "slug": self.method_slug[method], "cell": c, "ci": ci,
-                             "seeds": ", ".join(map(str, c["seeds"])), "vs_ce": vs_ce, "vs_best": vs_best,
-                             "mark": self.mark(dataset, backbone, protocol, method, "all")})
-            first = self.runs_of(dataset, backbone, protocol, methods[0])[0].result
-            assert first.per_class is not None
-            names = first.per_class.class_names
-            notes = [f"{g[:3]} {n}" if g else str(n) for g, n in zip(first.per_class.group, first.per_class.train_counts)]
-            recall, confusions = [], []
-            for method in methods:
-                runs = self.runs_of(dataset, backbone, protocol, method)
-                per = np.array([[np.nan if v is None else v for v in r.result.per_class.recall]  # type: ignore[union-attr]
-                                for r in runs], dtype=float)
-                with np.errstate(all="ignore"):
-                    recall.append([None if np.isnan(v) else float(v) for v in np.nanmean(per, axis=0)]
-                                  if per.size else [None] * len(names))
-                cm = np.sum([np.asarray(r.result.confusion_matrix) for r in runs], axis=0)
-                confusions.append({"name": method, "svg": confusion_svg(
-                    cm.tolist(), names, f"{method}: confusion matrix on {dataset} (sum over {len(runs)} seeds)")})
-            heat = heatmap_svg(recall, methods, names, f"per-class recall (%) on {dataset}, mean over seeds",
-                               col_notes=notes, col_header="class (group, train images)")
-            ranks = rank_summary(scores_across_seeds(part), blocks="seeds")
-            cd = cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"{dataset}: critical-difference diagram "
-                                f"over seeds") if ranks.k >= 2 else None
-            sections.append({"backbone": backbone, "protocol": protocol, "rows": rows, "has_medium": has_medium,
-                             "heatmap": heat, "confusions": confusions, "cd_svg": _markup(cd), "ranks": ranks,
-                             "n_resamples": self.n_resamples})
-        return {"dataset": dataset, "facts": facts, "sections": sections}
+            if not part.empty:
+                sections.append(self.dataset_section(dataset, backbone, protocol, part))
+        return {"dataset": dataset, "facts": self.dataset_facts[dataset], "sections": sections}
+
+    def dataset_section(self, dataset: str, backbone: str, protocol: str, part: pd.DataFrame) -> dict[str, Any]:
+        """One (backbone, protocol) section of a dataset page: the table, its plots and the rank test."""
+        methods = [m for m in self.methods if m in set(part["method"])]
+        rows = []
+        for method in methods:
+            c = self.cell(dataset, backbone, protocol, method)
+            assert c is not None
+            runs = self.runs_of(dataset, backbone, protocol, method)
+            rows.append({"name": method, "slug": self.method_slug[method], "cell": c, "ci": self.bootstrap(runs),
+                         "seeds": ", ".join(map(str, c["seeds"])), "values": [r.result.metrics.mcr_all for r in runs
+                                                                              if r.result.metrics],
+                         "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
+                         "vs_best": self.test(dataset, backbone, protocol, method, "all", "best"),
+                         "mark": self.mark(dataset, backbone, protocol, method, "all")})
+        rows.sort(key=lambda r: (math.isnan(r["cell"]["all_mean"]), -np.nan_to_num(r["cell"]["all_mean"])))
+        _add_seed_dots(rows)
+        has_medium = bool(part["mcr_medium"].notna().any())
+        ranks = rank_summary(scores_across_seeds(part), blocks="seeds")
+        cd = cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"{dataset}: critical-difference diagram "
+                            f"over seeds") if ranks.draw_cd else None
+        extra = self.extra_table(dataset, backbone, protocol, [r["name"] for r in rows])
+        return {"backbone": backbone, "protocol": protocol, "rows": rows, "has_medium": has_medium, "extra": extra,
+                **self.class_plots(dataset, backbone, protocol, [r["name"] for r in rows], has_medium),
+                "cd_svg": _markup(cd), "ranks": ranks, "n_resamples": self.n_resamples}
+
+    def extra_table(self, dataset: str, backbone: str, protocol: str, methods: list[str]) -> dict[str, Any] | None:
+        """The metrics beyond MCR (accuracy, macro-F1, AUC, ECE, NLL, many/medium/few-shot MCR) of a section's
+        methods: mean ± std over seeds and n, one column per metric that some run here has."""
+        cells = {m: self.extra.get((dataset, backbone, protocol, m), {}) for m in methods}
+        names = [n for n in EXTRA_METRICS if any(n in c for c in cells.values())]
+        if not names:
+            return None
+        return {"metrics": [_metric_column(n) for n in names],
+                "rows": [{"name": m, "slug": self.method_slug[m], "cells": [cells[m].get(n) for n in names]}
+                         for m in methods]}
+
+    def class_plots(self, dataset: str, backbone: str, protocol: str, methods: list[str],
+                    has_medium: bool) -> dict[str, Any]:
+        """Per-class views of a section, classes ordered by training count (most first): the recall heat map,
+        the long-tail plot, group bars and the confusion matrices summed over seeds."""
+        first = self.runs_of(dataset, backbone, protocol, methods[0])[0].result
+        assert first.per_class is not None
+        pc = first.per_class
+        order = sorted(range(len(pc.class_names)), key=lambda i: (-pc.train_counts[i], i))
+        names = [pc.class_names[i] for i in order]
+        counts = [pc.train_counts[i] for i in order]
+        notes = [f"{pc.group[i][:3]} {pc.train_counts[i]}" if pc.group[i] else str(pc.train_counts[i]) for i in order]
+        recall, confusions = {}, []
+        for method in methods:
+            runs = self.runs_of(dataset, backbone, protocol, method)
+            per = np.array([[np.nan if v is None else v for v in r.result.per_class.recall]  # type: ignore[union-attr]
+                            for r in runs], dtype=float)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a class with no test image: all-NaN column
+                mean = np.nanmean(per, axis=0) if per.size else np.full(len(order), np.nan)
+            recall[method] = [None if np.isnan(mean[i]) else float(mean[i]) for i in order]
+            cm = np.sum([np.asarray(r.result.confusion_matrix) for r in runs], axis=0)[np.ix_(order, order)]
+            confusions.append({"name": method, "n": len(runs), "svg": confusion_svg(
+                cm.tolist(), names, f"{method}: confusion matrix on {dataset}, summed over {len(runs)} "
+                                    f"seed{'s' * (len(runs) != 1)}")})
+        heat = heatmap_svg([recall[m] for m in methods], methods, names,
+                           f"per-class recall (%) on {dataset}, mean over seeds", col_notes=notes,
+                           col_header="class (group, training images), most images first")
+        chosen = _long_tail_methods(self.cells, dataset, backbone, protocol, methods)
+        long_tail = recall_vs_count_svg([RecallSeries(m, counts, recall[m]) for m in chosen], names,
+                                        f"per-class recall against training images on {dataset}: "
+                                        f"{', '.join(chosen)}")
+        groups = ["major", "medium", "minor"] if has_medium else ["major", "minor"]
+        bars = group_bars_svg(methods, [f"{g} classes" for g in groups],
+                              [[self.cell(dataset, backbone, protocol, m)[f"{g}_mean"] for g in groups]  # type: ignore[index]
+                               for m in methods], f"MCR of the major / medium / minor classes on {dataset}")
+        return {"heatmap": heat, "confusions": confusions, "long_tail": long_tail, "long_tail_methods": chosen,
+                "group_bars": bars}
 
     def bootstrap(self, runs: Sequence[Loaded]) -> dict[str, Any] | None:
         """The CI of a cell from its predictions files; none when a run has no predictions file, and a
@@ -422,13 +497,22 @@ class _SiteBuilder:
                          "protocol": protocol, "cell": c, "seeds": ", ".join(map(str, c["seeds"])) if c else "",
                          "demo": self.dataset_facts[dataset]["demo"],
                          "mark": self.mark(dataset, backbone, protocol, method, "all"),
-                         "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline")})
+                         "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
+                         "extra": self.extra.get((dataset, backbone, protocol, method), {})})
         provenance = [{"spec": r.result.spec, "p": r.result.provenance, "stage1": r.result.stage1_sha256[:12],
                        "manifest": r.result.dataset_manifest_sha256[:12]}
                       for r in sorted(runs, key=lambda r: (r.result.spec.dataset, r.result.spec.backbone,
                                                            r.result.spec.protocol, r.result.spec.seed))]
         ids = sorted({r.spec.method_id for r in results})
+        if facts and facts.get("url") and safe_url(facts["url"]) and safe_url(facts["url"]) not in urls:
+            urls.insert(0, safe_url(facts["url"]))
+        source = ({"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
+                  if facts and facts.get("source") else None)
+        user_files = sorted({r.method_source_sha256 for r in results if r.method_source_sha256})
+        extra_names = [n for n in EXTRA_METRICS if any(n in r["extra"] for r in rows)]
         return {"method": method, "ids": ids, "description": description, "reference": reference, "urls": urls,
+                "extra_metrics": [_metric_column(n) for n in extra_names],
+                "source": source, "user_files": user_files,
                 "dropped_links": dropped_links, "two_stage": any(r.two_stage for r in results),
                 "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
                 "hyperparameters": [json.loads(h) for h in hyper], "facts": facts, "rows": rows,
@@ -438,12 +522,12 @@ class _SiteBuilder:
     def paper_page(self) -> dict[str, Any]:
         reference = paper_reference()
         comparisons = compare(self.frame, reference, self.tolerance)
-        tables: dict[str, list[Any]] = defaultdict(list)
-        for c in comparisons:
-            tables[c.ref.source].append(c)
         ran = [c for c in comparisons if c.ran]
-        return {"tables": dict(sorted(tables.items())), "tolerance": self.tolerance, "n_compared": len(ran),
-                "n_ok": sum(c.ok for c in ran), "n_cells": len(reference)}
+        statuses = [c.status for c in ran]
+        return {"grids": paper_grids(comparisons, self.frame, METRIC_COLUMNS), "scatter": scatter(comparisons),
+                "tolerance": self.tolerance, "max_band": MAX_BAND, "verdicts": VERDICTS, "n_compared": len(ran),
+                "n_ok": statuses.count("ok"), "n_fail": statuses.count("FAIL"),
+                "n_inconclusive": statuses.count("inconclusive"), "n_cells": len(reference)}
 
     # downloads -----------------------------------------------------------------------------------
     def results_json(self) -> str:
@@ -466,6 +550,59 @@ class _SiteBuilder:
             w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else
                         (csv_text(v) if isinstance(v, str) else v) for v in row])
         return buf.getvalue()
+
+
+def _metric_column(name: str) -> dict[str, Any]:
+    """Header facts of a metric column: label, unit, sort direction and the schema's description."""
+    spec = metric_specs()[name]
+    label = {"mcr": "MCR", "f1": "F1", "auc": "AUC", "ece": "ECE", "nll": "NLL"}
+    text = " ".join(label.get(w, w) for w in name.split("_")).replace(" shot", "-shot")
+    return {"name": name, "label": text[0].upper() + text[1:], "unit": "nats" if spec.unit == "nats" else "%",
+            "type": "number" if spec.higher_is_better else "rank", "title": spec.description,
+            "better": "higher" if spec.higher_is_better else "lower"}
+
+
+def _extra_metric_cells(frame: pd.DataFrame) -> dict[tuple, dict[str, dict[str, Any]]]:
+    """Per cell, per metric of :data:`EXTRA_METRICS` that its runs have: mean, sample std and n seeds."""
+    out: dict[tuple, dict[str, dict[str, Any]]] = {}
+    if frame.empty:
+        return out
+    for key, group in frame.groupby(["dataset", "backbone", "protocol", "method"], sort=False):
+        metrics = {}
+        for name in EXTRA_METRICS:
+            values = group[name].dropna().to_numpy(float) if name in group else np.array([])
+            if values.size:
+                metrics[name] = {"mean": float(values.mean()), "n": int(values.size),
+                                 "std": float(values.std(ddof=1)) if values.size > 1 else math.nan}
+        out[tuple(key)] = metrics
+    return out
+
+
+def _long_tail_methods(cells: pd.DataFrame, dataset: str, backbone: str, protocol: str,
+                       methods: list[str]) -> list[str]:
+    """The methods of the long-tail plot: CE, the best by All-MCR and the best by minor-class MCR (distinct)."""
+    part = cells[(cells["dataset"] == dataset) & (cells["backbone"] == backbone) & (cells["protocol"] == protocol)]
+    chosen = [BASELINE] if BASELINE in methods else []
+    for column in ("all_mean", "minor_mean"):
+        ranked = part.dropna(subset=[column]).sort_values(column, ascending=False, kind="stable")
+        if len(ranked):
+            chosen.append(str(ranked.iloc[0]["method"]))
+    return list(dict.fromkeys(chosen)) or methods[:1]
+
+
+def _add_seed_dots(rows: list[dict[str, Any]]) -> None:
+    """A dot plot of each row's per-seed All-MCR, on one axis shared by the table (so rows compare)."""
+    values = [v for r in rows for v in r["values"] if v is not None and not math.isnan(v)]
+    if not values:
+        for r in rows:
+            r["dots"] = None
+        return
+    lo, hi = min(values), max(values)
+    pad = max(0.5, 0.05 * (hi - lo))
+    for r in rows:
+        mine = [v for v in r["values"] if v is not None and not math.isnan(v)]
+        r["dots"] = seed_dots_svg(mine, lo - pad, hi + pad, f"{r['name']}: All-MCR of each seed")
+        r["axis"] = (lo - pad, hi + pad)
 
 
 def _missing_as_null(value: Any) -> Any:
@@ -507,17 +644,33 @@ def _unique_slugs(names: Sequence[str], base: Callable[[str], str]) -> dict[str,
 
 
 def _mark_best(rows: list[dict[str, Any]], n_columns: int) -> None:
-    """Best (1) and second-best (2) of each numeric column; ranks are lower-is-better."""
+    """Best (1) and second-best (2) of each numeric column; ranks are lower-is-better.
+
+    Only cells with at least :data:`MIN_SEEDS_FOR_BEST` seeds compete: a one-seed number is not a result
+    that can be "best".
+    """
     for j in range(n_columns):
-        values = [float(r["cells"][j]["value"]) for r in rows if r["cells"][j]["value"]]
+        values = [float(r["cells"][j]["value"]) for r in rows if r["cells"][j]["value"] and r["cells"][j]["eligible"]]
         if len(values) < 2:
             continue
         lower = j == 0
         distinct = sorted({round(v, 2) for v in values}, reverse=not lower)
         for r in rows:
-            v = r["cells"][j]["value"]
-            if not v:
+            cell = r["cells"][j]
+            if not cell["value"] or not cell["eligible"]:
                 continue
-            v = round(float(v), 2)
-            r["cells"][j]["best"] = 1 if v == distinct[0] else 2 if len(distinct) > 1 and len(values) > 2 and \
+            v = round(float(cell["value"]), 2)
+            cell["best"] = 1 if v == distinct[0] else 2 if len(distinct) > 1 and len(values) > 2 and \
                 v == distinct[1] else 0
+
+
+def _sorted_rows(rows: list[dict[str, Any]], column: int, ascending: bool) -> list[dict[str, Any]]:
+    """Rows ordered by one column's ``value`` (missing values last, ties in their current order), as the
+    sort script orders them when that column is clicked."""
+    def key(row: dict[str, Any]) -> tuple[bool, float]:
+        raw = row["cells"][column]["value"]
+        if not raw:
+            return True, 0.0
+        return False, float(raw) if ascending else -float(raw)
+
+    return sorted(rows, key=key)

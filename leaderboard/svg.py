@@ -1,6 +1,8 @@
-"""Tiny hand-written SVG plots (no plotting library): heat maps of per-class recall and confusion matrices.
+"""Hand-written SVG matrices (no plotting library): heat maps of per-class recall and confusion matrices.
 
 Every text that goes into an SVG passes through :func:`esc`, so names from submissions are inert.
+Labels are never cut: the margins grow with the longest label (column labels are drawn at −45°,
+so they need room above the matrix and to the right of its last column).
 """
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ import math
 from typing import Sequence
 
 from markupsafe import Markup
+
+#: Width of one character at font-size 11 (sans-serif), generous so that wide glyphs still fit.
+CHAR_W = 7.0
 
 
 def esc(text: object) -> str:
@@ -25,65 +30,68 @@ def _colour(frac: float) -> str:
 
 def heatmap_svg(values: Sequence[Sequence[float | None]], row_labels: Sequence[str], col_labels: Sequence[str],
                 title: str, vmax: float = 100.0, cell: int = 34, col_notes: Sequence[str] | None = None,
-                show_values: bool = True, digits: int = 0, row_header: str = "", col_header: str = "") -> Markup:
-    """A matrix of coloured cells with labels; None/NaN cells are grey and marked '–'."""
+                show_values: bool = True, digits: int = 0, row_header: str = "", col_header: str = "",
+                cell_text: Sequence[Sequence[str]] | None = None) -> Markup:
+    """A matrix of coloured cells with labels; None/NaN cells are grey and marked '–'.
+
+    ``cell_text`` (same shape as ``values``) replaces the printed numbers (e.g. counts over shares) and
+    is added to each cell's tooltip; ``show_values=False`` prints nothing in the cells.
+    """
     rows, cols = len(row_labels), len(col_labels)
-    left = 20 + 8 * max([len(str(r)) for r in row_labels] + [len(row_header), 4])
-    top = 44 + (14 if col_notes else 0) + 7 * min(12, max([len(str(c)) for c in col_labels] + [1]))
-    width, height = left + cols * cell + 10, top + rows * cell + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="11">',
+    longest_col = max([len(str(c)) for c in col_labels] + [1])
+    slant = CHAR_W * longest_col / math.sqrt(2)  # a −45° label rises and runs this far
+    note_h = 14 if col_notes else 0
+    left = 20 + CHAR_W * max([len(str(r)) for r in row_labels] + [len(row_header), 4])
+    top = 30 + note_h + slant
+    width = max(left + cols * cell + slant + 10, 20 + CHAR_W * len(col_header))
+    height = top + rows * cell + 10
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width:.0f}" height="{height:.0f}" '
+           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" font-family="sans-serif" font-size="11">',
            f"<title>{esc(title)}</title>"]
     if col_header:
-        out.append(f'<text x="{left}" y="12" fill="#555">{esc(col_header)}</text>')
+        out.append(f'<text x="4" y="12" fill="#555">{esc(col_header)}</text>')
     if row_header:
-        out.append(f'<text x="4" y="{top - 6}" fill="#555">{esc(row_header)}</text>')
+        out.append(f'<text x="4" y="{top - 6:.1f}" fill="#555">{esc(row_header)}</text>')
+    base = top - 6 - note_h
     for j, label in enumerate(col_labels):
         x = left + j * cell + cell / 2
-        out.append(f'<text x="{x:.1f}" y="{top - 6 - (14 if col_notes else 0)}" transform="rotate(-45 {x:.1f} '
-                   f'{top - 6 - (14 if col_notes else 0)})">{esc(label)}</text>')
+        out.append(f'<text x="{x:.1f}" y="{base:.1f}" transform="rotate(-45 {x:.1f} {base:.1f})">{esc(label)}</text>')
         if col_notes:
-            out.append(f'<text x="{x:.1f}" y="{top - 6}" text-anchor="middle" fill="#555" font-size="9">'
+            out.append(f'<text x="{x:.1f}" y="{top - 6:.1f}" text-anchor="middle" fill="#555" font-size="9">'
                        f'{esc(col_notes[j])}</text>')
     for i, label in enumerate(row_labels):
         y = top + i * cell
-        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{esc(label)}</text>')
+        out.append(f'<text x="{left - 6:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{esc(label)}</text>')
         for j in range(cols):
             v = values[i][j]
             x = left + j * cell
             missing = v is None or (isinstance(v, float) and math.isnan(v))
-            fill = "#dddddd" if missing else _colour(float(v) / vmax if vmax else 0.0)
-            tip = f"{row_labels[i]} / {col_labels[j]}: " + ("no data" if missing else f"{float(v):.{max(digits, 1)}f}")
-            out.append(f'<rect x="{x}" y="{y}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
+            fill = "#dddddd" if missing else _colour(float(v) / vmax if vmax else 0.0)  # type: ignore[arg-type]
+            shown = cell_text[i][j] if cell_text is not None else ("–" if missing else f"{float(v):.{digits}f}")  # type: ignore[arg-type]
+            tip = f"{row_labels[i]} / {col_labels[j]}: " + ("no data" if missing else
+                                                            f"{float(v):.{max(digits, 1)}f}")  # type: ignore[arg-type]
+            if cell_text is not None:
+                tip += f" ({shown})"
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
                        f"<title>{esc(tip)}</title></rect>")
             if show_values:
-                text = "–" if missing else f"{float(v):.{digits}f}"
-                dark = not missing and float(v) / (vmax or 1) > 0.55
+                dark = not missing and float(v) / (vmax or 1) > 0.55  # type: ignore[arg-type]
                 out.append(f'<text x="{x + cell / 2 - 0.5:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
-                           f'font-size="10" fill="{"#ffffff" if dark else "#222222"}">{esc(text)}</text>')
+                           f'font-size="{9 if cell_text is not None else 10}" '
+                           f'fill="{"#ffffff" if dark else "#222222"}">{esc(shown)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
 
 def confusion_svg(cm: Sequence[Sequence[int]], class_names: Sequence[str], title: str) -> Markup:
     """A confusion matrix (rows = true class, columns = predicted), coloured by row-normalised share,
-    labelled with counts."""
-    rows = []
+    labelled with counts (up to 20 classes; beyond, the counts are in the tooltips only)."""
+    shares = []
     for row in cm:
         total = sum(row)
-        rows.append([100.0 * c / total if total else None for c in row])
-    svg = heatmap_svg(rows, class_names, class_names, title, vmax=100.0, cell=30 if len(class_names) <= 12 else 22,
-                      show_values=False, row_header="true ↓", col_header="predicted →")
-    # counts on top of the colours
+        shares.append([100.0 * c / total if total else None for c in row])
     cell = 30 if len(class_names) <= 12 else 22
-    left = 20 + 8 * max([len(str(r)) for r in class_names] + [len("true ↓"), 4])
-    top = 44 + 7 * min(12, max([len(str(c)) for c in class_names] + [1]))
-    texts = []
-    if len(class_names) <= 20:
-        for i, row in enumerate(cm):
-            for j, c in enumerate(row):
-                share = rows[i][j] or 0.0
-                texts.append(f'<text x="{left + j * cell + cell / 2 - 0.5:.1f}" y="{top + i * cell + cell / 2 + 4:.1f}" '
-                             f'text-anchor="middle" font-size="9" fill="{"#ffffff" if share > 55 else "#222222"}">'
-                             f"{int(c)}</text>")
-    return Markup(str(svg).replace("</svg>", "".join(texts) + "</svg>"))
+    text = [[str(int(c)) for c in row] for row in cm]
+    return heatmap_svg(shares, class_names, class_names, title, vmax=100.0, cell=cell,
+                       show_values=len(class_names) <= 20,
+                       row_header="true ↓", col_header="predicted →", cell_text=text)

@@ -9,30 +9,49 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Literal
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .stage2 import STAGE2_KINDS, Stage2Kind, kind_for_suffix, stage2_kind
+
 
 @dataclass(frozen=True)
 class Rebalance:
-    """Stage 2 of a two-stage method: ``reweight`` (cRW) or ``resample`` (cRS) the new head."""
+    """Stage 2 of a two-stage method, named by its kind: ``reweight`` (cRW), ``resample`` (cRS),
+    ``taunorm`` (τ-norm), ``lws`` (LWS), ``pla`` (PLA) or ``maxnorm`` (MaxNorm).
 
-    kind: Literal["reweight", "resample"]
+    :attr:`stage2` is the kind itself (:mod:`methods.stage2`): its hyper-parameters and the
+    capabilities the engine reads.
+    """
+
+    kind: str
+
+    def __post_init__(self) -> None:
+        stage2_kind(self.kind)  # an unknown kind fails here, naming the valid ones
+
+    @property
+    def stage2(self) -> Stage2Kind:
+        """The stage-2 kind with its default hyper-parameters."""
+        return stage2_kind(self.kind)
 
     @property
     def suffix(self) -> str:
-        return {"reweight": "cRW", "resample": "cRS"}[self.kind]
+        """Display suffix of the row: ``CE→{suffix}``."""
+        return STAGE2_KINDS[self.kind].suffix
+
+    @property
+    def id_suffix(self) -> str:
+        """ASCII suffix of the row's id: ``ce-{id_suffix}``."""
+        return STAGE2_KINDS[self.kind].id_suffix
 
     @classmethod
     def from_suffix(cls, suffix: str) -> "Rebalance":
-        kinds = {"crw": "reweight", "crs": "resample"}
-        if suffix.lower() not in kinds:
-            raise ValueError(f"unknown stage-2 suffix {suffix!r}; valid: cRW, cRS")
-        return cls(kinds[suffix.lower()])  # type: ignore[arg-type]
+        """The stage 2 named by a display or id suffix (``cRW``, ``crw``, ``τ-norm``, ``taunorm``; any case)."""
+        return cls(kind_for_suffix(suffix))
 
 
 @dataclass
@@ -99,10 +118,12 @@ class Method:
 
     #: Display name exactly as the paper writes it (one-stage part: ``CE+SC``).
     name: ClassVar[str] = ""
-    #: ASCII id for the shell (``ce+sc``); two-stage ids add ``-crw`` / ``-crs``.
+    #: ASCII id for the shell (``ce+sc``); two-stage ids add the stage 2's id suffix (``-crw``, ``-taunorm``).
     id: ClassVar[str] = ""
     description: ClassVar[str] = ""
     reference: ClassVar[str] = ""
+    #: Link to the method's paper (shown on its leaderboard page; http(s) only).
+    url: ClassVar[str] = ""
     #: Augmented views per image (SupCon wants 2).
     views: ClassVar[int] = 1
     #: Stage-1 sampler: "instance", "class_balanced" or "reversed".
@@ -122,7 +143,7 @@ class Method:
 
     @property
     def method_id(self) -> str:
-        return self.id if self.rebalance is None else f"{self.id}-{self.rebalance.suffix.lower()}"
+        return self.id if self.rebalance is None else f"{self.id}-{self.rebalance.id_suffix}"
 
     @property
     def two_stage(self) -> bool:

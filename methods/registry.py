@@ -1,8 +1,9 @@
 """The one method registry.
 
 ``@register_method(variants=("", "cRW"))`` on a :class:`Method` subclass registers its
-one-stage row (``""``) and its two-stage rows (``"cRW"``, ``"cRS"``) under their display
-names and ASCII ids. The CLI, the grid, the leaderboard and the tests read this registry
+one-stage row (``""``) and its two-stage rows (a stage-2 suffix of :mod:`methods.stage2`: ``"cRW"``,
+``"cRS"``, ``"τ-norm"``, ``"LWS"``, ``"PLA"``, ``"MaxNorm"``) under their display names
+(``CE→τ-norm``) and ASCII ids (``ce-taunorm``). The CLI, the grid, the leaderboard and the tests read this registry
 and nothing else. Methods from outside the package come from a file
 (``path/to/file.py:MyMethod``) or from the ``medlt_bench.methods`` entry-point group.
 """
@@ -47,7 +48,7 @@ def method_id_problem(method_id: str) -> str | None:
 
 
 def _rebalance(suffix: str, where: str, error: type[Exception]) -> Rebalance:
-    """The stage 2 named by ``suffix`` (``cRW`` / ``cRS``); ``error`` naming ``where`` otherwise."""
+    """The stage 2 named by ``suffix`` (display or id suffix); ``error`` naming ``where`` otherwise."""
     try:
         return Rebalance.from_suffix(suffix)
     except ValueError as e:  # names the suffix and lists the valid ones
@@ -67,7 +68,7 @@ class MethodEntry:
 
     @property
     def id(self) -> str:
-        return self.cls.id if self.rebalance is None else f"{self.cls.id}-{self.rebalance.suffix.lower()}"
+        return self.cls.id if self.rebalance is None else f"{self.cls.id}-{self.rebalance.id_suffix}"
 
     def create(self, **hyperparameters: Any) -> Method:
         return self.cls(rebalance=self.rebalance, **hyperparameters)
@@ -78,7 +79,8 @@ M = TypeVar("M", bound=type[Method])
 
 
 def register_method(cls: M | None = None, *, variants: Sequence[str] = ("",)) -> Any:
-    """Class decorator. ``variants``: ``""`` for the one-stage row, ``"cRW"`` / ``"cRS"`` for two-stage rows."""
+    """Class decorator. ``variants``: ``""`` for the one-stage row, a stage-2 suffix (``"cRW"``, ``"τ-norm"``, …)
+    for each two-stage row."""
 
     def decorate(c: M) -> M:
         if not c.name or not c.id:
@@ -87,6 +89,8 @@ def register_method(cls: M | None = None, *, variants: Sequence[str] = ("",)) ->
             raise ValueError(f"{c.__qualname__}: {method_id_problem(c.id)}")
         for v in variants:
             entry = MethodEntry(c, Rebalance.from_suffix(v) if v else None)
+            if method_id_problem(entry.id):  # the stage-2 id suffix keeps the id a valid folder name
+                raise ValueError(f"{c.__qualname__}: {method_id_problem(entry.id)}")
             for other in _ENTRIES:
                 if other.cls is not c and (other.name == entry.name or other.id == entry.id):
                     raise ValueError(f"method {entry.name!r} / {entry.id!r} registered twice")
@@ -117,7 +121,7 @@ def get_entry(name: str) -> MethodEntry:
     key = _normalise(name)
     base, sep, suffix = name.partition(":")
     if sep:  # the suffix syntax of user files, for a registered row
-        key = f"{_normalise(base)}-{_rebalance(suffix.strip(), f'method {name!r}', UnknownMethodError).suffix.lower()}"
+        key = f"{_normalise(base)}-{_rebalance(suffix.strip(), f'method {name!r}', UnknownMethodError).id_suffix}"
     for e in method_entries():
         if key in (_normalise(e.name), _normalise(e.id)):
             return e
@@ -134,7 +138,7 @@ def create_method(name: str, **hyperparameters: Any) -> Method:
 
 
 def load_method_from_file(spec: str, **hyperparameters: Any) -> Method:
-    """``path/to/file.py:ClassName`` (optionally ``:cRW`` / ``:cRS``) -> a method instance.
+    """``path/to/file.py:ClassName`` (optionally a stage-2 suffix: ``:cRW``, ``:taunorm``, …) -> a method instance.
 
     The class needs no registration; it must subclass :class:`Method` and declare ``name`` and ``id``,
     and neither may equal a registered method's name or id (its results would be taken for that

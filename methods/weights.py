@@ -2,7 +2,7 @@
 
 All weights are returned as tensors of the default float dtype (float32 unless a
 protocol asks for float64) of shape ``(C,)`` scaled so that
-they sum to ``C`` (the number of classes), as in METHODS.md.
+they sum to ``C`` (the number of classes), as in docs/methods.md#class-weights.
 """
 
 from __future__ import annotations

@@ -8,15 +8,23 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     from ..report import FORMATS, TABLE_HELP, TABLES
+    from ..schema import metric_specs
+
+    specs = metric_specs()
+    lower = [name for name, spec in specs.items() if not spec.higher_is_better]
 
     p = sub.add_parser("report", help="print a paper-layout table (Table 2 by default) of a results directory",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Mean (± sample std over seeds for Table 2) of MCR in the paper's layouts:\n  "
+                       description="Mean (± sample std over seeds for Table 2) of MCR (or --metric) in the paper's "
+                                   "layouts:\n  "
                                    + "\n  ".join(TABLE_HELP[t] for t in TABLES)
                                    + "\nBest per column in bold (text: *), second underlined (text: _); csv has plain numbers.")
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
     p.add_argument("--format", choices=list(FORMATS), default="text")
     p.add_argument("--table", type=int, choices=list(TABLES), default=2, help="which table layout (default 2)")
+    p.add_argument("--metric", metavar="NAME", default=None,
+                   help="show this metric of the result schema instead of the MCR columns All / Major / Minor "
+                        f"(one column per dataset; lowest marked best for {', '.join(lower)}): {', '.join(specs)}")
     p.set_defaults(func=run)
 
 
@@ -24,16 +32,24 @@ def run(args: argparse.Namespace) -> int:
     """Print the table; a broken result file refuses it (exit 2, naming the file): a table that silently
     left a run out would be a wrong number."""
     from ..cli import UserError
-    from ..report import TABLE_HELP, render_table
+    from ..report import TABLE_HELP, check_metric, render_table
     from ..results import load_results
 
+    if args.metric is not None:
+        try:
+            check_metric(args.metric)
+        except ValueError as e:
+            raise UserError(str(e)) from None
     if not args.results.is_dir():
         raise UserError(f"results directory {args.results} not found")
     try:
         results = load_results(args.results)
     except ValueError as e:
         raise UserError(str(e)) from None
-    text, warnings_ = render_table(results, args.table, args.format)
+    try:
+        text, warnings_ = render_table(results, args.table, args.format, args.metric)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     for w in warnings_:
         print(f"warning: {w}", file=sys.stderr)
     if text is None:

@@ -44,7 +44,8 @@
     Array.prototype.forEach.call(tables, function (table) {
       var headers = table.querySelectorAll("th[data-sort-index]");
       Array.prototype.forEach.call(headers, function (th) {
-        th.setAttribute("aria-sort", "none");
+        // a header the page was built sorted by keeps its state; the others start unsorted
+        if (!th.hasAttribute("aria-sort")) { th.setAttribute("aria-sort", "none"); }
         th.addEventListener("click", function () { sortBy(table, th); });
       });
     });

@@ -26,7 +26,7 @@ class BBN(Method):
 
     The model is a plain :class:`Classifier` whose backbone is the :class:`BBNBackbone`, so
     ``features(x) = cat(f_c, f_r)`` (``feat_dim = 2d``) and ``forward`` is the inference rule
-    ``α = 0.5``. Where METHODS.md is silent we follow the BBN reference: α is constant within an
+    ``α = 0.5``. Where the paper is silent (docs/methods.md#bbn) we follow the BBN reference: α is constant within an
     epoch, both branches run the shared trunk on their own batch (separate batch-norm statistics),
     and the head has a bias.
     """
@@ -35,6 +35,7 @@ class BBN(Method):
     id = "bbn"
     description = "Bilateral-branch network: conventional + reversed-sampling branches, cumulative α schedule."
     reference = "Zhou et al., CVPR 2020, https://github.com/Megvii-Nanjing/BBN"
+    url = "https://arxiv.org/abs/1912.02413"
     paired_sampling = "reversed"
 
     def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:

@@ -10,20 +10,22 @@ from ..registry import register_method
 from ..weights import drw_start_epoch, drw_weights, inverse_frequency_weights
 
 
-@register_method(variants=("", "cRW", "cRS"))
+@register_method(variants=("", "cRW", "cRS", "τ-norm", "LWS", "PLA"))
 @dataclass(frozen=True, kw_only=True)
 class CE(Method):
     """Plain cross-entropy with instance sampling: the baseline every method is compared against.
 
     The paper's CE row (Zeng et al., Table 2); CE→cRW and CE→cRS re-train its head (Kang et al.,
-    "Decoupling Representation and Classifier for Long-Tailed Recognition", ICLR 2020). METHODS.md
-    leaves nothing open.
+    "Decoupling Representation and Classifier for Long-Tailed Recognition", ICLR 2020). docs/methods.md#ce
+    leaves nothing open. Beyond the paper, the decoupling baselines on the same stage-1 checkpoint:
+    CE→τ-norm and CE→LWS (Kang et al.) and CE→PLA (post-hoc logit adjustment, Menon et al., ICLR 2021).
     """
 
     name = "CE"
     id = "ce"
     description = "Cross-entropy, instance sampling."
-    reference = "Zeng et al. (Table 2); stage 2: Kang et al., ICLR 2020"
+    reference = "Zeng et al. (Table 2); stage 2: Kang et al., ICLR 2020; PLA: Menon et al., ICLR 2021"
+    url = "https://arxiv.org/abs/2110.14795"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +55,7 @@ class CEDRW(DeferredReweighting):
     id = "ce-drw"
     description = "Cross-entropy; class-balanced re-weighting (β = 0.9999) from 80 % of stage-1 epochs."
     reference = "Cao et al., NeurIPS 2019 (LDAM-DRW reference implementation)"
+    url = "https://arxiv.org/abs/1906.07413"
 
 
 @register_method
@@ -61,13 +64,14 @@ class RS(Method):
     """Re-sampling: cross-entropy on class-balanced batches (a class uniformly, then an image in it).
 
     The paper's RS row (Zeng et al., Table 2; class-balanced sampling as in Kang et al., ICLR 2020):
-    ``N`` draws per epoch with replacement. METHODS.md leaves nothing open.
+    ``N`` draws per epoch with replacement. Nothing is left open (docs/methods.md#rs).
     """
 
     name = "RS"
     id = "rs"
     description = "Cross-entropy with class-balanced sampling."
     reference = "Zeng et al. (Table 2); Kang et al., ICLR 2020"
+    url = "https://arxiv.org/abs/2110.14795"
     sampling = "class_balanced"
 
 
@@ -77,13 +81,14 @@ class RW(Method):
     """Re-weighting: cross-entropy weighted by inverse class frequency (weights sum to C).
 
     The paper's RW row (Zeng et al., Table 2): ``F.cross_entropy(logits, y, weight=w)``, the weighted
-    mean. METHODS.md leaves nothing open.
+    mean. Nothing is left open (docs/methods.md#rw).
     """
 
     name = "RW"
     id = "rw"
     description = "Inverse-frequency weighted cross-entropy."
     reference = "Zeng et al. (Table 2)"
+    url = "https://arxiv.org/abs/2110.14795"
 
     def class_weights(self, info: StepInfo) -> Tensor | None:
         return info.memo("inverse_frequency", lambda: _on_device(inverse_frequency_weights(info.class_counts), info))

@@ -19,13 +19,14 @@ class Focal(Method):
     """Softmax focal loss ``-(1 - p_y)^γ log p_y`` (Lin et al., "Focal Loss for Dense Object
     Detection", ICCV 2017), batch mean, instance sampling.
 
-    ``γ`` = 1 as in the LDAM-DRW reference's ``FocalLoss`` (METHODS.md); unweighted, plain linear head.
+    ``γ`` = 1 as in the LDAM-DRW reference's ``FocalLoss`` (docs/methods.md#focal); unweighted, plain linear head.
     """
 
     name = "Focal"
     id = "focal"
     description = "Softmax focal loss (γ = 1), instance sampling."
     reference = "Lin et al., ICCV 2017; LDAM-DRW reference implementation (γ = 1)"
+    url = "https://arxiv.org/abs/1708.02002"
 
     gamma: float = 1.0
 
@@ -42,8 +43,8 @@ class CBFocal(Method):
     One-vs-all sigmoid focal term (γ = 1) per class, each sample weighted by the class-balanced
     weight of its label (β = 0.9999, weights summing to C), summed over classes and divided by the
     batch size (:func:`methods.losses.sigmoid_class_balanced_focal_loss`). The linear head's bias is
-    initialised to ``-log(C - 1)`` (METHODS.md: the prior π = 1/C in Cui et al.'s
-    ``b = -log((1 - π) / π)``); its weight keeps PyTorch's default initialisation (METHODS.md is
+    initialised to ``-log(C - 1)`` (docs/methods.md#cb-focal: the prior π = 1/C in Cui et al.'s
+    ``b = -log((1 - π) / π)``); its weight keeps PyTorch's default initialisation (the paper is
     silent; Cui's reference only sets the bias). Predictions are the argmax of the logits. With a
     single class (C = 1) the bias would be ``+∞``; it is left at 0 there.
     """
@@ -52,6 +53,7 @@ class CBFocal(Method):
     id = "cb-focal"
     description = "Class-balanced (β = 0.9999) sigmoid focal loss (γ = 1), bias initialised to -log(C - 1)."
     reference = "Cui et al., CVPR 2019, https://github.com/richardaecn/class-balanced-loss"
+    url = "https://arxiv.org/abs/1901.05555"
 
     gamma: float = 1.0
     beta: float = 0.9999

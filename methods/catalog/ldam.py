@@ -20,9 +20,9 @@ class LDAM(Method):
 
     The head is the reference's cosine classifier (:class:`methods.heads.NormedLinear`: features and
     weight columns L2-normalised, no bias). Margins ``m_c ∝ n_c^(-1/4)`` with the largest equal to
-    ``max_margin`` = 0.5; loss ``CE(s · (cos - m_y · onehot(y)), y)`` with ``s`` = 30 (METHODS.md).
+    ``max_margin`` = 0.5; loss ``CE(s · (cos - m_y · onehot(y)), y)`` with ``s`` = 30 (docs/methods.md#ldam).
 
-    Where METHODS.md is silent we follow the LDAM-DRW reference: the head's initialisation
+    Where the paper is silent we follow the LDAM-DRW reference: the head's initialisation
     (``uniform(-1, 1).renorm(...)``) and predictions by argmax of the unscaled cosines (the scale and
     the margins apply in the loss only). The margins are computed from the training class counts of
     :class:`StepInfo` at each step, so the model holds no method state. For LDAM→cRW, stage 2
@@ -33,6 +33,7 @@ class LDAM(Method):
     id = "ldam"
     description = "Label-distribution-aware margin loss (s = 30, max margin 0.5) on a cosine classifier."
     reference = "Cao et al., NeurIPS 2019, https://github.com/kaidic/LDAM-DRW"
+    url = "https://arxiv.org/abs/1906.07413"
 
     max_margin: float = 0.5
     scale: float = 30.0
@@ -52,8 +53,8 @@ class LDAMDRW(DeferredReweighting, LDAM):
     """LDAM with deferred re-weighting (Cao et al., NeurIPS 2019).
 
     The LDAM loss of :class:`LDAM`, unweighted until ``start_fraction`` (80 %) of the stage-1 epochs,
-    then weighted by class-balanced weights (Cui et al., β = 0.9999, summing to C), as METHODS.md's
-    DRW row (the reference switches at epoch 160 of 200).
+    then weighted by class-balanced weights (Cui et al., β = 0.9999, summing to C), as in the
+    DRW of docs/methods.md#ce-drw (the reference switches at epoch 160 of 200).
     """
 
     name = "LDAM-DRW"

@@ -43,9 +43,9 @@ class CECT(Method):
     Stage-1 loss ``CE + λ · mean_i ‖r_i − c_{y_i}‖²`` on the raw pooled features ``r`` with
     λ = 0.001. The centres are a learnable ``(C, feat_dim)`` parameter in ``model.extras["centers"]``
     with their own optimizer group: SGD at a fixed lr of 0.005 (the authors' configuration,
-    METHODS.md), no weight decay, not scheduled.
+    docs/methods.md#ce-ct), no weight decay, not scheduled.
 
-    Where METHODS.md is silent we follow the center-loss references (Wen et al.'s update rule and the
+    Where the paper is silent we follow the center-loss references (Wen et al.'s update rule and the
     common PyTorch ``CenterLoss`` training script): the centres start ``N(0, 1)``, their optimizer
     has no momentum, and their update does not depend on λ (the PyTorch reference divides the
     centres' gradient by λ before their step). Here the centres receive the gradient of the
@@ -57,6 +57,7 @@ class CECT(Method):
     id = "ce+ct"
     description = "Cross-entropy + 0.001 · center loss on raw features (centres: own SGD, lr 0.005)."
     reference = PAPER + "; Wen et al., ECCV 2016"
+    url = "https://arxiv.org/abs/2110.14795"
 
     metric_weight: float = 0.001
     center_lr: float = 0.005
@@ -90,7 +91,7 @@ class CETP(Method):
     Stage-1 loss ``CE + λ · L_TP`` with λ = 0.001; ``L_TP`` on the raw (unnormalised) Euclidean
     pooled features: for each anchor the hardest positive and hardest negative in the batch,
     ``max(0, d_ap − d_an + margin)`` with margin 50, mean over the anchors that have both (anchors of
-    a class alone in the batch are skipped; METHODS.md is silent, pytorch-metric-learning's miner
+    a class alone in the batch are skipped; the paper is silent, pytorch-metric-learning's miner
     does the same).
     """
 
@@ -98,6 +99,7 @@ class CETP(Method):
     id = "ce+tp"
     description = "Cross-entropy + 0.001 · batch-hard triplet loss (margin 50) on raw features."
     reference = PAPER + "; Hermans et al., 2017 (batch-hard triplet loss)"
+    url = "https://arxiv.org/abs/2110.14795"
 
     metric_weight: float = 0.001
     margin: float = 50.0
@@ -146,7 +148,7 @@ class CESC(_SupConBase):
     two views, temperature = base temperature = 0.05, every other sample/view of the same class a
     positive. The one-stage row CE+SC (Table 3) predicts with the stage-1 linear head.
 
-    Where METHODS.md is silent: both views go through the backbone as one ``2N`` batch (shared
+    Where the paper is silent (docs/methods.md#ce-sc): both views go through the backbone as one ``2N`` batch (shared
     batch-norm statistics, as the SupCon reference), and an anchor with no positive contributes
     nothing (:func:`methods.losses.supcon_loss`). Under mixed precision (bf16 on CUDA) the projection
     runs in bf16 but SupCon itself in fp32.
@@ -156,6 +158,7 @@ class CESC(_SupConBase):
     id = "ce+sc"
     description = "Cross-entropy on two views + 1.0 · supervised contrastive loss (T = 0.05) on a projection head."
     reference = PAPER + "; Khosla et al., NeurIPS 2020"
+    url = "https://arxiv.org/abs/2110.14795"
 
     metric_weight: float = 1.0
 
@@ -179,6 +182,7 @@ class SC(_SupConBase):
     id = "sc"
     description = "Supervised contrastive loss alone (T = 0.05) on a projection head; classifier from stage 2."
     reference = PAPER + "; Khosla et al., NeurIPS 2020"
+    url = "https://arxiv.org/abs/2110.14795"
 
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         _, sc = self._two_views(model, batch)

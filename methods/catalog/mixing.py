@@ -39,16 +39,17 @@ class BatchMixing(Method):
 class Mixup(BatchMixing):
     """Mixup (Zhang et al., "mixup: Beyond Empirical Risk Minimization", ICLR 2018).
 
-    One ``λ ~ Beta(α, α)`` per batch (α = 1, i.e. Beta(1, 1) as in METHODS.md), partner images by a
+    One ``λ ~ Beta(α, α)`` per batch (α = 1, i.e. Beta(1, 1) as in docs/methods.md#mixup), partner images by a
     random permutation of the batch, loss ``λ·CE(y_a) + (1 − λ)·CE(y_b)``. Randomness comes from the
     step's CPU generator (reproducible). For Mixup→cRW, stage 2 trains on unmixed images (the
-    engine's stage 2; METHODS.md: "with the stage-1 augmentation", which mixing is not part of).
+    engine's stage 2; docs/methods.md#stage-2: the stage-1 augmentation, which mixing is not part of).
     """
 
     name = "Mixup"
     id = "mixup"
     description = "Mixup: λ ~ Beta(1, 1) per batch, mixed cross-entropy."
     reference = "Zhang et al., ICLR 2018"
+    url = "https://arxiv.org/abs/1710.09412"
 
     alpha: float = 1.0
 
@@ -65,13 +66,14 @@ class CutMix(BatchMixing):
     With probability 0.5 per batch: ``λ ~ Beta(1, 1)``, a box of side ``√(1 − λ)`` of the image with a
     uniform centre, clipped, filled from a permuted batch, ``λ`` recomputed from the clipped area;
     loss ``λ·CE(y_a) + (1 − λ)·CE(y_b)`` (plain CE on the other batches). The box side is
-    ``int(H·√(1 − λ))`` as in the reference's ``rand_bbox`` (METHODS.md is silent on rounding).
+    ``int(H·√(1 − λ))`` as in the reference's ``rand_bbox`` (the paper is silent on rounding; docs/methods.md#cutmix).
     """
 
     name = "CutMix"
     id = "cutmix"
     description = "CutMix with probability 0.5: λ ~ Beta(1, 1), box pasted from a permuted batch, mixed CE."
     reference = "Yun et al., ICCV 2019, https://github.com/clovaai/CutMix-PyTorch"
+    url = "https://arxiv.org/abs/1905.04899"
 
     alpha: float = 1.0
     prob: float = 0.5
@@ -87,7 +89,7 @@ class Remix(Mixup):
     Images mixed as in Mixup (``λ ~ Beta(1, 1)``, partner by permutation); the label weight of
     ``y_a`` is ``0`` if ``n_a / n_b ≥ κ`` and ``λ < τ``, ``1`` if ``n_a / n_b ≤ 1/κ`` and
     ``1 − λ < τ``, else ``λ`` (κ = 3, τ = 0.5); loss ``mean_i(w_i·CE_i(y_a) + (1 − w_i)·CE_i(y_b))``
-    with the training counts ``n``. METHODS.md is silent on combining Remix with DRW or sampling
+    with the training counts ``n``. Zeng et al. are silent on combining Remix with DRW or sampling
     (the Remix paper also reports such combinations); we follow its definition: plain Remix on
     instance-sampled batches.
     """
@@ -96,6 +98,7 @@ class Remix(Mixup):
     id = "remix"
     description = "Rebalanced Mixup: Mixup images, labels pushed to the minority class (κ = 3, τ = 0.5)."
     reference = "Chou et al., ECCV Workshops 2020"
+    url = "https://arxiv.org/abs/2007.03943"
 
     kappa: float = 3.0
     tau: float = 0.5
@@ -120,6 +123,7 @@ class BalancedMixUp(BatchMixing):
     id = "balanced-mixup"
     description = "Mix each instance-sampled batch with a class-balanced batch, λ ~ Beta(0.2, 1)."
     reference = "Galdran et al., MICCAI 2021, https://github.com/agaldran/balanced_mixup"
+    url = "https://arxiv.org/abs/2109.09850"
     paired_sampling = "class_balanced"
 
     alpha: float = 0.2

@@ -10,7 +10,7 @@ __all__ = ["center_loss"]
 def center_loss(features: Tensor, labels: Tensor, centers: Tensor) -> Tensor:
     """Mean over the batch of ``‖r_i - c_{y_i}‖²``.
 
-    METHODS.md's definition (no factor 1/2, unlike Wen et al.'s paper; equal to
+    The definition of docs/methods.md#ce-ct (no factor 1/2, unlike Wen et al.'s paper; equal to
     the common ``CenterLoss`` implementation, ``sum of squared distances /
     batch_size``). ``centers`` is the ``(C, D)`` learnable parameter; the caller
     gives it its own optimizer (lr 0.005 in the authors' configuration).

@@ -153,7 +153,9 @@ def test_result_json_has_design_fields(runner_factory):
     data = json.loads(path.read_text())
     assert data["spec"] == {"dataset": "digits-lt", "method": "CE→cRW", "method_id": "ce-crw",
                             "backbone": "test_resnet", "seed": 0, "protocol": "smoke"}
-    assert set(data["metrics"]) == {"mcr_all", "mcr_major", "mcr_minor", "mcr_medium"}
+    assert set(data["metrics"]) == {"mcr_all", "mcr_major", "mcr_minor", "mcr_medium", "accuracy", "macro_f1",
+                                    "macro_auc", "ece", "nll", "mcr_many_shot", "mcr_medium_shot", "mcr_few_shot"}
+    assert data["schema_version"] == 2 and data["metrics"]["nll"] > 0
     assert set(data["val_metrics"]) == set(data["metrics"]) and data["val_metrics"] != data["metrics"]
     assert len(data["per_class"]["recall"]) == 10 and len(data["confusion_matrix"]) == 10
     assert data["per_class"]["group"][:3] == ["major"] * 3 and data["per_class"]["group"][-3:] == ["minor"] * 3
@@ -162,6 +164,7 @@ def test_result_json_has_design_fields(runner_factory):
         assert key in data["provenance"]
     preds = np.load(path.with_name("seed-0.preds.npz"))
     assert int(np.asarray(data["confusion_matrix"]).sum()) == len(preds["y_true"])
+    assert preds["logits"].dtype == np.float16 and preds["logits"].shape == (len(preds["y_true"]), 10)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,7 +36,8 @@ def test_accepts_what_run_writes(results, cache_dir, capsys):
     code, out = _validate(results, cache_dir, capsys)
     assert code == 0, out
     assert len(out.strip().splitlines()) == 1
-    assert out.startswith("OK: 9 result files, 3 cells") and "digits-lt at 20 px" in out
+    assert out.startswith("OK: 9 result files, 3 cells") and "manifests verified: digits-lt at 20 px" in out
+    assert "class counts verified: digits-lt at 20 px" in out and "not checked" not in out
 
 
 def test_rejects_a_missing_field(results, cache_dir, capsys):
@@ -120,6 +121,10 @@ def test_unverifiable_manifest_needs_manifest_option(tmp_path, cache_dir, synthe
                         f"pass --manifest skin7=SHA256 or prepare skin7 into --cache-dir {cache_dir}"]
     report = validate_results(tmp_path, cache_dir=cache_dir, manifests={"skin7": "a" * 64})
     assert not [p for p in report.problems if p.field == "dataset_manifest_sha256"]
+    # no manifest here: the counts cannot be checked, and the report says so and why
+    assert report.notes == [f"class counts of skin7 at 300 px not checked: no dataset manifest here "
+                            f"(not prepared in {cache_dir})"]
+    assert report.notes[0] in report.summary() and not report.verified_counts
     report = validate_results(tmp_path, cache_dir=cache_dir, manifests={"skin7": "c" * 64})
     assert any("does not match the registered construction of skin7 at 300 px" in str(p) for p in report.problems)
 
@@ -150,3 +155,78 @@ def test_rejects_evidence_that_contradicts_the_table(results, cache_dir, capsys)
     assert code == 1
     assert "ce/seed-1.json: per_class.recall[0]:" in out and "disagrees with the confusion matrix" in out
     assert f"{CE0}: metrics.mcr_all:" in out and "does not reproduce" not in out
+
+
+def test_rejects_train_counts_that_differ_from_the_dataset_manifest(results, cache_dir, capsys):
+    before = json.loads((results / CE0).read_text())["per_class"]["train_counts"][3]
+    _edit(results / CE0, lambda d: d["per_class"]["train_counts"].__setitem__(3, before + 2))
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    lines = [line.strip() for line in out.splitlines() if "dataset manifest" in line]
+    assert lines == [(f"{CE0}: per_class.train_counts: class 3 '3' has {before + 2} in the result, {before} in the "
+                      f"dataset manifest")]
+
+
+def _add_one_test_image(data: dict, path: Path, cls: int) -> None:
+    """One more correctly classified test image of ``cls``, in the predictions file (with a logits row
+    predicting it) and in the confusion matrix; the recall and every metric the result has are recomputed
+    from the new file as ``run`` would, so only the test count disagrees with the dataset."""
+    import numpy as np
+
+    from benchmark.metrics import evaluate_predictions
+
+    preds = path.with_name(data["predictions_file"])
+    with np.load(preds) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["y_true"] = np.append(arrays["y_true"], cls).astype(arrays["y_true"].dtype)
+    arrays["y_pred"] = np.append(arrays["y_pred"], cls).astype(arrays["y_pred"].dtype)
+    if "logits" in arrays:
+        row = np.zeros((1, arrays["logits"].shape[1]), dtype=arrays["logits"].dtype)
+        row[0, cls] = 8.0
+        arrays["logits"] = np.vstack([arrays["logits"], row])
+    np.savez_compressed(preds, **arrays)
+    per_class = data["per_class"]
+    groups = {g: [i for i, x in enumerate(per_class["group"]) if x == g] or None for g in ("major", "medium", "minor")}
+    metrics = evaluate_predictions(arrays["y_true"], arrays["y_pred"], len(per_class["class_names"]), groups,
+                                   logits=arrays.get("logits"), train_counts=per_class["train_counts"])
+    data["confusion_matrix"] = np.asarray(metrics["confusion_matrix"]).tolist()
+    per_class["recall"] = [float(x) for x in metrics["recall"]]
+    data["metrics"].update({k: metrics[k] for k in data["metrics"] if metrics.get(k) is not None})
+
+
+def test_rejects_a_confusion_matrix_row_that_differs_from_the_test_counts(results, cache_dir, capsys):
+    path = results / CE0
+    before = sum(json.loads(path.read_text())["confusion_matrix"][5])
+    _edit(path, lambda d: _add_one_test_image(d, path, 5))
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    problems = [line.strip() for line in out.splitlines()[1:]]
+    # the tampering is otherwise consistent: nothing else fails
+    assert problems == [(f"{CE0}: confusion_matrix: class 5 '5' has {before + 1} test images (row sum) in the "
+                         f"result, {before} in the dataset manifest")]
+
+
+def test_rejects_class_names_that_differ_from_the_dataset_manifest(results, cache_dir, capsys):
+    _edit(results / CE0, lambda d: d["per_class"]["class_names"].__setitem__(2, "two"))
+    _edit(results / CE0.replace("ce/", "rw/"), lambda d: [d["per_class"][k].pop() for k in
+                                                          ("class_names", "train_counts", "recall", "group")])
+    code, out = _validate(results, cache_dir, capsys)
+    assert code == 1
+    assert f"{CE0}: per_class.class_names: class 2 is 'two' in the result, '2' in the dataset manifest" in out
+    assert "rw/seed-0.json: per_class.class_names: 9 classes in the result, 10 in the dataset manifest" in out
+
+
+def test_count_problems_against_the_shipped_bloodcell_manifest():
+    """The shipped default dataset's manifest (datasets/data/bloodcell_lt.json) is always available."""
+    from benchmark.validate import RunCounts, count_problems
+    from datasets.embedded import EMBEDDED_DIR, read_manifest
+
+    manifest = read_manifest(EMBEDDED_DIR / "bloodcell_lt.json")
+    names, train, test = (manifest["class_names"], manifest["split_counts"]["train"],
+                          manifest["split_counts"]["test"])
+    assert count_problems(RunCounts("r.json", "x", names, train, test), manifest) == []
+    fewer = list(train)
+    fewer[5] -= 2
+    [problem] = count_problems(RunCounts("r.json", "x", names, fewer, test), manifest)
+    assert str(problem) == (f"r.json: per_class.train_counts: class 5 'monocyte' has {train[5] - 2} in the result, "
+                            f"{train[5]} in the dataset manifest")

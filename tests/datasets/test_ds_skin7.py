@@ -16,7 +16,7 @@ def test_skin7_tiny_counts_splits_classes_groups(tmp_path):
     assert ds.class_names == list(SKIN7_CLASSES)
     assert ds.image_size == 8 and ds.images.shape == (sum(counts.values()), 8, 8, 3)
     totals = [counts[c] for c in SKIN7_CLASSES]
-    n_train = [int(np.floor(n * 0.75 + 0.5)) for n in totals]  # train first, half-up (DATASETS.md 7.5 : 0.5 : 2)
+    n_train = [int(np.floor(n * 0.75 + 0.5)) for n in totals]  # train first, half-up (docs/datasets/skin7.md: 7.5 : 0.5 : 2)
     n_val = [int(np.floor(n * 0.05 + 0.5)) for n in totals]
     sc = ds.manifest["split_counts"]
     assert sc["train"] == n_train and sc["val"] == n_val

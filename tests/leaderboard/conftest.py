@@ -19,15 +19,22 @@ def xss_payloads() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def board_results(smoke_results: Path, synthetic_result, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The smoke runs (digits-lt) plus synthetic skin7 runs of the same methods, backbone and protocol."""
+    """The smoke runs (digits-lt, a demonstration set) plus synthetic skin7 and xray9 runs of the same methods,
+    backbone and protocol. On xray9, RW has the highest mean but only 2 seeds (so it may not be marked best).
+
+    Average ranks over the two ranked datasets: CE→cRW 1.5 (1st, 2nd), RW 2.0 (3rd, 1st), CE 2.5 (2nd, 3rd).
+    """
 
     root = tmp_path_factory.mktemp("board") / "results"
     shutil.copytree(smoke_results, root, ignore=shutil.ignore_patterns(".stage1"))
-    for method, base in (("CE", 80.0), ("CE→cRW", 84.0), ("RW", 70.0)):
-        for seed, delta in enumerate((-0.5, 0.0, 0.5)):
-            synthetic_result(root, dataset="skin7", method=method, seed=seed, backbone="test_resnet",
-                                   protocol="smoke", metrics={"mcr_all": base + delta, "mcr_major": base + 5,
-                                                              "mcr_minor": base - 5})
+    for dataset, means in (("skin7", (("CE", 80.0), ("CE→cRW", 84.0), ("RW", 70.0))),
+                           ("xray9", (("CE", 50.0), ("CE→cRW", 55.0), ("RW", 60.0)))):
+        for method, base in means:
+            deltas = (-0.5, 0.5) if (dataset, method) == ("xray9", "RW") else (-0.5, 0.0, 0.5)
+            for seed, delta in enumerate(deltas):
+                synthetic_result(root, dataset=dataset, method=method, seed=seed, backbone="test_resnet",
+                                 protocol="smoke", metrics={"mcr_all": base + delta, "mcr_major": base + 5,
+                                                            "mcr_minor": base - 5})
     return root
 
 

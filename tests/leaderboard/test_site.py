@@ -19,9 +19,9 @@ def test_site_pages_and_downloads(board_site):
                  "methods/ce-crw.html", "methods/rw.html", "static/sort.js", "static/style.css"):
         assert (board_site / page).is_file(), page
     data = json.loads((board_site / "results.json").read_text())
-    assert len(data["runs"]) == 18 and {c["dataset"] for c in data["cells"]} == {"digits-lt", "skin7"}
+    assert len(data["runs"]) == 26 and {c["dataset"] for c in data["cells"]} == {"digits-lt", "skin7", "xray9"}
     rows = list(csv.DictReader(io.StringIO((board_site / "results.csv").read_text())))
-    assert len(rows) == 18 and {"method", "seed", "mcr_all", "dataset_manifest_sha256"} <= set(rows[0])
+    assert len(rows) == 26 and {"method", "seed", "mcr_all", "dataset_manifest_sha256"} <= set(rows[0])
 
 
 def test_site_is_self_contained(board_site):
@@ -32,10 +32,52 @@ def test_site_is_self_contained(board_site):
         assert "Content-Security-Policy" in html
 
 
+def _row(html: str, method: str) -> str:
+    return html[html.index(f'<tr data-method="{method}"'):].split("</tr>")[0]
+
+
+def _board(html: str) -> str:
+    return html[html.index('<table class="sortable leaderboard"'):].split("</table>")[0]
+
+
 def test_index_has_a_row_per_method_and_a_group_per_dataset(board_site):
     html = (board_site / "index.html").read_text()
-    assert re.findall(r'<tr data-method="([^"]+)"', html) == ["CE", "CE→cRW", "RW"]
-    assert re.findall(r'class="dataset-group" data-dataset="([^"]+)"', html) == ["skin7", "digits-lt"]
+    # rows open sorted by the average rank over the ranked datasets (skin7, xray9): 1.5, 2.0, 2.5
+    assert re.findall(r'<tr data-method="([^"]+)"', _board(html)) == ["CE→cRW", "RW", "CE"]
+    assert re.search(r'data-sort-index="1" data-sort-type="rank" aria-sort="ascending"', html)
+    assert re.findall(r'class="dataset-group" data-dataset="([^"]+)"', html) == ["skin7", "xray9", "digits-lt"]
+
+
+def test_every_index_cell_shows_its_seed_count(board_site):
+    html = (board_site / "index.html").read_text()
+    for method in ("CE", "CE→cRW", "RW"):
+        cells = re.findall(r'<td data-value="[^"]+"[^>]*>(.*?)</td>', _row(html, method))
+        numeric = cells[1:]  # the first is the average rank
+        assert numeric and all(re.search(r'<small class="n">n=\d</small>', c) for c in numeric), (method, cells)
+    assert _row(html, "RW").count("n=2") == 3  # xray9 All, Major, Minor
+
+
+def test_no_best_mark_with_fewer_than_three_seeds(board_site):
+    html = (board_site / "index.html").read_text()
+    rw, crw = _row(html, "RW"), _row(html, "CE→cRW")
+    # xray9 All: RW has the highest mean (60) from 2 seeds: not bold; CE→cRW (55, 3 seeds) is
+    rw_xray = re.findall(r'<td data-value="60\.0" title="mean over 2 seeds[^"]*" class="([^"]*)"', rw)
+    assert rw_xray == [""]
+    assert re.search(r'<td data-value="55\.0" title="mean over 3 seeds[^"]*" class="best"', crw)
+
+
+def test_demonstration_set_is_not_ranked(board_site):
+    html = (board_site / "index.html").read_text()
+    assert "over 2 datasets" in html and "demonstration sets are not ranked: digits-lt" in html
+
+
+def test_bayesian_signed_rank_against_ce_on_the_index(board_site):
+    """CE→cRW beats CE by 4 and 5 pp on the two ranked datasets: with 2 blocks and a 1 pp rope the
+    posterior gives P(better) = P(w0² < 1/2), w0 ~ Beta(0.5, 2): 0.96; RW (−10, +10) is inconclusive."""
+    html = (board_site / "index.html").read_text()
+    table = html[html.index('<table class="bayes">'):].split("</table>")[0]
+    assert re.search(r"CE→cRW better \(P = 0\.9[5-7]\)", _row(table, "CE→cRW"))
+    assert "inconclusive" in _row(table, "RW") and "±1.0 pp" in html
 
 
 def test_demonstration_set_is_labelled(board_site):
@@ -47,10 +89,10 @@ def test_demonstration_set_is_labelled(board_site):
 
 def test_significance_marks_against_ce(board_site):
     html = (board_site / "index.html").read_text()
-    row = html[html.index('<tr data-method="CE→cRW"'):].split("</tr>")[0]
+    row = _row(html, "CE→cRW")
     # skin7: CE→cRW 84 ± 0.5 vs CE 80 ± 0.5 over 3 seeds: significant after Holm
     assert 'class="sig-up"' in row and "significantly better than CE" in row
-    rw = html[html.index('<tr data-method="RW"'):].split("</tr>")[0]
+    rw = _row(html, "RW")
     assert 'class="sig-down"' in rw
 
 
@@ -60,6 +102,50 @@ def test_dataset_page_has_plots_and_tests(board_site):
     assert 'class="cd-diagram"' in html and "95 % CI of the mean over seeds" in html
     assert re.search(r"\[\d+\.\d\d, \d+\.\d\d\]", html)  # bootstrap CI from the .preds.npz files
     assert "p<sub>Holm</sub>" in html
+    assert html.count('class="plot recall-vs-count"') == 1 and html.count('class="plot group-bars"') == 1
+    assert html.count('class="plot seed-dots"') == 3 and html.count('<circle cx=') >= 9
+    assert html.count("(sum over 3 seeds)") == 3 and "summed over seeds" in html
+    assert "Iman–Davenport F(2, 4)" in html and "exact permutation distribution" in html
+
+
+def test_dataset_page_rows_sorted_by_mean_and_classes_by_training_count(board_site):
+    html = (board_site / "datasets/digits-lt.html").read_text()
+    means = [float(v) for v in re.findall(r'<tr data-method="[^"]+">\s*<th[^>]*>.*?</th>\s*<td[^>]*>\d+</td>\s*'
+                                          r'<td data-value="([^"]+)"', html, flags=re.S)]
+    assert len(means) == 3 and means == sorted(means, reverse=True)
+    heat = html[html.index('class="heatmap"'):].split("</svg>")[0]
+    counts = [int(c) for c in re.findall(r'font-size="9">(?:maj |med |min )?(\d+)</text>', heat)]
+    assert len(counts) >= 2 and counts == sorted(counts, reverse=True)
+
+
+def test_long_class_names_are_not_cut(tmp_path, synthetic_result):
+    """The heat map's viewBox leaves room for a 60-character class name drawn at −45°."""
+    from leaderboard.svg import CHAR_W, heatmap_svg
+
+    long = "x" * 60
+    svg = str(heatmap_svg([[50.0, 60.0]], ["CE"], [long, "b"], "t"))
+    width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
+    x, y = (float(v) for v in re.search(r'<text x="([\d.]+)" y="([\d.]+)" transform="rotate\(-45', svg).groups())
+    run = CHAR_W * 60 / 2 ** 0.5
+    assert y - run >= 0 and x + run <= width  # the label's far end lies inside the picture
+
+
+def test_method_page_links_source_and_paper(board_site):
+    html = (board_site / "methods/ce-crw.html").read_text()
+    assert 'href="../source/methods/catalog/ce.py.txt"' in html and "class <code>CE</code>" in html
+    assert (board_site / "source/methods/catalog/ce.py.txt").read_text().count("class CE(Method)") == 1
+    assert 'href="https://arxiv.org/abs/2110.14795"' in html
+
+
+def test_user_method_page_names_its_file_hash(tmp_path, synthetic_result):
+    root = tmp_path / "results"
+    for seed in range(3):
+        synthetic_result(root, dataset="skin7", method="Mine", method_id="mine", seed=seed,
+                         metrics={"mcr_all": 70.0, "mcr_major": 75.0, "mcr_minor": 65.0},
+                         method_source_sha256="c" * 64)
+    build_site(root, tmp_path / "site", n_resamples=20)
+    html = (tmp_path / "site/methods/mine.html").read_text()
+    assert "a user's method file" in html and "c" * 64 in html and "../source/" not in html
 
 
 def test_method_page_has_provenance(board_site):
@@ -68,9 +154,36 @@ def test_method_page_has_provenance(board_site):
     assert html.count("<tr><td>digits-lt</td>") == 3 and "cpu" in html
 
 
-def test_paper_page_lists_reported_cells(board_site):
+def test_paper_page_is_the_papers_grid(board_site):
     html = (board_site / "paper.html").read_text()
-    assert "Table 2" in html and "Table 5" in html and "83.12 ± 0.89" in html and "not run" in html
+    assert "Table 2" in html and "Table 5" in html and "83.12 ± 0.89" in html
+    table2 = html[html.index('data-source="Table 2"'):].split("</table>")[0]
+    # datasets × metrics as columns, one row per method of the paper's Table 2
+    assert re.findall(r'class="dataset-group">([^<]+)<', table2) == ["skin7", "xray9", "pathmnist-lt"]
+    assert table2.count("<tr data-method=") == 21
+    # the board's skin7 runs are test_resnet, not the paper's ResNet-50: every cell says why it is not run
+    reasons = html[html.index('data-source="Table 2"'):].split('</ol>')[0]
+    assert "not run: no resnet50 runs on skin7 (the results have test_resnet)" in reasons
+    assert "not run: no pathmnist-lt runs in the results directory" in reasons
+    assert html.count("9,500") == 0
+
+
+def test_paper_page_shows_verdicts_and_the_scatter(tmp_path, synthetic_result):
+    """A reproduction of Table 2's CE on skin7 (83.12 ± 0.89): consistent; CE→cRW 5 pp under 84.11: differs."""
+    root = tmp_path / "results"
+    for seed, d in enumerate((-0.9, 0.0, 0.9)):
+        synthetic_result(root, dataset="skin7", method="CE", seed=seed,
+                         metrics={"mcr_all": 83.12 + d, "mcr_major": 85.09 + d, "mcr_minor": 80.06 + d})
+        synthetic_result(root, dataset="skin7", method="CE→cRW", seed=seed,
+                         metrics={"mcr_all": 79.11 + d, "mcr_major": 85.08 + d, "mcr_minor": 82.67 + d})
+    build_site(root, tmp_path / "site", n_resamples=20)
+    html = (tmp_path / "site/paper.html").read_text()
+    table2 = html[html.index('data-source="Table 2"'):].split("</table>")[0]
+    ce = table2[table2.index('<tr data-method="CE">'):].split("</tr>")[0]
+    crw = table2[table2.index('<tr data-method="CE→cRW">'):].split("</tr>")[0]
+    assert ce.count('class="verdict verdict-ok">consistent') == 3  # All, Major, Minor
+    assert '<td class="verdict-fail">' in crw and "differs" in crw
+    assert 'class="plot reported-vs-reproduced"' in html and html.count("<circle") >= 6 + 3
 
 
 def test_user_text_is_escaped_and_unsafe_links_dropped(xss_site, xss_payloads):
@@ -141,3 +254,22 @@ def test_index_ranks_methods_across_datasets(board_site):
     # 3 methods on 2 datasets: average ranks, Friedman, Nemenyi CD (q_0.05(3) · sqrt(3·4 / (6·2)) = 2.34) and its diagram
     assert "over 2 datasets" in html and "Friedman χ² =" in html and "CD = 2.34" in html
     assert 'class="cd-diagram"' in html and "Pairwise Nemenyi p-values" in html
+
+
+def test_metrics_beyond_mcr_on_dataset_and_method_pages(board_site, board_results):
+    """Accuracy, macro-F1, AUC, ECE, NLL: mean over the seeds of the result files, with n, on both pages."""
+    from benchmark.results import load_results, results_frame
+
+    frame = results_frame(load_results(board_results))
+    ce = frame[(frame["dataset"] == "digits-lt") & (frame["method"] == "CE")]
+    dataset = (board_site / "datasets/digits-lt.html").read_text()
+    method = (board_site / "methods/ce.html").read_text()
+    for html in (dataset, method):
+        table = html[html.index('<table class="sortable extra-metrics">'):].split("</table>")[0]
+        for label in ("Accuracy (%)", "Macro F1 (%)", "Macro AUC (%)", "ECE (%, lower is better)",
+                      "NLL (nats, lower is better)"):
+            assert label in table, label
+        row = table[table.index("digits-lt" if html is method else 'data-method="CE"'):].split("</tr>")[0]
+        for name in ("accuracy", "macro_f1", "macro_auc", "ece", "nll"):
+            assert f'data-value="{float(ce[name].mean())!r}"' in row, name
+        assert row.count("n=3") >= 5

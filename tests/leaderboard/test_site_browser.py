@@ -52,29 +52,91 @@ def _methods(page) -> list[str]:
     return page.eval_on_selector_all("table.leaderboard tbody tr", "rows => rows.map(r => r.dataset.method)")
 
 
-def test_main_table_sorts_and_links_work(page, board_site):
+# Every <svg> in the page: drawn with a size, with drawn content, and no text outside its box (labels not cut).
+SVG_REPORT = """() => Array.from(document.querySelectorAll('main svg')).map(svg => {
+  const box = svg.getBoundingClientRect();
+  const content = svg.getBBox();
+  const outside = Array.from(svg.querySelectorAll('text')).filter(t => {
+    const r = t.getBoundingClientRect();
+    return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1);
+  }).map(t => t.textContent);
+  return {cls: svg.getAttribute('class'), width: box.width, height: box.height, drawn: content.width * content.height,
+          shapes: svg.querySelectorAll('rect, circle, line, polyline, path').length, outside: outside};
+})"""
+
+
+def _check_plots(page, expected: dict[str, int]) -> None:
+    """Every plot renders (non-empty) and the page has at least ``expected[class]`` plots of each class."""
+    svgs = page.evaluate(SVG_REPORT)
+    for svg in svgs:
+        assert svg["width"] > 0 and svg["height"] > 0 and svg["drawn"] > 0 and svg["shapes"] > 0, svg
+        assert svg["outside"] == [], svg
+    classes = [s["cls"] for s in svgs]
+    for cls, n in expected.items():
+        assert classes.count(cls) >= n, (cls, classes)
+
+
+def _seed_counts(page, selector: str) -> list[str]:
+    return page.eval_on_selector_all(selector, "cells => cells.map(c => (c.querySelector('small.n') || {}).textContent)")
+
+
+def test_index_opens_sorted_with_seed_counts_and_sorts(page, board_site):
     page.goto(_url(board_site))
-    assert _methods(page) == ["CE", "CE→cRW", "RW"]  # a row per method, catalog order
+    assert _methods(page) == ["CE→cRW", "RW", "CE"]  # by average rank over skin7 and xray9 (the demo is not ranked)
+    rank = page.locator("table.leaderboard th[data-sort-index='1']")
+    assert rank.get_attribute("aria-sort") == "ascending"
     groups = page.eval_on_selector_all("table.leaderboard th.dataset-group", "ths => ths.map(t => t.dataset.dataset)")
-    assert groups == ["skin7", "digits-lt"]  # a column group per dataset
-    assert page.locator("table.leaderboard colgroup.dataset-cols").count() == 2
+    assert groups == ["skin7", "xray9", "digits-lt"]  # a column group per dataset
+    counts = _seed_counts(page, "table.leaderboard tbody td:not(:first-of-type)")
+    assert counts and all(c in ("n=2", "n=3") for c in counts)  # a seed count in every mean cell
+    assert page.locator("table.leaderboard td.best").count() > 0
+    assert all(c.startswith(("mean over 3 seeds", "average rank")) for c in
+               page.eval_on_selector_all("table.leaderboard td.best", "tds => tds.map(t => t.title)"))
 
     header = page.locator("table.leaderboard th[data-dataset='skin7'][data-sort-type='number']").first
     header.click()  # skin7 All: best first
     assert _methods(page) == ["CE→cRW", "CE", "RW"]
-    assert header.get_attribute("aria-sort") == "descending"
+    assert header.get_attribute("aria-sort") == "descending" and rank.get_attribute("aria-sort") == "none"
     header.click()
     assert _methods(page) == ["RW", "CE", "CE→cRW"]
     page.locator("table.leaderboard th[data-sort-index='0']").click()  # by name
     assert _methods(page) == ["CE", "CE→cRW", "RW"]
+    _check_plots(page, {"cd-diagram": 1})
+    assert page.errors == []
 
+
+def test_dataset_page_plots_render(page, board_site):
+    page.goto(_url(board_site))
     page.click("th.dataset-group[data-dataset='digits-lt'] a")
     assert page.url.endswith("/datasets/digits-lt.html")
-    assert page.locator("svg.heatmap").count() == 4 and page.locator("svg.cd-diagram").count() == 1
     assert "demonstration set" in page.inner_text("h1")
+    rows = page.eval_on_selector_all("section.slice table.sortable:not(.extra-metrics) tbody tr", "rows => rows.map(r => r.dataset.method)")
+    means = page.eval_on_selector_all("section.slice table.sortable:not(.extra-metrics) tbody tr td:nth-of-type(2)",
+                                      "tds => tds.map(t => parseFloat(t.dataset.value))")
+    assert len(rows) == 3 and means == sorted(means, reverse=True)  # opens sorted by All-MCR
+    assert _seed_counts(page, "section.slice table.sortable:not(.extra-metrics) tbody tr td:nth-of-type(2)") == ["n=3"] * 3
+    _check_plots(page, {"heatmap": 4, "cd-diagram": 1, "plot recall-vs-count": 1, "plot group-bars": 1,
+                        "plot seed-dots": 3})
+    # the metrics beyond MCR: a column per metric, a seed count in every cell
+    headers = page.eval_on_selector_all("table.extra-metrics th[data-sort-index]", "ths => ths.map(t => t.innerText)")
+    assert headers[0] == "Method" and any(h.startswith("ECE (%, lower is better)") for h in headers)
+    assert set(_seed_counts(page, "table.extra-metrics tbody td")) == {"n=3"}
+    assert page.errors == []
+
+
+def test_method_page_and_paper_page(page, board_site):
+    page.goto(_url(board_site, "datasets/digits-lt.html"))
     page.click("tbody tr[data-method='CE→cRW'] th a")
     assert page.url.endswith("/methods/ce-crw.html")
-    assert page.inner_text("h1") == "CE→cRW" and page.locator("table.provenance tbody tr").count() == 6  # 3 seeds × 2 datasets
+    assert page.inner_text("h1") == "CE→cRW" and page.locator("table.provenance tbody tr").count() == 9  # 3 datasets
+    assert set(_seed_counts(page, "table.sortable:not(.extra-metrics) tbody td:nth-of-type(4)")) == {"n=3"}
+    page.click("dd.source a")
+    assert page.url.endswith("/source/methods/catalog/ce.py.txt") and "class CE(Method)" in page.inner_text("body")
+    page.goto(_url(board_site, "paper.html"))
+    assert page.locator("table.paper-grid").count() == 4  # Tables 2-5
+    assert page.locator("table.paper-grid[data-source='Table 2'] tbody tr").count() == 21
+    assert page.locator("ol.reasons li").count() > 0
+    _check_plots(page, {})
     assert page.errors == []
 
 

@@ -45,7 +45,7 @@ def info(epoch: int, epochs: int, seed: int = 0) -> StepInfo:
 
 @pytest.mark.parametrize("epoch,alpha", [(0, 1.0), (1, 1 - (1 / 4) ** 2), (2, 0.75), (3, 1 - (3 / 4) ** 2)])
 def test_bbn_training_step_follows_the_cumulative_schedule(epoch: int, alpha: float) -> None:
-    """0-based engine epoch e of E -> α = 1 - (e / E)² (the 1-based formula of METHODS.md)."""
+    """0-based engine epoch e of E -> α = 1 - (e / E)² (the 1-based formula of docs/methods.md#bbn)."""
     method = create_method("bbn")
     assert method.sampling == "instance" and method.paired_sampling == "reversed"
     model = build(method)

@@ -1,0 +1,42 @@
+"""Learnable weight scaling, LWS (Kang et al., ICLR 2020; facebookresearch/classifier-balancing,
+``models/TauNormClassifier.py`` with ``config/*/cls_lws.yaml``).
+
+The stage-1 classifier is frozen and a per-class scale ``f_c`` (initialised to 1) multiplies its
+logits, ``f ⊙ (W x + b)``; only ``f`` is trained, with class-balanced sampling (the official
+``ClassAwareSampler``) and cross-entropy, over the protocol's stage-2 schedule.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .kind import Stage2Kind, frozen
+
+
+class ScaledHead(nn.Module):
+    """``base(x) * scales``: a frozen head times learnable per-class scales (the official ``x *= self.scales``)."""
+
+    def __init__(self, base: nn.Module, num_classes: int) -> None:
+        super().__init__()
+        self.base = frozen(base)
+        self.scales = nn.Parameter(torch.ones(num_classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.base(x) * self.scales
+
+
+@dataclass(frozen=True)
+class LWS(Stage2Kind):
+    """LWS: per-class scales on the frozen stage-1 head's logits, trained with class-balanced sampling."""
+
+    kind = "lws"
+    suffix = "LWS"
+    id_suffix = "lws"
+    description = "Learnable per-class scales on the frozen stage-1 classifier, class-balanced sampling."
+    reference = "Kang et al., ICLR 2020, https://github.com/facebookresearch/classifier-balancing"
+    sampling = "class_balanced"
+
+    def head(self, stage1_head: nn.Module, feat_dim: int, num_classes: int) -> nn.Module:
+        return ScaledHead(stage1_head, num_classes)

@@ -1,0 +1,21 @@
+"""Every registered method can be linked from its leaderboard page: a paper link and a source file + class."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmark.catalog import method_facts
+from leaderboard.site import safe_url
+from methods.registry import method_entries
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("entry", method_entries(), ids=lambda e: e.id)
+def test_every_method_links_its_paper_and_source(entry):
+    facts = method_facts(entry.id)
+    assert facts is not None
+    assert safe_url(facts["url"]) == facts["url"] and facts["url"], f"{entry.name}: set `url` to its paper (http(s))"
+    source = ROOT / facts["source"]
+    assert source.is_file() and f"class {facts['class']}(" in source.read_text(encoding="utf-8")
