@@ -289,6 +289,7 @@ def _choose_tau(model: Classifier, kind: Stage2Kind, val: EvalSplit, class_count
         if mcr > best_mcr:
             best_tau, best_mcr = tau, mcr
     model.head = kind.searched_head(base, best_tau, class_counts)
+    model.stage2_choice = {"tau": float(best_tau), "val_mcr": float(best_mcr)}  # recorded in the result
     faults.trace("stage2-search", f"{kind.id_suffix} split=val tau={best_tau:g} val_mcr={best_mcr:.4f}")
 
 

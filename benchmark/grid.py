@@ -313,7 +313,8 @@ class GridRunner:
                 val_pred = engine.predict_with_logits(m, val_bank, protocol, self.device) if val_bank is not None else None
                 wall = time.perf_counter() - t_run + (0.0 if reused else stage1_seconds)
                 faults.kill_point("run-evaluated")
-                self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred, val_pred=val_pred)
+                self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred, val_pred=val_pred,
+                            stage2_choice=getattr(m, "stage2_choice", None) if m is not model else None)
                 faults.kill_point("run-written")
                 yield "ok"
             except Exception as e:
@@ -336,16 +337,18 @@ class GridRunner:
 
     def _write(self, run: Run, data: ds.PreparedDataset, protocol: Protocol, s1_hash: str, started: str,
                wall: float, reused: bool, y_pred: tuple[np.ndarray, np.ndarray] | None = None,
-               val_pred: tuple[np.ndarray, np.ndarray] | None = None, error: BaseException | None = None) -> None:
+               val_pred: tuple[np.ndarray, np.ndarray] | None = None, error: BaseException | None = None,
+               stage2_choice: dict[str, float] | None = None) -> None:
         """Write one run's result (and, when it finished, its predictions file); ``y_pred`` / ``val_pred``
-        are ``(predictions, logits)`` from :func:`engine.predict_with_logits`."""
+        are ``(predictions, logits)`` from :func:`engine.predict_with_logits`; ``stage2_choice`` is what a
+        stage-2 search chose on the validation split."""
         path = result_path(self.settings.results_dir, run.spec)
         fields = dict(
             spec=run.spec, description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
             reference=getattr(run.method, "reference", "") or "",
             url=getattr(run.method, "url", "") or None,
             hyperparameters=run.method.hyperparameters(), two_stage=run.method.two_stage,
-            rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
+            rebalance=run.method.rebalance.suffix if run.method.rebalance else None, stage2_choice=stage2_choice,
             dataset_manifest_sha256=data.manifest_sha256, dataset_params=self.builder(run.dataset).params(),
             stage1_key=run.method.stage1_key(), stage1_sha256=s1_hash, method_source_sha256=run.method.source_sha256,
             protocol_config=protocol.as_dict(),

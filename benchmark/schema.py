@@ -147,6 +147,9 @@ class RunResult(_Strict):
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     two_stage: bool = False
     rebalance: str | None = None
+    stage2_choice: dict[str, float] | None = Field(default=None, description="what a stage 2 with a post-hoc search "
+                                                   "chose on the validation split (tau-norm, PLA): tau and the "
+                                                   "validation MCR (%) it gave")
     metrics: Metrics | None = None
     val_metrics: Metrics | None = Field(default=None, description="the same metrics on the validation split "
                                         "(monitoring and hyper-parameter choice only)")

@@ -500,10 +500,12 @@ class _SiteBuilder:
                          "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
                          "extra": self.extra.get((dataset, backbone, protocol, method), {})})
         provenance = [{"spec": r.result.spec, "p": r.result.provenance, "stage1": r.result.stage1_sha256[:12],
+                       "choice": r.result.stage2_choice,
                        "manifest": r.result.dataset_manifest_sha256[:12]}
                       for r in sorted(runs, key=lambda r: (r.result.spec.dataset, r.result.spec.backbone,
                                                            r.result.spec.protocol, r.result.spec.seed))]
         ids = sorted({r.spec.method_id for r in results})
+        searched = any(r.stage2_choice for r in results)
         if facts and facts.get("url") and safe_url(facts["url"]) and safe_url(facts["url"]) not in urls:
             urls.insert(0, safe_url(facts["url"]))
         source = ({"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
@@ -512,7 +514,7 @@ class _SiteBuilder:
         extra_names = [n for n in EXTRA_METRICS if any(n in r["extra"] for r in rows)]
         return {"method": method, "ids": ids, "description": description, "reference": reference, "urls": urls,
                 "extra_metrics": [_metric_column(n) for n in extra_names],
-                "source": source, "user_files": user_files,
+                "source": source, "user_files": user_files, "searched": searched,
                 "dropped_links": dropped_links, "two_stage": any(r.two_stage for r in results),
                 "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
                 "hyperparameters": [json.loads(h) for h in hyper], "facts": facts, "rows": rows,

@@ -143,6 +143,15 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
     assert "ce-taunorm" in order[1][1] and "ce-pla" in order[3][1]
     assert all("split=val" in what for event, what in lines if event == "stage2-search")
 
+    # the choice is recorded in each result, as the trace logged it
+    chosen = {what.split()[0]: what for event, what in lines if event == "stage2-search"}
+    from benchmark.results import load_results
+
+    for result in load_results(tmp_path / "results"):
+        suffix = result.spec.method_id.rsplit("-", 1)[1]
+        assert result.stage2_choice is not None and set(result.stage2_choice) == {"tau", "val_mcr"}
+        assert f"tau={result.stage2_choice['tau']:g} val_mcr={result.stage2_choice['val_mcr']:.4f}" in chosen[suffix]
+
 
 def test_rebalance_kinds_of_the_grid_runner_tests_still_exist():
     """tests/benchmark/test_grid.py builds ``Rebalance("reweight")`` / ``Rebalance("resample")`` by kind."""
