@@ -1,4 +1,5 @@
 """``python -m benchmark``."""
+
 from .cli import main
 
 raise SystemExit(main())

@@ -5,6 +5,7 @@ float (B, 3, R, R) at the protocol's resolution R. Each sample draws its own par
 from a CPU generator, so a seed gives the same augmentation on CPU and GPU. Compared with
 per-image PIL transforms this decodes nothing and makes one pass over each batch.
 """
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,15 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def affine_matrices(batch: int, cache_size: int, image_size: int, train: bool, rotation: float, hflip: bool,
-                    generator: torch.Generator | None = None) -> Tensor:
+def affine_matrices(
+    batch: int,
+    cache_size: int,
+    image_size: int,
+    train: bool,
+    rotation: float,
+    hflip: bool,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """(B, 2, 3) ``affine_grid`` matrices mapping output to input coordinates.
 
     Train: flip (p = 0.5), a random ``image_size`` crop of the ``cache_size`` image, and a
@@ -73,8 +81,9 @@ class BatchAugmenter:
         if key not in self._work:
             r = self.image_size
             lin = torch.linspace(-1 + 1 / r, 1 - 1 / r, r, device=device)
-            self._work[key] = torch.stack([lin.view(1, r).expand(r, r), lin.view(r, 1).expand(r, r),
-                                           torch.ones(r, r, device=device)], -1).view(1, r * r, 3)
+            self._work[key] = torch.stack(
+                [lin.view(1, r).expand(r, r), lin.view(r, 1).expand(r, r), torch.ones(r, r, device=device)], -1
+            ).view(1, r * r, 3)
         return self._work[key]
 
     def __call__(self, images: Tensor, train: bool, generator: torch.Generator | None = None) -> Tensor:
@@ -96,8 +105,15 @@ class BatchAugmenter:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x.contiguous()
 
 
-def augment_batch(images: Tensor, image_size: int, train: bool, rotation: float = 30.0, hflip: bool = True,
-                  generator: torch.Generator | None = None, channels_last: bool = False) -> Tensor:
+def augment_batch(
+    images: Tensor,
+    image_size: int,
+    train: bool,
+    rotation: float = 30.0,
+    hflip: bool = True,
+    generator: torch.Generator | None = None,
+    channels_last: bool = False,
+) -> Tensor:
     """One-off form of :class:`BatchAugmenter` (no workspace reuse)."""
     return BatchAugmenter(image_size, rotation, hflip, channels_last)(images, train, generator)
 

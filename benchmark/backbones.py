@@ -3,6 +3,7 @@
 Nothing is downloaded unless ``MEDLT_ALLOW_DOWNLOAD=1``: an offline machine gets a one-line
 error naming the file to fetch, at once, instead of minutes of network retries.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,10 +37,13 @@ def check_backbone(name: str, pretrained: bool = False, weights_file: str | Path
     raise BackboneError(
         f"pretrained weights for {name!r} not found locally: download timm's {name} checkpoint "
         f"(e.g. {_hub_id(name) or name} model.safetensors) on a connected machine and pass it with --weights FILE, "
-        f"put it at $MEDLT_WEIGHTS_DIR/{name}.safetensors, or set MEDLT_ALLOW_DOWNLOAD=1 on an online machine")
+        f"put it at $MEDLT_WEIGHTS_DIR/{name}.safetensors, or set MEDLT_ALLOW_DOWNLOAD=1 on an online machine"
+    )
 
 
-def create_backbone(name: str, pretrained: bool = False, weights_file: str | Path | None = None) -> tuple[nn.Module, int]:
+def create_backbone(
+    name: str, pretrained: bool = False, weights_file: str | Path | None = None
+) -> tuple[nn.Module, int]:
     """A timm model without classifier (``num_classes=0``, pooled features) and its feature size.
 
     Pretrained weights come from ``weights_file``, ``$MEDLT_WEIGHTS_DIR/<name>.<ext>`` or the
@@ -54,8 +58,9 @@ def create_backbone(name: str, pretrained: bool = False, weights_file: str | Pat
     try:
         model = timm.create_model(name, pretrained=pretrained, **kwargs)
     except (RuntimeError, OSError, ValueError, KeyError) as e:
-        raise BackboneError(f"{name}: cannot load pretrained weights {weights or ''} ({type(e).__name__}: "
-                            f"{str(e)[:160]})") from None
+        raise BackboneError(
+            f"{name}: cannot load pretrained weights {weights or ''} ({type(e).__name__}: {str(e)[:160]})"
+        ) from None
     return model, int(model.num_features)
 
 

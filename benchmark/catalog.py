@@ -4,6 +4,7 @@ Result files are the source of truth for numbers; this adds the registered facts
 does not carry: whether a dataset is a demonstration set, a method's reference and its
 hyper-parameter defaults. Names that are not registered (a submitted method) get ``None``.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -20,8 +21,14 @@ def dataset_facts(name: str) -> dict[str, Any]:
         cls = datasets.builder_class(name)
     except datasets.DatasetError:
         return {"registered": False, "demo": False, "note": "", "title": name, "image_type": "", "source_url": ""}
-    return {"registered": True, "demo": bool(cls.demo), "note": cls.note, "title": cls.title or name,
-            "image_type": cls.image_type, "source_url": cls.source_url}
+    return {
+        "registered": True,
+        "demo": bool(cls.demo),
+        "note": cls.note,
+        "title": cls.title or name,
+        "image_type": cls.image_type,
+        "source_url": cls.source_url,
+    }
 
 
 def method_facts(name: str) -> dict[str, Any] | None:
@@ -34,10 +41,17 @@ def method_facts(name: str) -> dict[str, Any] | None:
     except UnknownMethodError:
         return None
     defaults = entry.create().hyperparameters()
-    return {"name": entry.name, "id": entry.id, "description": entry.cls.description,
-            "reference": entry.cls.reference, "url": getattr(entry.cls, "url", "") or "",
-            "docstring": inspect.cleandoc(entry.cls.__doc__ or ""),
-            "two_stage": entry.rebalance is not None, "defaults": defaults, **_source(entry.cls)}
+    return {
+        "name": entry.name,
+        "id": entry.id,
+        "description": entry.cls.description,
+        "reference": entry.cls.reference,
+        "url": getattr(entry.cls, "url", "") or "",
+        "docstring": inspect.cleandoc(entry.cls.__doc__ or ""),
+        "two_stage": entry.rebalance is not None,
+        "defaults": defaults,
+        **_source(entry.cls),
+    }
 
 
 def _source(cls: type) -> dict[str, Any]:

@@ -7,6 +7,7 @@ does not load (a disk fault, a file truncated outside this tool) is moved aside 
 failing every re-run on torch's unpickling message. Files from before the checksum (plain
 ``torch.save``) still load.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,7 +45,7 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> Any:
     """The object saved at ``path``; raises :class:`CorruptCheckpoint` saying what is wrong."""
     data = Path(path).read_bytes()
     if data.startswith(MAGIC):
-        expected, payload = data[len(MAGIC):_HEADER - 1].decode("ascii", "replace"), data[_HEADER:]
+        expected, payload = data[len(MAGIC) : _HEADER - 1].decode("ascii", "replace"), data[_HEADER:]
         if hashlib.sha256(payload).hexdigest() != expected:
             raise CorruptCheckpoint("checksum mismatch (truncated or damaged file)")
         data = payload
@@ -54,7 +55,9 @@ def load_checkpoint(path: Path, map_location: Any = "cpu") -> Any:
         return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for a bad file
         # torch's own text for damaged pickle data is a lecture on weights_only: say what it means
-        what = "damaged data" if isinstance(e, pickle.UnpicklingError) else " ".join(str(e).split()).split(". ")[0][:120]
+        what = (
+            "damaged data" if isinstance(e, pickle.UnpicklingError) else " ".join(str(e).split()).split(". ")[0][:120]
+        )
         raise CorruptCheckpoint(f"unreadable ({type(e).__name__}: {what})") from None
 
 

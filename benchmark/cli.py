@@ -3,14 +3,14 @@
 Each command lives in a module of ``benchmark/commands/`` and adds itself with ``register``.
 Expected errors (unknown names, missing files) print one line, ``error: ...``, and exit 2.
 """
+
 from __future__ import annotations
 
 import argparse
 import importlib
 import pkgutil
 import sys
-from typing import Sequence
-
+from collections.abc import Sequence
 
 
 class UserError(Exception):
@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmark",
         description="medlt-bench: long-tailed medical image classification benchmark.",
-        epilog="Run 'python -m benchmark COMMAND --help' for a command's options.")
+        epilog="Run 'python -m benchmark COMMAND --help' for a command's options.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     from . import commands
 

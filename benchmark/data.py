@@ -1,4 +1,5 @@
 """Training input: prepared uint8 images to augmented batches on the device, no decoding."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,13 +18,17 @@ DEVICE_BANK_BYTES = 4 << 30
 class ImageBank:
     """The uint8 images of one split, on the device when they fit, else gathered from the memory map."""
 
-    def __init__(self, images: np.ndarray, indices: np.ndarray, device: torch.device, max_bytes: int = DEVICE_BANK_BYTES):
+    def __init__(
+        self, images: np.ndarray, indices: np.ndarray, device: torch.device, max_bytes: int = DEVICE_BANK_BYTES
+    ):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.device = device
         nbytes = len(self.indices) * int(np.prod(images.shape[1:]))
         self.resident = nbytes <= max_bytes
         self._images = images
-        self._tensor = torch.from_numpy(np.ascontiguousarray(images[self.indices])).to(device) if self.resident else None
+        self._tensor = (
+            torch.from_numpy(np.ascontiguousarray(images[self.indices])).to(device) if self.resident else None
+        )
         self._out: Tensor | None = None
 
     def __len__(self) -> int:
@@ -48,9 +53,11 @@ class ImageBank:
 
 def epoch_positions(sampling: str, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One epoch of positions drawn by the named sampler ("instance", "class_balanced", "reversed")."""
-    draw = {"instance": lambda: samplers.instance_indices(labels, rng),
-            "class_balanced": lambda: samplers.class_balanced_indices(labels, rng),
-            "reversed": lambda: samplers.reversed_indices(labels, rng)}
+    draw = {
+        "instance": lambda: samplers.instance_indices(labels, rng),
+        "class_balanced": lambda: samplers.class_balanced_indices(labels, rng),
+        "reversed": lambda: samplers.reversed_indices(labels, rng),
+    }
     if sampling not in draw:
         raise ValueError(f"unknown sampling {sampling!r}; valid: {', '.join(draw)}")
     return draw[sampling]()
@@ -60,7 +67,7 @@ def batches(positions: np.ndarray, batch_size: int, max_steps: int = 0) -> list[
     """Consecutive batches; the last partial batch is dropped unless it is the only one
     (a batch of one breaks batch norm), and at most ``max_steps`` when > 0."""
     n_full = len(positions) // batch_size
-    out = [positions[i * batch_size:(i + 1) * batch_size] for i in range(n_full)] or [positions]
+    out = [positions[i * batch_size : (i + 1) * batch_size] for i in range(n_full)] or [positions]
     return out[:max_steps] if max_steps > 0 else out
 
 

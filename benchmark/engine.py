@@ -3,13 +3,14 @@
 The engine owns the optimizer, the warmup + cosine schedule, mixed precision, the loop,
 epoch checkpoints for resuming, and evaluation; methods only turn batches into losses.
 """
+
 from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -103,8 +104,7 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
             group["lr"] = lr
 
 
-def _resume(path: Path, model: Classifier, optimizer: torch.optim.Optimizer, device: torch.device,
-            epochs: int) -> int:
+def _resume(path: Path, model: Classifier, optimizer: torch.optim.Optimizer, device: torch.device, epochs: int) -> int:
     """The epoch to start from: the one after the saved epoch, or 0 without a usable resume file.
 
     A resume file that is corrupt or does not belong to this training (wrong keys or shapes,
@@ -136,8 +136,16 @@ def _resume_problem(state: object, model: Classifier, epochs: int) -> str | None
     return None if mismatch is None else f"model state {mismatch}"
 
 
-def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: Protocol, device: torch.device,
-                 seed: int, resume_path: Path | None = None, on_epoch: EpochCallback | None = None) -> Classifier:
+def train_stage1(
+    method: Method,
+    model: Classifier,
+    data: TrainSplit,
+    protocol: Protocol,
+    device: torch.device,
+    seed: int,
+    resume_path: Path | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> Classifier:
     """Train the method's stage-1 recipe; resumes from ``resume_path`` (saved after every epoch)."""
     p = protocol
     model.to(device)
@@ -156,15 +164,27 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
         rng = np.random.default_rng([seed, epoch])  # per-epoch streams: a resumed run matches an unbroken one
         gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
         positions = batches(epoch_positions(method.sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
-        paired = (batches(epoch_positions(method.paired_sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
-                  if method.paired_sampling else None)
+        paired = (
+            batches(epoch_positions(method.paired_sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
+            if method.paired_sampling
+            else None
+        )
         last_loss = torch.tensor(float("nan"))
         for i, pos in enumerate(positions):
             step = epoch * steps_per_epoch + i
             _set_lr(optimizer, warmup_cosine(step, total, p.warmup_epochs * steps_per_epoch, p.lr, p.min_lr))
-            batch = _make_batch(data, pos, paired[i % len(paired)] if paired else None, method.views, augment, gen, device)
-            info = StepInfo(epoch=epoch, epochs=p.epochs, step=step, steps_per_epoch=steps_per_epoch,
-                            class_counts=data.class_counts, generator=gen, cache=step_cache)
+            batch = _make_batch(
+                data, pos, paired[i % len(paired)] if paired else None, method.views, augment, gen, device
+            )
+            info = StepInfo(
+                epoch=epoch,
+                epochs=p.epochs,
+                step=step,
+                steps_per_epoch=steps_per_epoch,
+                class_counts=data.class_counts,
+                generator=gen,
+                cache=step_cache,
+            )
             with autocast(device, p.precision):
                 out = method.training_step(model, batch, info)
             loss = out["loss"]
@@ -178,16 +198,24 @@ def train_stage1(method: Method, model: Classifier, data: TrainSplit, protocol: 
         if not math.isfinite(loss_value):
             raise FloatingPointError(f"{method.display_name}: non-finite loss in epoch {epoch + 1}")
         if resume_path is not None:
-            checkpoints.save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch},
-                                        resume_path)
+            checkpoints.save_checkpoint(
+                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, resume_path
+            )
             faults.kill_point("stage1-epoch")
         if on_epoch:
             on_epoch(epoch, p.epochs, loss_value)
     return model
 
 
-def _make_batch(data: TrainSplit, pos: np.ndarray, paired_pos: np.ndarray | None, views: int, augment: BatchAugmenter,
-                gen: torch.Generator, device: torch.device) -> Batch:
+def _make_batch(
+    data: TrainSplit,
+    pos: np.ndarray,
+    paired_pos: np.ndarray | None,
+    views: int,
+    augment: BatchAugmenter,
+    gen: torch.Generator,
+    device: torch.device,
+) -> Batch:
     raw = data.bank.gather(pos)
     labels = torch.as_tensor(data.labels[pos], device=device)
     all_views = tuple(augment(raw, True, gen) for _ in range(max(1, views)))
@@ -206,8 +234,16 @@ class EvalSplit:
     labels: np.ndarray  # per position in the bank
 
 
-def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, protocol: Protocol, device: torch.device,
-                 seed: int, on_epoch: EpochCallback | None = None, val: EvalSplit | None = None) -> Classifier:
+def train_stage2(
+    model: Classifier,
+    rebalance: Rebalance,
+    data: TrainSplit,
+    protocol: Protocol,
+    device: torch.device,
+    seed: int,
+    on_epoch: EpochCallback | None = None,
+    val: EvalSplit | None = None,
+) -> Classifier:
     """Stage 2 on the frozen, eval-mode extractor, as the kind ``rebalance.stage2`` declares it.
 
     The kind turns the stage-1 head into its stage-2 head (a new linear layer for cRW / cRS, scales on
@@ -235,8 +271,15 @@ def train_stage2(model: Classifier, rebalance: Rebalance, data: TrainSplit, prot
     return model
 
 
-def _fit_head(model: Classifier, kind: Stage2Kind, data: TrainSplit, protocol: Protocol, device: torch.device,
-              seed: int, on_epoch: EpochCallback | None) -> None:
+def _fit_head(
+    model: Classifier,
+    kind: Stage2Kind,
+    data: TrainSplit,
+    protocol: Protocol,
+    device: torch.device,
+    seed: int,
+    on_epoch: EpochCallback | None,
+) -> None:
     """Train the head's trainable parameters on frozen features over the protocol's stage-2 schedule."""
     p = protocol
     augment = make_augmenter(p, use_channels_last(p.precision))
@@ -252,8 +295,9 @@ def _fit_head(model: Classifier, kind: Stage2Kind, data: TrainSplit, protocol: P
         rng = np.random.default_rng([seed, 10_000 + epoch])
         gen = torch.Generator().manual_seed(seed * 100_003 + 10_000 + epoch)
         last_loss = torch.tensor(float("nan"))
-        for i, pos in enumerate(batches(epoch_positions(kind.sampling, data.labels, rng), p.batch_size,
-                                        p.max_steps_per_epoch)):
+        for i, pos in enumerate(
+            batches(epoch_positions(kind.sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
+        ):
             _set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
             images = augment(data.bank.gather(pos), True, gen)
             labels = torch.as_tensor(data.labels[pos], device=device)
@@ -271,8 +315,14 @@ def _fit_head(model: Classifier, kind: Stage2Kind, data: TrainSplit, protocol: P
 
 
 @torch.no_grad()
-def _choose_tau(model: Classifier, kind: Stage2Kind, val: EvalSplit, class_counts: torch.Tensor, protocol: Protocol,
-                device: torch.device) -> None:
+def _choose_tau(
+    model: Classifier,
+    kind: Stage2Kind,
+    val: EvalSplit,
+    class_counts: torch.Tensor,
+    protocol: Protocol,
+    device: torch.device,
+) -> None:
     """Replace the head by ``kind.searched_head(head, τ)`` for the τ of ``kind.tau_grid`` with the best validation MCR.
 
     Validation features are computed once (centre crop, as :func:`predict`); ties go to the first τ of the
@@ -304,8 +354,9 @@ def _features(model: Classifier, bank: ImageBank, protocol: Protocol, device: to
 
 
 @torch.no_grad()
-def predict_with_logits(model: nn.Module, bank: ImageBank, protocol: Protocol,
-                        device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+def predict_with_logits(
+    model: nn.Module, bank: ImageBank, protocol: Protocol, device: torch.device
+) -> tuple[np.ndarray, np.ndarray]:
     """``(predictions, logits)`` on the centre crop, for every image of the bank, in order.
 
     The predictions (int64, shape (N,)) are the argmax of the logits in the precision the model ran in

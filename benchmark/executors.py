@@ -4,11 +4,13 @@ Jobs are independent given the shared results directory (file locks keep two wor
 one job), so an executor only decides where ``GridRunner.run_job`` runs. No home-made
 scheduler: Ray places the tasks.
 """
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence
+from typing import Protocol
 
 from .grid import GridRunner, GridSettings, Job
 
@@ -60,8 +62,13 @@ class RayExecutor:
         for name, size in {(j.dataset, j.protocol.cache_size) for j in jobs}:
             runner.dataset(name, size)
         if not ray.is_initialized():
-            ray.init(address=self.address, num_cpus=self.num_cpus, include_dashboard=False,
-                     log_to_driver=False, ignore_reinit_error=True)
+            ray.init(
+                address=self.address,
+                num_cpus=self.num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                ignore_reinit_error=True,
+            )
         gpus = self.gpus_per_job
         if gpus is None:
             gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0

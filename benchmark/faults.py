@@ -5,6 +5,7 @@ matches POINT (an ``fnmatch`` pattern, e.g. ``stage1-epoch:2`` or ``write:seed-*
 test can kill a grid anywhere, writes included. ``MEDLT_TRACE=FILE`` appends one line per
 traced event (``<pid> <event> <what>``), so a test can count executions across processes.
 """
+
 from __future__ import annotations
 
 import os

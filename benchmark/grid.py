@@ -7,6 +7,7 @@ stage 1 resumes from its last epoch, a failed run records its error and the grid
 and a file lock keeps two workers off the same job (the worker that takes it checks again which
 runs are finished, and removes the temporary files a killed worker left).
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,9 +17,10 @@ import hashlib
 import sys
 import time
 import traceback
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -51,8 +53,14 @@ class Run:
 
     @property
     def spec(self) -> RunSpec:
-        return RunSpec(dataset=self.dataset, method=self.method.display_name, method_id=self.method.method_id,
-                       backbone=self.backbone, seed=self.seed, protocol=self.protocol.name)
+        return RunSpec(
+            dataset=self.dataset,
+            method=self.method.display_name,
+            method_id=self.method.method_id,
+            backbone=self.backbone,
+            seed=self.seed,
+            protocol=self.protocol.name,
+        )
 
 
 @dataclass
@@ -84,16 +92,26 @@ class GridSettings:
     dataset_params: dict[str, Any] = field(default_factory=dict)
 
 
-def expand_grid(datasets: Sequence[str], methods: Sequence[Method], backbones: Sequence[str | None],
-                seeds: Sequence[int], protocol: str | Protocol) -> list[Run]:
+def expand_grid(
+    datasets: Sequence[str],
+    methods: Sequence[Method],
+    backbones: Sequence[str | None],
+    seeds: Sequence[int],
+    protocol: str | Protocol,
+) -> list[Run]:
     """Every run of the grid, in dataset, backbone, seed, method order.
 
     ``protocol`` is a shipped name, a TOML path or a loaded :class:`Protocol`; each run gets it
     with its dataset's overrides applied. A backbone of None means the protocol's.
     """
     proto = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
-    return [Run(d, m, b or proto.for_dataset(d).backbone, s, proto.for_dataset(d))
-            for d in datasets for b in backbones for s in seeds for m in methods]
+    return [
+        Run(d, m, b or proto.for_dataset(d).backbone, s, proto.for_dataset(d))
+        for d in datasets
+        for b in backbones
+        for s in seeds
+        for m in methods
+    ]
 
 
 def group_jobs(runs: Sequence[Run]) -> list[Job]:
@@ -121,9 +139,17 @@ def _short(sha: str | None) -> str:
 
 def stage1_sha256(manifest_sha: str, method: Method, backbone: str, seed: int, protocol: Protocol) -> str:
     """Identity of a stage-1 checkpoint: dataset, recipe, backbone, seed and the full protocol."""
-    return hashlib.sha256(canonical_json({"dataset_manifest_sha256": manifest_sha, "stage1": method.stage1_key(),
-                                          "backbone": backbone, "seed": seed,
-                                          "protocol": protocol.as_dict()})).hexdigest()
+    return hashlib.sha256(
+        canonical_json(
+            {
+                "dataset_manifest_sha256": manifest_sha,
+                "stage1": method.stage1_key(),
+                "backbone": backbone,
+                "seed": seed,
+                "protocol": protocol.as_dict(),
+            }
+        )
+    ).hexdigest()
 
 
 def _stored(logits: np.ndarray, num_classes: int) -> np.ndarray:
@@ -178,21 +204,27 @@ class GridRunner:
         done, folder = read_result(path), path.parent
         fix = f"give the changed method a new id or delete {folder}"
         if done.method_source_sha256 != run.method.source_sha256:
-            raise UserError(f"{folder}: finished results of {run.spec.method_id!r} come from another version of its "
-                            f"method file (sha256 {_short(done.method_source_sha256)}, now "
-                            f"{_short(run.method.source_sha256)}); {fix}")
+            raise UserError(
+                f"{folder}: finished results of {run.spec.method_id!r} come from another version of its "
+                f"method file (sha256 {_short(done.method_source_sha256)}, now "
+                f"{_short(run.method.source_sha256)}); {fix}"
+            )
         fix = f"use another --results directory or delete {folder}"
         builder = self.builder(run.dataset)
         params = done.dataset_params if done.dataset_params is not None else ds.create_builder(run.dataset).params()
         if canonical_json(params) != canonical_json(builder.params()):
-            raise UserError(f"{folder}: finished results on {run.dataset} with dataset params {params}, but this run "
-                            f"asks for {builder.params()}; {fix}")
+            raise UserError(
+                f"{folder}: finished results on {run.dataset} with dataset params {params}, but this run "
+                f"asks for {builder.params()}; {fix}"
+            )
         if (builder.folder(self.settings.cache_dir, run.protocol.cache_size) / "manifest.json").exists():
             data = self.dataset(run.dataset, run.protocol.cache_size)  # never prepares: finished runs need no raw files
             if done.dataset_manifest_sha256 != data.manifest_sha256:
-                raise UserError(f"{folder}: finished results on another build of {run.dataset} (manifest sha256 "
-                                f"{_short(done.dataset_manifest_sha256)}) than {data.root} "
-                                f"({_short(data.manifest_sha256)}); {fix}")
+                raise UserError(
+                    f"{folder}: finished results on another build of {run.dataset} (manifest sha256 "
+                    f"{_short(done.dataset_manifest_sha256)}) than {data.root} "
+                    f"({_short(data.manifest_sha256)}); {fix}"
+                )
 
     def builder(self, name: str) -> ds.DatasetBuilder:
         """The builder of ``name`` with this grid's dataset parameters."""
@@ -201,13 +233,16 @@ class GridRunner:
     def dataset(self, name: str, size: int) -> ds.PreparedDataset:
         key = (name, size)
         if key not in self._datasets:
-            self._datasets[key] = self.builder(name).load(cache_root=self.settings.cache_dir, size=size,
-                                                          raw_root=self.settings.data_root,
-                                                          progress=self.settings.progress)
+            self._datasets[key] = self.builder(name).load(
+                cache_root=self.settings.cache_dir,
+                size=size,
+                raw_root=self.settings.data_root,
+                progress=self.settings.progress,
+            )
         return self._datasets[key]
 
     # -- execution -------------------------------------------------------------------
-    def run(self, runs: Sequence[Run], executor: "Executor | None" = None) -> dict[str, int]:
+    def run(self, runs: Sequence[Run], executor: Executor | None = None) -> dict[str, int]:
         """Run every pending run; returns counts of ``ok``, ``failed``, ``skipped``, ``locked``.
 
         ``executor`` defaults to this process (:class:`benchmark.executors.LocalExecutor`).
@@ -260,19 +295,25 @@ class GridRunner:
         for orphan in orphans:
             orphan.unlink(missing_ok=True)
 
-    def _run_locked(self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str,
-                    stage1_dir: Path) -> Iterator[str]:
+    def _run_locked(
+        self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str, stage1_dir: Path
+    ) -> Iterator[str]:
         # every tensor of the job (model, batches, class counts) in the protocol's precision
         with engine.numeric_precision(protocol.precision):
             yield from self._train_and_evaluate(job, protocol, data, s1_hash, stage1_dir)
 
-    def _train_and_evaluate(self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str,
-                            stage1_dir: Path) -> Iterator[str]:
+    def _train_and_evaluate(
+        self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str, stage1_dir: Path
+    ) -> Iterator[str]:
         started, t0 = provenance.utc_now(), time.perf_counter()
         train = data.splits["train"]
         split = engine.TrainSplit(
-            bank=ImageBank(data.images, train, self.device), labels=data.labels[train],
-            class_counts=torch.tensor(data.train_counts, dtype=engine.PRECISIONS[protocol.precision], device=self.device))
+            bank=ImageBank(data.images, train, self.device),
+            labels=data.labels[train],
+            class_counts=torch.tensor(
+                data.train_counts, dtype=engine.PRECISIONS[protocol.precision], device=self.device
+            ),
+        )
         test_bank = ImageBank(data.images, data.splits["test"], self.device)
         val_bank = ImageBank(data.images, data.splits["val"], self.device) if len(data.splits["val"]) else None
         # stage 2 chooses post-hoc parameters (τ-norm's and PLA's τ) on the validation split only
@@ -287,8 +328,16 @@ class GridRunner:
             reused = _load_stage1(model, final)
             if not reused:
                 faults.trace("stage1", s1_hash)
-                engine.train_stage1(method, model, split, protocol, self.device, job.seed, resume,
-                                    self._epoch_bar(f"{job.dataset} {method.name} s{job.seed} stage 1", protocol.epochs))
+                engine.train_stage1(
+                    method,
+                    model,
+                    split,
+                    protocol,
+                    self.device,
+                    job.seed,
+                    resume,
+                    self._epoch_bar(f"{job.dataset} {method.name} s{job.seed} stage 1", protocol.epochs),
+                )
                 checkpoints.save_checkpoint(model.state_dict(), final)
                 faults.kill_point("stage1-saved")
             resume.unlink(missing_ok=True)  # also one a worker killed after saving stage 1 left behind
@@ -304,17 +353,35 @@ class GridRunner:
                 m = model
                 if run.method.two_stage:
                     rebalance = run.method.rebalance
-                    bar = (self._epoch_bar(f"{job.dataset} {run.method.display_name} s{job.seed} stage 2",
-                                           protocol.stage2_epochs) if rebalance.stage2.trains else None)
-                    m = engine.train_stage2(copy.deepcopy(model), rebalance, split, protocol, self.device, job.seed, bar,
-                                            val=val_split)
+                    bar = (
+                        self._epoch_bar(
+                            f"{job.dataset} {run.method.display_name} s{job.seed} stage 2", protocol.stage2_epochs
+                        )
+                        if rebalance.stage2.trains
+                        else None
+                    )
+                    m = engine.train_stage2(
+                        copy.deepcopy(model), rebalance, split, protocol, self.device, job.seed, bar, val=val_split
+                    )
                 y_pred = engine.predict_with_logits(m, test_bank, protocol, self.device)
                 # val is for monitoring and hyper-parameter choice only; it never picks a test epoch
-                val_pred = engine.predict_with_logits(m, val_bank, protocol, self.device) if val_bank is not None else None
+                val_pred = (
+                    engine.predict_with_logits(m, val_bank, protocol, self.device) if val_bank is not None else None
+                )
                 wall = time.perf_counter() - t_run + (0.0 if reused else stage1_seconds)
                 faults.kill_point("run-evaluated")
-                self._write(run, data, protocol, s1_hash, started, wall, reused, y_pred=y_pred, val_pred=val_pred,
-                            stage2_choice=getattr(m, "stage2_choice", None) if m is not model else None)
+                self._write(
+                    run,
+                    data,
+                    protocol,
+                    s1_hash,
+                    started,
+                    wall,
+                    reused,
+                    y_pred=y_pred,
+                    val_pred=val_pred,
+                    stage2_choice=getattr(m, "stage2_choice", None) if m is not model else None,
+                )
                 faults.kill_point("run-written")
                 yield "ok"
             except Exception as e:
@@ -333,52 +400,93 @@ class GridRunner:
             bar.update(1)
             if epoch + 1 >= epochs:
                 bar.close()
+
         return update
 
-    def _write(self, run: Run, data: ds.PreparedDataset, protocol: Protocol, s1_hash: str, started: str,
-               wall: float, reused: bool, y_pred: tuple[np.ndarray, np.ndarray] | None = None,
-               val_pred: tuple[np.ndarray, np.ndarray] | None = None, error: BaseException | None = None,
-               stage2_choice: dict[str, float] | None = None) -> None:
+    def _write(
+        self,
+        run: Run,
+        data: ds.PreparedDataset,
+        protocol: Protocol,
+        s1_hash: str,
+        started: str,
+        wall: float,
+        reused: bool,
+        y_pred: tuple[np.ndarray, np.ndarray] | None = None,
+        val_pred: tuple[np.ndarray, np.ndarray] | None = None,
+        error: BaseException | None = None,
+        stage2_choice: dict[str, float] | None = None,
+    ) -> None:
         """Write one run's result (and, when it finished, its predictions file); ``y_pred`` / ``val_pred``
         are ``(predictions, logits)`` from :func:`engine.predict_with_logits`; ``stage2_choice`` is what a
         stage-2 search chose on the validation split."""
         path = result_path(self.settings.results_dir, run.spec)
         fields = dict(
-            spec=run.spec, description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
+            spec=run.spec,
+            description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
             reference=getattr(run.method, "reference", "") or "",
             url=getattr(run.method, "url", "") or None,
-            hyperparameters=run.method.hyperparameters(), two_stage=run.method.two_stage,
-            rebalance=run.method.rebalance.suffix if run.method.rebalance else None, stage2_choice=stage2_choice,
-            dataset_manifest_sha256=data.manifest_sha256, dataset_params=self.builder(run.dataset).params(),
-            stage1_key=run.method.stage1_key(), stage1_sha256=s1_hash, method_source_sha256=run.method.source_sha256,
+            hyperparameters=run.method.hyperparameters(),
+            two_stage=run.method.two_stage,
+            rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
+            stage2_choice=stage2_choice,
+            dataset_manifest_sha256=data.manifest_sha256,
+            dataset_params=self.builder(run.dataset).params(),
+            stage1_key=run.method.stage1_key(),
+            stage1_sha256=s1_hash,
+            method_source_sha256=run.method.source_sha256,
             protocol_config=protocol.as_dict(),
-            provenance=Provenance(package_version=provenance.package_version(), git_commit=provenance.git_commit(),
-                                  torch_version=torch.__version__, python_version=provenance.python_version(),
-                                  device=str(self.device), wall_seconds=round(float(wall), 3), started=started,
-                                  finished=provenance.utc_now(), stage1_reused=reused))
+            provenance=Provenance(
+                package_version=provenance.package_version(),
+                git_commit=provenance.git_commit(),
+                torch_version=torch.__version__,
+                python_version=provenance.python_version(),
+                device=str(self.device),
+                wall_seconds=round(float(wall), 3),
+                started=started,
+                finished=provenance.utc_now(),
+                stage1_reused=reused,
+            ),
+        )
         if error is not None:
             msg = f"{type(error).__name__}: {error}"
-            result = RunResult(status="failed", error=msg + "\n" + "".join(traceback.format_tb(error.__traceback__))[-4000:],
-                               **fields)
+            result = RunResult(
+                status="failed", error=msg + "\n" + "".join(traceback.format_tb(error.__traceback__))[-4000:], **fields
+            )
         else:
             assert y_pred is not None
             y_true = data.labels[data.splits["test"]]
             # metrics from the float16 logits that the predictions file keeps, so that they recompute exactly
             test_pred, test_logits = y_pred[0], _stored(y_pred[1], data.num_classes)
-            m = evaluate_predictions(y_true, test_pred, data.num_classes, data.groups, logits=test_logits,
-                                     train_counts=data.train_counts)
+            m = evaluate_predictions(
+                y_true, test_pred, data.num_classes, data.groups, logits=test_logits, train_counts=data.train_counts
+            )
             val = None
             if val_pred is not None:
-                v = evaluate_predictions(data.labels[data.splits["val"]], val_pred[0], data.num_classes, data.groups,
-                                         logits=_stored(val_pred[1], data.num_classes), train_counts=data.train_counts)
+                v = evaluate_predictions(
+                    data.labels[data.splits["val"]],
+                    val_pred[0],
+                    data.num_classes,
+                    data.groups,
+                    logits=_stored(val_pred[1], data.num_classes),
+                    train_counts=data.train_counts,
+                )
                 val = Metrics(**{k: v[k] for k in metric_names()})
             preds_path = path.with_name(path.stem + ".preds.npz")
             write_predictions(preds_path, y_true, test_pred, test_logits)
             result = RunResult(
-                status="ok", metrics=Metrics(**{k: m[k] for k in metric_names()}),
+                status="ok",
+                metrics=Metrics(**{k: m[k] for k in metric_names()}),
                 val_metrics=val,
-                per_class=PerClass(class_names=data.class_names, train_counts=data.train_counts, recall=m["recall"],
-                                   group=group_labels(data.num_classes, data.groups)),
-                confusion_matrix=m["confusion_matrix"], predictions_file=preds_path.name, **fields)
+                per_class=PerClass(
+                    class_names=data.class_names,
+                    train_counts=data.train_counts,
+                    recall=m["recall"],
+                    group=group_labels(data.num_classes, data.groups),
+                ),
+                confusion_matrix=m["confusion_matrix"],
+                predictions_file=preds_path.name,
+                **fields,
+            )
         write_result(path, result)
         faults.trace("run", path.relative_to(self.settings.results_dir).as_posix())

@@ -16,9 +16,11 @@ Units: every metric is a percentage except NLL (nats). Every class-averaged metr
 macro AUC) averages over the classes that have at least one test image; a class absent from the test
 set is left out, never counted as 0 or 100. A metric with nothing to average over is NaN.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,8 +36,17 @@ FLOAT16_MAX = float(np.finfo(np.float16).max)
 #: Metrics that need the logits (None when a run has none).
 LOGIT_METRICS = ("macro_auc", "ece", "nll")
 #: Metrics that the labels and predictions alone determine.
-PREDICTION_METRICS = ("mcr_all", "mcr_major", "mcr_minor", "mcr_medium", "accuracy", "macro_f1",
-                      "mcr_many_shot", "mcr_medium_shot", "mcr_few_shot")
+PREDICTION_METRICS = (
+    "mcr_all",
+    "mcr_major",
+    "mcr_minor",
+    "mcr_medium",
+    "accuracy",
+    "macro_f1",
+    "mcr_many_shot",
+    "mcr_medium_shot",
+    "mcr_few_shot",
+)
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
@@ -43,7 +54,9 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: 
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
-    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
 
 
 def per_class_recall(cm: np.ndarray) -> np.ndarray:
@@ -85,9 +98,11 @@ def shot_groups(train_counts: Sequence[int]) -> dict[str, list[int]]:
     thresholds are absolute, so the groups compare across datasets; a group may be empty.
     """
     counts = [int(n) for n in train_counts]
-    return {"many": [c for c, n in enumerate(counts) if n > MANY_SHOT_MIN],
-            "medium": [c for c, n in enumerate(counts) if FEW_SHOT_MAX <= n <= MANY_SHOT_MIN],
-            "few": [c for c, n in enumerate(counts) if n < FEW_SHOT_MAX]}
+    return {
+        "many": [c for c, n in enumerate(counts) if n > MANY_SHOT_MIN],
+        "medium": [c for c, n in enumerate(counts) if FEW_SHOT_MAX <= n <= MANY_SHOT_MIN],
+        "few": [c for c, n in enumerate(counts) if n < FEW_SHOT_MAX],
+    }
 
 
 def accuracy(cm: np.ndarray) -> float:
@@ -206,9 +221,15 @@ def negative_log_likelihood(y_true: Sequence[int], logits: np.ndarray) -> float:
     return float(-log_softmax(x)[np.arange(len(y)), y].mean())
 
 
-def evaluate_predictions(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int,
-                         groups: Mapping[str, Sequence[int] | None], *, logits: np.ndarray | None = None,
-                         train_counts: Sequence[int] | None = None) -> dict[str, Any]:
+def evaluate_predictions(
+    y_true: Sequence[int],
+    y_pred: Sequence[int],
+    num_classes: int,
+    groups: Mapping[str, Sequence[int] | None],
+    *,
+    logits: np.ndarray | None = None,
+    train_counts: Sequence[int] | None = None,
+) -> dict[str, Any]:
     """All metrics of one run (see the module docstring for units and conventions).
 
     ``groups``: the dataset's major / medium / minor classes. ``train_counts`` (per class) gives the

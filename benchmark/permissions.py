@@ -5,6 +5,7 @@ renamed into place from one could not be read by a web server or a colleague. Af
 one, the writer gives it the mode an ordinary ``open`` / ``mkdir`` would have: 0666 / 0777 less
 the umask (0644 / 0755 with the usual 022).
 """
+
 from __future__ import annotations
 
 import os

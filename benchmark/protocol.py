@@ -4,6 +4,7 @@ Each field carries its type and range (pydantic validates them, strictly: ``"3"`
 :data:`AT_MOST` relates fields to each other. A file that breaks either is refused with one line
 naming the file and the key.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -96,14 +97,14 @@ class Protocol:
         return name
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Protocol":
+    def _ordered(self) -> Protocol:
         for key, other in AT_MOST.items():
             value, limit = getattr(self, key), getattr(self, other)
             if value > limit:
                 raise ValueError(f"{key} = {_toml(value)}: must be <= {other} ({_toml(limit)})")
         return self
 
-    def for_dataset(self, dataset: str) -> "Protocol":
+    def for_dataset(self, dataset: str) -> Protocol:
         """This protocol with the overrides of ``dataset`` applied (and no override table left)."""
         overrides = self.datasets.get(dataset) or self.datasets.get(dataset.split(":", 1)[0]) or {}
         return dataclasses.replace(self, datasets={}, **overrides)
@@ -122,8 +123,9 @@ def load_protocol(name_or_path: str) -> Protocol:
     path = Path(name_or_path)
     if path.suffix != ".toml":
         if name_or_path not in protocol_names():
-            raise UnknownProtocolError(f"unknown protocol {name_or_path!r}; valid: {', '.join(protocol_names())}"
-                                       " (or a .toml file)")
+            raise UnknownProtocolError(
+                f"unknown protocol {name_or_path!r}; valid: {', '.join(protocol_names())} (or a .toml file)"
+            )
         path = PROTOCOL_DIR / f"{name_or_path}.toml"
     if not path.is_file():
         raise UnknownProtocolError(f"{path}: protocol file not found; shipped protocols: {', '.join(protocol_names())}")
@@ -133,8 +135,10 @@ def load_protocol(name_or_path: str) -> Protocol:
     # Results are filed under the protocol's name: a custom file must not pose as a shipped protocol.
     if path.resolve().parent != PROTOCOL_DIR.resolve() and protocol.name in protocol_names():
         if protocol != load_protocol(protocol.name):
-            raise ProtocolError(f"{path}: name {protocol.name!r} is a shipped protocol's but the settings differ; "
-                                "give your protocol its own name")
+            raise ProtocolError(
+                f"{path}: name {protocol.name!r} is a shipped protocol's but the settings differ; "
+                "give your protocol its own name"
+            )
     return protocol
 
 

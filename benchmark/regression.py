@@ -27,25 +27,29 @@ The paper's Tables 2, 3 and 5 are for ResNet-50 (so they are compared with ``res
 only); Table 4 rows carry their backbone. Cells that appear in several tables (CE on skin7 in
 Tables 2 and 3) are compared once.
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
-
-import pandas as pd
 
 import numpy as np
+import pandas as pd
 from scipy import stats as sps
 
 from .stats import METRICS
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
-PAPER_TABLES = {2: "paper_table2.csv", 3: "paper_table3_ablation.csv", 4: "paper_table4_backbones.csv",
-                5: "paper_table5_natural.csv"}
+PAPER_TABLES = {
+    2: "paper_table2.csv",
+    3: "paper_table3_ablation.csv",
+    4: "paper_table4_backbones.csv",
+    5: "paper_table5_natural.csv",
+}
 PAPER_BACKBONE = "resnet50"
 METRIC_COLUMNS = {"all_mean": "all", "all": "all", "major": "major", "medium": "medium", "minor": "minor"}
 GOLDEN_SMOKE = REFERENCE_DIR / "golden_smoke_digits.csv"
@@ -83,8 +87,14 @@ class Band:
     inconclusive: str | None = None  # the reason, or None
 
 
-def allowed_band(values: Sequence[float], ref: RefCell, tolerance: float, level: float = 0.95,
-                 max_band: float = MAX_BAND, min_seeds: int = MIN_SEEDS) -> Band:
+def allowed_band(
+    values: Sequence[float],
+    ref: RefCell,
+    tolerance: float,
+    level: float = 0.95,
+    max_band: float = MAX_BAND,
+    min_seeds: int = MIN_SEEDS,
+) -> Band:
     """The Welch band of a cell (see the module docstring) from the runs' values and the reference."""
     x = np.asarray(values, dtype=float)
     n, n_ref = x.size, ref.n or REFERENCE_SEEDS
@@ -169,8 +179,10 @@ def load_reference_csv(path: str | Path, source: str | None = None, backbone: st
     reader = csv.DictReader(io.StringIO(text))
     fields = reader.fieldnames or []
     if not {"method", "dataset"} <= set(fields) or not set(fields) & set(METRIC_COLUMNS):
-        raise ReferenceError(f"reference {path}: needs columns method, dataset and at least one of "
-                             f"{', '.join(sorted(METRIC_COLUMNS))} (got {', '.join(fields) or 'none'})")
+        raise ReferenceError(
+            f"reference {path}: needs columns method, dataset and at least one of "
+            f"{', '.join(sorted(METRIC_COLUMNS))} (got {', '.join(fields) or 'none'})"
+        )
     out = []
     for line, row in enumerate(reader, start=2):
         for col, metric in METRIC_COLUMNS.items():
@@ -185,9 +197,19 @@ def load_reference_csv(path: str | Path, source: str | None = None, backbone: st
             n_raw = (row.get("n") or "").strip()
             if n_raw and (not n_raw.isdigit() or int(n_raw) < 1):
                 raise ReferenceError(f"reference {path} line {line}: n = {n_raw!r} is not a whole number >= 1")
-            out.append(RefCell(source or path.name, normalise_method(row["method"]), row["dataset"].strip(), metric,
-                               value, std, (row.get("backbone") or "").strip() or backbone,
-                               (row.get("protocol") or "").strip() or None, int(n_raw) if n_raw else None))
+            out.append(
+                RefCell(
+                    source or path.name,
+                    normalise_method(row["method"]),
+                    row["dataset"].strip(),
+                    metric,
+                    value,
+                    std,
+                    (row.get("backbone") or "").strip() or backbone,
+                    (row.get("protocol") or "").strip() or None,
+                    int(n_raw) if n_raw else None,
+                )
+            )
     return out
 
 
@@ -195,8 +217,9 @@ def paper_reference() -> list[RefCell]:
     """The paper's Tables 2-5 (copied to ``benchmark/reference/``), each cell once."""
     cells: dict[tuple, RefCell] = {}
     for table, name in PAPER_TABLES.items():
-        for c in load_reference_csv(REFERENCE_DIR / name, source=f"Table {table}",
-                                    backbone=None if table == 4 else PAPER_BACKBONE):
+        for c in load_reference_csv(
+            REFERENCE_DIR / name, source=f"Table {table}", backbone=None if table == 4 else PAPER_BACKBONE
+        ):
             cells.setdefault((c.method, c.dataset, c.backbone, c.metric), c)
     return list(cells.values())
 
@@ -206,9 +229,16 @@ def load_reference(name: str) -> list[RefCell]:
     return paper_reference() if name == "paper" else load_reference_csv(name)
 
 
-def compare(frame: pd.DataFrame, reference: Iterable[RefCell], tolerance: float, level: float = 0.95,
-            backbone: str | None = None, protocol: str | None = None, max_band: float = MAX_BAND,
-            min_seeds: int = MIN_SEEDS) -> list[Comparison]:
+def compare(
+    frame: pd.DataFrame,
+    reference: Iterable[RefCell],
+    tolerance: float,
+    level: float = 0.95,
+    backbone: str | None = None,
+    protocol: str | None = None,
+    max_band: float = MAX_BAND,
+    min_seeds: int = MIN_SEEDS,
+) -> list[Comparison]:
     """One comparison per reference cell and (backbone, protocol) of matching runs; a cell without runs
     gives one comparison with ``reproduced`` None. ``backbone`` / ``protocol`` filter the runs."""
     if backbone:
@@ -232,8 +262,17 @@ def compare(frame: pd.DataFrame, reference: Iterable[RefCell], tolerance: float,
         for (bb, proto), group in runs.groupby(["backbone", "protocol"], sort=True):
             values = group[METRICS[ref.metric]].astype(float).tolist()
             std = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else None
-            out.append(Comparison(ref, bb, proto, len(values), float(sum(values) / len(values)), std,
-                                  allowed_band(values, ref, tolerance, level, max_band, min_seeds)))
+            out.append(
+                Comparison(
+                    ref,
+                    bb,
+                    proto,
+                    len(values),
+                    float(sum(values) / len(values)),
+                    std,
+                    allowed_band(values, ref, tolerance, level, max_band, min_seeds),
+                )
+            )
     return out
 
 
@@ -243,24 +282,37 @@ def format_comparisons(comparisons: Sequence[Comparison], show_missing: bool = F
     for c in comparisons:
         if not c.ran and not show_missing:
             continue
-        rows.append((c.label, c.ref.source, f"{c.ref.value:.2f}",
-                     f"{c.reproduced:.2f}" if c.ran else "–", f"{c.diff:+.2f}" if c.ran else "–",
-                     f"±{c.allowed:.2f}" if c.ran else "–", str(c.n), c.status))
+        rows.append(
+            (
+                c.label,
+                c.ref.source,
+                f"{c.ref.value:.2f}",
+                f"{c.reproduced:.2f}" if c.ran else "–",
+                f"{c.diff:+.2f}" if c.ran else "–",
+                f"±{c.allowed:.2f}" if c.ran else "–",
+                str(c.n),
+                c.status,
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths))).rstrip()
-                     for r in rows)
+    return "\n".join(
+        "  ".join(x.ljust(w) if i < 2 else x.rjust(w) for i, (x, w) in enumerate(zip(r, widths))).rstrip() for r in rows
+    )
 
 
 def why_nothing_matches(frame: pd.DataFrame, reference: Sequence[RefCell]) -> str:
     """What the reference covers against what the results hold (for the "nothing to compare" error)."""
+
     def listing(values: Iterable) -> str:
         items = sorted({str(v) for v in values if v is not None and v == v})
         return ", ".join(items) or "any"
 
-    return (f"the reference has datasets {listing(r.dataset for r in reference)}, backbones "
-            f"{listing(r.backbone for r in reference)}, protocols {listing(r.protocol for r in reference)}; "
-            f"the results have datasets {listing(frame['dataset'])}, backbones {listing(frame['backbone'])}, "
-            f"protocols {listing(frame['protocol'])}")
+    return (
+        f"the reference has datasets {listing(r.dataset for r in reference)}, backbones "
+        f"{listing(r.backbone for r in reference)}, protocols {listing(r.protocol for r in reference)}; "
+        f"the results have datasets {listing(frame['dataset'])}, backbones {listing(frame['backbone'])}, "
+        f"protocols {listing(frame['protocol'])}"
+    )
 
 
 def reference_csv_from_frame(frame: pd.DataFrame) -> str:
@@ -274,6 +326,15 @@ def reference_csv_from_frame(frame: pd.DataFrame) -> str:
     groups = sorted(frame.groupby(["method", "dataset"]), key=lambda kv: (order[kv[0][0]], kv[0][1]))
     for (method, dataset), g in groups:
         std = g["mcr_all"].std(ddof=1)
-        w.writerow([method, dataset, f"{g['mcr_all'].mean():.4f}", "" if pd.isna(std) else f"{std:.4f}",
-                    f"{g['mcr_major'].mean():.4f}", f"{g['mcr_minor'].mean():.4f}", len(g)])
+        w.writerow(
+            [
+                method,
+                dataset,
+                f"{g['mcr_all'].mean():.4f}",
+                "" if pd.isna(std) else f"{std:.4f}",
+                f"{g['mcr_major'].mean():.4f}",
+                f"{g['mcr_minor'].mean():.4f}",
+                len(g),
+            ]
+        )
     return buf.getvalue()

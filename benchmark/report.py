@@ -1,9 +1,11 @@
 """Tables in the paper's layout, computed from result files only."""
+
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,9 +28,11 @@ def check_manifest_hashes(frame: pd.DataFrame) -> list[str]:
     for dataset, group in frame.groupby("dataset"):
         hashes = sorted(group["dataset_manifest_sha256"].unique())
         if len(hashes) > 1:
-            out.append(f"{dataset}: runs carry {len(hashes)} different dataset manifest hashes "
-                       f"({', '.join(h[:12] for h in hashes)}); they were built from different constructions "
-                       "and should not be compared")
+            out.append(
+                f"{dataset}: runs carry {len(hashes)} different dataset manifest hashes "
+                f"({', '.join(h[:12] for h in hashes)}); they were built from different constructions "
+                "and should not be compared"
+            )
     return out
 
 
@@ -59,8 +63,13 @@ def summary_table(frame: pd.DataFrame, metric: str | None = None) -> pd.DataFram
     """
     keys = ["dataset", "backbone", "protocol", "method"]
     columns: dict[str, Any] = dict(
-        all_mean=("mcr_all", "mean"), all_std=("mcr_all", "std"), major=("mcr_major", "mean"),
-        medium=("mcr_medium", "mean"), minor=("mcr_minor", "mean"), seeds=("seed", "nunique"))
+        all_mean=("mcr_all", "mean"),
+        all_std=("mcr_all", "std"),
+        major=("mcr_major", "mean"),
+        medium=("mcr_medium", "mean"),
+        minor=("mcr_minor", "mean"),
+        seeds=("seed", "nunique"),
+    )
     if metric is not None:
         check_metric(metric)
         columns.update(metric_mean=(metric, _mean_if_complete), metric_std=(metric, _std_if_complete))
@@ -68,7 +77,9 @@ def summary_table(frame: pd.DataFrame, metric: str | None = None) -> pd.DataFram
     return agg.reset_index()
 
 
-def table2(results: Sequence[RunResult], warn: bool = True, metric: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+def table2(
+    results: Sequence[RunResult], warn: bool = True, metric: str | None = None
+) -> tuple[pd.DataFrame, list[str]]:
     """The Table-2 layout: rows = methods, column groups = datasets (All ± std / Major / Minor); the
     :func:`summary_table` of ``results`` (with ``metric``'s columns when given) and the manifest warnings."""
     from .results import results_frame
@@ -117,8 +128,11 @@ class Block:
         compared at the shown precision (2 decimals)."""
         out = {}
         for g, c in self.columns():
-            shown = {m: round(self.cells[(m, g, c)][0], 2) for m in self.rows
-                     if (m, g, c) in self.cells and not _nan(self.cells[(m, g, c)][0])}
+            shown = {
+                m: round(self.cells[(m, g, c)][0], 2)
+                for m in self.rows
+                if (m, g, c) in self.cells and not _nan(self.cells[(m, g, c)][0])
+            }
             distinct = sorted(set(shown.values()), reverse=self.higher_is_better)
             for m, v in shown.items():
                 if len(shown) > 1 and v == distinct[0]:
@@ -152,14 +166,22 @@ def table_blocks(summary: pd.DataFrame, table: int = 2, metric: str | None = Non
         spec = metric_specs()[check_metric(metric)]
         unit = f"{metric}, {'%' if spec.unit == 'percent' else spec.unit}"
         unit += "" if spec.higher_is_better else ", lower is better"
-    cols = (lambda names: [metric]) if metric is not None else (lambda names: names)  # noqa: E731
+    cols = (lambda names: [metric]) if metric is not None else (lambda names: names)
     blocks = []
     if table == 4:
         for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=True):
             backbones = list(dict.fromkeys(part["backbone"]))
-            blocks.append(_block(part, f"{dataset}, protocol {protocol}: backbones ({unit}, mean over seeds)",
-                                 {"dataset": dataset, "protocol": protocol}, "backbone",
-                                 [(b, cols(["All", "Minor"])) for b in backbones], std=False, metric=metric))
+            blocks.append(
+                _block(
+                    part,
+                    f"{dataset}, protocol {protocol}: backbones ({unit}, mean over seeds)",
+                    {"dataset": dataset, "protocol": protocol},
+                    "backbone",
+                    [(b, cols(["All", "Minor"])) for b in backbones],
+                    std=False,
+                    metric=metric,
+                )
+            )
         return blocks
     for (backbone, protocol), part in summary.groupby(["backbone", "protocol"], sort=True):
         if table == 3:
@@ -179,14 +201,31 @@ def table_blocks(summary: pd.DataFrame, table: int = 2, metric: str | None = Non
         else:
             groups = [(d, cols(["All", "Major", "Medium", "Minor"])) for d in datasets]
             what = "with the medium group"
-        blocks.append(_block(part, f"backbone {backbone}, protocol {protocol} ({unit}, mean over seeds; {what})",
-                             {"backbone": backbone, "protocol": protocol}, "dataset", groups, std=table == 2,
-                             ablation=table == 3, metric=metric))
+        blocks.append(
+            _block(
+                part,
+                f"backbone {backbone}, protocol {protocol} ({unit}, mean over seeds; {what})",
+                {"backbone": backbone, "protocol": protocol},
+                "dataset",
+                groups,
+                std=table == 2,
+                ablation=table == 3,
+                metric=metric,
+            )
+        )
     return blocks
 
 
-def _block(part: pd.DataFrame, title: str, context: dict[str, str], group_by: str,
-           groups: list[tuple[str, list[str]]], std: bool, ablation: bool = False, metric: str | None = None) -> Block:
+def _block(
+    part: pd.DataFrame,
+    title: str,
+    context: dict[str, str],
+    group_by: str,
+    groups: list[tuple[str, list[str]]],
+    std: bool,
+    ablation: bool = False,
+    metric: str | None = None,
+) -> Block:
     present = set(part["method"])
     rows = [m for m in ABLATION_ROWS if m in present] if ablation else method_order(list(present))
     if metric is None:
@@ -195,8 +234,9 @@ def _block(part: pd.DataFrame, title: str, context: dict[str, str], group_by: st
     else:
         from .schema import metric_specs
 
-        block = Block(title, context, groups, rows, std_column=metric,
-                      higher_is_better=metric_specs()[metric].higher_is_better)
+        block = Block(
+            title, context, groups, rows, std_column=metric, higher_is_better=metric_specs()[metric].higher_is_better
+        )
         source, std_source = {metric: "metric_mean"}, "metric_std"
     for row in part.itertuples(index=False):
         g = getattr(row, group_by)
@@ -247,7 +287,7 @@ def _text(block: Block) -> str:
     body = _cells(block, lambda s, k: s + (" *" if k == 1 else " _" if k == 2 else ""))
     rows = [[m] + r for m, r in zip(block.rows, body)]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    fmt_row = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
+    fmt_row = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()
     title = block.title + ("" if "marked" in block.title else "; * best, _ second")
     return "\n".join([title, fmt_row(header), "  ".join("-" * w for w in widths)] + [fmt_row(r) for r in rows])
 
@@ -264,9 +304,22 @@ def _markdown(block: Block) -> str:
     return "\n".join(lines)
 
 
-_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                  "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                  "→": r"$\rightarrow$", "±": r"$\pm$", "<": r"\textless{}", ">": r"\textgreater{}"}
+_LATEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "→": r"$\rightarrow$",
+    "±": r"$\pm$",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
 
 
 def latex_escape(text: str) -> str:
@@ -277,8 +330,10 @@ def _latex(block: Block) -> str:
     n = len(block.columns())
     spec = "l" + "".join(" " + "c" * len(cols) for _, cols in block.groups)
     lines = [f"% {latex_escape(block.title)}", f"\\begin{{tabular}}{{{spec}}}", r"\toprule"]
-    lines.append(" & ".join([""] + [f"\\multicolumn{{{len(cols)}}}{{c}}{{{latex_escape(g)}}}" for g, cols in block.groups])
-                 + r" \\")
+    lines.append(
+        " & ".join([""] + [f"\\multicolumn{{{len(cols)}}}{{c}}{{{latex_escape(g)}}}" for g, cols in block.groups])
+        + r" \\"
+    )
     start, rules = 2, []
     for _, cols in block.groups:
         rules.append(f"\\cmidrule(lr){{{start}-{start + len(cols) - 1}}}")
@@ -286,8 +341,12 @@ def _latex(block: Block) -> str:
     lines.append(" ".join(rules))
     lines.append(" & ".join(["Method"] + [c for _, c in block.columns()]) + r" \\")
     lines.append(r"\midrule")
-    body = _cells(block, lambda s, k: f"\\textbf{{{s}}}" if k == 1 else f"\\underline{{{s}}}" if k == 2 else s,
-                  pm=r" $\pm$ ", missing="--")
+    body = _cells(
+        block,
+        lambda s, k: f"\\textbf{{{s}}}" if k == 1 else f"\\underline{{{s}}}" if k == 2 else s,
+        pm=r" $\pm$ ",
+        missing="--",
+    )
     lines += [" & ".join([latex_escape(m)] + r) + r" \\" for m, r in zip(block.rows, body)]
     lines += [r"\bottomrule", r"\end{tabular}"]
     assert n == len(block.columns())
@@ -318,8 +377,11 @@ def _csv(blocks: Sequence[Block]) -> str:
                     row[f"{g} {c}"] = f"{v:.4f}"
                     if std is not None and not _nan(std):
                         row[f"{g} {c} std"] = f"{std:.4f}"
-            writer.writerow([csv_text(b.context.get(k, "")) for k in context_keys] + [csv_text(m)]
-                            + [row.get(c, "") for c in value_cols])
+            writer.writerow(
+                [csv_text(b.context.get(k, "")) for k in context_keys]
+                + [csv_text(m)]
+                + [row.get(c, "") for c in value_cols]
+            )
     return buf.getvalue().rstrip("\n")
 
 
@@ -344,8 +406,9 @@ def format_table2(summary: pd.DataFrame, fmt: str = "text") -> str:
     return format_blocks(table_blocks(summary, 2), fmt)
 
 
-def render_table(results: Sequence[RunResult], table: int = 2, fmt: str = "text",
-                 metric: str | None = None) -> tuple[str | None, list[str]]:
+def render_table(
+    results: Sequence[RunResult], table: int = 2, fmt: str = "text", metric: str | None = None
+) -> tuple[str | None, list[str]]:
     """Table ``table`` of ``results`` in ``fmt``; None when the results hold no run of its layout.
 
     ``metric`` (any field of :class:`benchmark.schema.Metrics`) shows that metric instead of the MCR
@@ -355,7 +418,9 @@ def render_table(results: Sequence[RunResult], table: int = 2, fmt: str = "text"
         check_metric(metric)
     summary, warnings_ = table2(results, warn=False, metric=metric)
     if metric is not None and not summary.empty and not summary["metric_mean"].notna().any():
-        raise ValueError(f"no result has every seed of a cell with metric {metric!r} (results written before "
-                         "schema version 2 hold only mcr_all, mcr_major, mcr_minor and mcr_medium)")
+        raise ValueError(
+            f"no result has every seed of a cell with metric {metric!r} (results written before "
+            "schema version 2 hold only mcr_all, mcr_major, mcr_minor and mcr_medium)"
+        )
     blocks = table_blocks(summary, table, metric) if not summary.empty else []
     return (format_blocks(blocks, fmt) if blocks else None), warnings_

@@ -1,11 +1,13 @@
 """The results store: one JSON per run, written atomically; a directory of them is the source of truth."""
+
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -36,9 +38,14 @@ def result_path(results_dir: str | Path, spec: RunSpec) -> Path:
     """
     # ':' (dataset flags such as medmnist-lt:bloodmnist) is not allowed in Windows file names; '/' is
     # part of a dataset's or timm hub backbone's name by design, never of a protocol name or method id.
-    outside = lambda s: s.replace("/", "_").replace(":", "_")  # noqa: E731
-    parts = [outside(spec.dataset), outside(spec.backbone), spec.protocol.replace(":", "_"),
-             spec.method_id.replace(":", "_"), f"seed-{spec.seed}.json"]
+    outside = lambda s: s.replace("/", "_").replace(":", "_")
+    parts = [
+        outside(spec.dataset),
+        outside(spec.backbone),
+        spec.protocol.replace(":", "_"),
+        spec.method_id.replace(":", "_"),
+        f"seed-{spec.seed}.json",
+    ]
     for part in parts:
         problem = path_component_problem(part)
         if problem:
@@ -129,8 +136,9 @@ def invalid_result(path: str | Path, error: Exception) -> ResultFileError:
     return ResultFileError(path, f"not a valid result file: {where + ': ' if where else ''}{errors[0]['msg']}{more}")
 
 
-def load_results(results_dir: str | Path, include_failed: bool = False,
-                 on_invalid: Callable[[ResultFileError], None] | None = None) -> list[RunResult]:
+def load_results(
+    results_dir: str | Path, include_failed: bool = False, on_invalid: Callable[[ResultFileError], None] | None = None
+) -> list[RunResult]:
     """Every valid result under the directory.
 
     A file that cannot be read raises :class:`ResultFileError` naming it (readers that publish, such
@@ -179,16 +187,25 @@ def load_predictions(path: str | Path, num_classes: int | None = None) -> Predic
             y_true, y_pred = np.asarray(data["y_true"]), np.asarray(data["y_pred"])
             logits = np.asarray(data["logits"]) if "logits" in data.files else None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
-        raise ResultFileError(path, f"not a readable predictions file ({type(e).__name__}: {e}); "
-                                    "expected an .npz with arrays y_true and y_pred") from None
+        raise ResultFileError(
+            path,
+            f"not a readable predictions file ({type(e).__name__}: {e}); "
+            "expected an .npz with arrays y_true and y_pred",
+        ) from None
     if logits is not None:
         n = len(y_true) if y_true.ndim == 1 else None
         expected = f"({n if n is not None else 'N'}, {num_classes if num_classes is not None else 'C'})"
-        if (not np.issubdtype(logits.dtype, np.floating) or logits.ndim != 2
-                or (n is not None and logits.shape[0] != n)
-                or (num_classes is not None and logits.shape[1] != num_classes)):
-            raise ResultFileError(path, f"logits: {logits.dtype} array of shape {logits.shape}; expected a float "
-                                        f"array of shape {expected} (images, classes)")
+        if (
+            not np.issubdtype(logits.dtype, np.floating)
+            or logits.ndim != 2
+            or (n is not None and logits.shape[0] != n)
+            or (num_classes is not None and logits.shape[1] != num_classes)
+        ):
+            raise ResultFileError(
+                path,
+                f"logits: {logits.dtype} array of shape {logits.shape}; expected a float "
+                f"array of shape {expected} (images, classes)",
+            )
     return Predictions(y_true, y_pred, logits)
 
 
@@ -214,8 +231,11 @@ def predictions_path(result_file: str | Path, predictions_file: str, root: str |
         except ValueError:
             inside = False
     if not inside:
-        raise ResultFileError(result_file, f"predictions_file: {predictions_file!r} is outside the submission; "
-                                           "expected a file name next to the result file")
+        raise ResultFileError(
+            result_file,
+            f"predictions_file: {predictions_file!r} is outside the submission; "
+            "expected a file name next to the result file",
+        )
     return target
 
 
@@ -235,8 +255,17 @@ def results_frame(results: list[RunResult]) -> Any:
         row["status"] = r.status
         row["dataset_manifest_sha256"] = r.dataset_manifest_sha256
         rows.append(row)
-    columns = ["dataset", "method", "method_id", "backbone", "seed", "protocol", *metrics, "status",
-               "dataset_manifest_sha256"]
+    columns = [
+        "dataset",
+        "method",
+        "method_id",
+        "backbone",
+        "seed",
+        "protocol",
+        *metrics,
+        "status",
+        "dataset_manifest_sha256",
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     for name in metrics:  # None (absent) -> NaN, so a column of old results is numeric too
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")

@@ -1,4 +1,5 @@
 """The result schema: one JSON file per run (pydantic; exported as JSON Schema for submitters)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ class _Strict(BaseModel):
 
 
 # A percentage that may be undefined: a number, or "NaN" (`validate` refuses NaN in a submission).
-Percent = Annotated[float, WithJsonSchema({"anyOf": [{"type": "number"}, {"const": "NaN"}],
-                                           "description": "percent; \"NaN\" when undefined"})]
+Percent = Annotated[
+    float,
+    WithJsonSchema({"anyOf": [{"type": "number"}, {"const": "NaN"}], "description": 'percent; "NaN" when undefined'}),
+]
 
 
 class RunSpec(_Strict):
@@ -37,12 +40,20 @@ class RunSpec(_Strict):
 
 
 # A non-negative number in nats that may be undefined.
-Nats = Annotated[float, WithJsonSchema({"anyOf": [{"type": "number"}, {"const": "NaN"}],
-                                        "description": "nats (natural log); \"NaN\" when undefined"})]
+Nats = Annotated[
+    float,
+    WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"const": "NaN"}], "description": 'nats (natural log); "NaN" when undefined'}
+    ),
+]
 
 
-def _metric(description: str, unit: Literal["percent", "nats"] = "percent", higher_is_better: bool = True,
-            required: bool = False) -> Any:
+def _metric(
+    description: str,
+    unit: Literal["percent", "nats"] = "percent",
+    higher_is_better: bool = True,
+    required: bool = False,
+) -> Any:
     """A metric field: its description, unit and direction are in the JSON Schema (``unit``,
     ``higher_is_better``) and in :func:`metric_specs`, the one list of metric names."""
     extra = {"unit": unit, "higher_is_better": higher_is_better}
@@ -60,31 +71,48 @@ class Metrics(_Strict):
     """
 
     mcr_all: Percent = _metric("mean class recall (balanced accuracy), %, over all classes", required=True)
-    mcr_major: Percent = _metric("mean class recall, %, over the dataset's major classes (per_class.group)",
-                                 required=True)
-    mcr_minor: Percent = _metric("mean class recall, %, over the dataset's minor classes (per_class.group)",
-                                 required=True)
-    mcr_medium: Percent | None = _metric("mean class recall, %, over the dataset's medium classes; null when the "
-                                         "dataset defines no medium group")
+    mcr_major: Percent = _metric(
+        "mean class recall, %, over the dataset's major classes (per_class.group)", required=True
+    )
+    mcr_minor: Percent = _metric(
+        "mean class recall, %, over the dataset's minor classes (per_class.group)", required=True
+    )
+    mcr_medium: Percent | None = _metric(
+        "mean class recall, %, over the dataset's medium classes; null when the dataset defines no medium group"
+    )
     accuracy: Percent | None = _metric("overall accuracy, %: correct predictions over all images")
-    macro_f1: Percent | None = _metric("macro-F1, %: mean over classes of F1 = 2TP / (2TP + FP + FN); a class "
-                                       "never predicted has F1 0")
-    macro_auc: Percent | None = _metric("one-vs-rest macro ROC AUC, %, of the softmax probabilities; classes "
-                                        "with no image in the split (AUC undefined) are left out")
-    ece: Percent | None = _metric(f"expected calibration error, %, of the top-1 softmax confidence over {ECE_BINS} "
-                                  f"equal-width bins (i/{ECE_BINS}, (i+1)/{ECE_BINS}]: sum over bins of (bin share of images) * "
-                                  "|bin accuracy - bin mean confidence|; lower is better", higher_is_better=False)
-    nll: Nats | None = _metric("negative log-likelihood of the true class under the softmax, mean over images, "
-                               "natural log (nats); lower is better", unit="nats", higher_is_better=False)
+    macro_f1: Percent | None = _metric(
+        "macro-F1, %: mean over classes of F1 = 2TP / (2TP + FP + FN); a class never predicted has F1 0"
+    )
+    macro_auc: Percent | None = _metric(
+        "one-vs-rest macro ROC AUC, %, of the softmax probabilities; classes "
+        "with no image in the split (AUC undefined) are left out"
+    )
+    ece: Percent | None = _metric(
+        f"expected calibration error, %, of the top-1 softmax confidence over {ECE_BINS} "
+        f"equal-width bins (i/{ECE_BINS}, (i+1)/{ECE_BINS}]: sum over bins of (bin share of images) * "
+        "|bin accuracy - bin mean confidence|; lower is better",
+        higher_is_better=False,
+    )
+    nll: Nats | None = _metric(
+        "negative log-likelihood of the true class under the softmax, mean over images, "
+        "natural log (nats); lower is better",
+        unit="nats",
+        higher_is_better=False,
+    )
     mcr_many_shot: Percent | None = _metric(
-        f"mean class recall, %, over the head (many-shot) classes: more than {MANY_SHOT_MIN} training images (per_class."
-        "train_counts; Liu et al., OLTR, CVPR 2019); null when no class has that many")
+        f"mean class recall, %, over the head (many-shot) classes: more than {MANY_SHOT_MIN} training images "
+        "(per_class."
+        "train_counts; Liu et al., OLTR, CVPR 2019); null when no class has that many"
+    )
     mcr_medium_shot: Percent | None = _metric(
         f"mean class recall, %, over the medium-shot classes: {FEW_SHOT_MAX} to {MANY_SHOT_MIN} training images; "
-        "null when none")
+        "null when none"
+    )
     mcr_few_shot: Percent | None = _metric(
         f"mean class recall, %, over the tail (few-shot) classes: fewer than {FEW_SHOT_MAX} training images; "
-        "null when none")
+        "null when none"
+    )
 
 
 @dataclass(frozen=True)
@@ -103,8 +131,9 @@ def metric_specs() -> dict[str, MetricSpec]:
     out = {}
     for name, info in Metrics.model_fields.items():
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        out[name] = MetricSpec(name, info.description or "", str(extra.get("unit", "percent")),
-                               bool(extra.get("higher_is_better", True)))
+        out[name] = MetricSpec(
+            name, info.description or "", str(extra.get("unit", "percent")), bool(extra.get("higher_is_better", True))
+        )
     return out
 
 
@@ -135,36 +164,53 @@ class Provenance(_Strict):
 class RunResult(_Strict):
     """One run's result file."""
 
-    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION,
-                                description="1: MCR metrics only; 2: adds accuracy, macro_f1, macro_auc, ece, nll "
-                                            "and mcr_many/medium/few_shot, and logits in the predictions file")
+    schema_version: int = Field(
+        default=SCHEMA_VERSION,
+        ge=1,
+        le=SCHEMA_VERSION,
+        description="1: MCR metrics only; 2: adds accuracy, macro_f1, macro_auc, ece, nll "
+        "and mcr_many/medium/few_shot, and logits in the predictions file",
+    )
     spec: RunSpec
     status: Literal["ok", "failed"]
     error: str | None = None
     description: str = ""
     reference: str = Field(default="", description="citation of the method (plain text)")
-    url: str | None = Field(default=None, description="link to the method's paper or code; only http(s) links are shown")
+    url: str | None = Field(
+        default=None, description="link to the method's paper or code; only http(s) links are shown"
+    )
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     two_stage: bool = False
     rebalance: str | None = None
-    stage2_choice: dict[str, float] | None = Field(default=None, description="what a stage 2 with a post-hoc search "
-                                                   "chose on the validation split (tau-norm, PLA): tau and the "
-                                                   "validation MCR (%) it gave")
+    stage2_choice: dict[str, float] | None = Field(
+        default=None,
+        description="what a stage 2 with a post-hoc search "
+        "chose on the validation split (tau-norm, PLA): tau and the "
+        "validation MCR (%) it gave",
+    )
     metrics: Metrics | None = None
-    val_metrics: Metrics | None = Field(default=None, description="the same metrics on the validation split "
-                                        "(monitoring and hyper-parameter choice only)")
+    val_metrics: Metrics | None = Field(
+        default=None,
+        description="the same metrics on the validation split (monitoring and hyper-parameter choice only)",
+    )
     per_class: PerClass | None = None
     confusion_matrix: list[list[int]] | None = None
-    predictions_file: str | None = Field(default=None, description="test labels and predictions (.npz: y_true, "
-                                         "y_pred, and since schema version 2 logits, float16 (N, C)), relative to "
-                                         "this file")
+    predictions_file: str | None = Field(
+        default=None,
+        description="test labels and predictions (.npz: y_true, "
+        "y_pred, and since schema version 2 logits, float16 (N, C)), relative to "
+        "this file",
+    )
     dataset_manifest_sha256: str
-    dataset_params: dict[str, Any] | None = Field(default=None, description="the dataset builder's construction "
-                                                  "parameters (run -p KEY=VALUE; also in the manifest)")
+    dataset_params: dict[str, Any] | None = Field(
+        default=None,
+        description="the dataset builder's construction parameters (run -p KEY=VALUE; also in the manifest)",
+    )
     stage1_key: dict[str, Any]
     stage1_sha256: str
-    method_source_sha256: str | None = Field(default=None, description="sha256 of the user's method file "
-                                             "(path/file.py:Class); absent for registered methods")
+    method_source_sha256: str | None = Field(
+        default=None, description="sha256 of the user's method file (path/file.py:Class); absent for registered methods"
+    )
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     provenance: Provenance
 
@@ -175,8 +221,12 @@ SCHEMA_ID = "https://github.com/medlt-bench/medlt-bench/blob/main/docs/result.sc
 def export_json_schema() -> dict[str, Any]:
     """The JSON Schema of one result file, generated from :class:`RunResult` (``docs/result.schema.json``)."""
     schema = RunResult.model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-            "title": "medlt-bench run result", **{k: v for k, v in schema.items() if k != "title"}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "medlt-bench run result",
+        **{k: v for k, v in schema.items() if k != "title"},
+    }
 
 
 def json_schema_text() -> str:

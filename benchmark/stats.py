@@ -42,20 +42,21 @@ test                        what is paired / sampled                        assu
 ==========================  ==============================================  ==========================================
 Welch t (+ Holm)            seeds of a cell, unpaired samples               seeds independent, means ~ normal
 Friedman / Iman-Davenport   blocks = datasets or seeds; methods paired      blocks independent; chi2 / F asymptotic in N
-permutation Friedman        the same blocks                                 blocks independent, exchangeable ranks under H0
+permutation Friedman        the same blocks                                 blocks independent; exchangeable under H0
 Nemenyi CD / pairwise       the same blocks                                 as Friedman; asymptotic in N
 Bayesian signed rank        datasets, paired method vs baseline             datasets independent; rope in pp; DP prior
 bootstrap CI                test images within class, then seeds            seeds share one test set
 ==========================  ==============================================  ==========================================
 """
+
 from __future__ import annotations
 
 import html
 import itertools
 import math
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,7 @@ def welch_test(a: Sequence[float], b: Sequence[float]) -> Welch:
     with warnings.catch_warnings():  # scipy warns about near-identical samples; the numbers are still right
         warnings.simplefilter("ignore", RuntimeWarning)
         res = sps.ttest_ind(x, y, equal_var=False)
-    denom = vx ** 2 / (x.size - 1) + vy ** 2 / (y.size - 1)
+    denom = vx**2 / (x.size - 1) + vy**2 / (y.size - 1)
     df = (vx + vy) ** 2 / denom if denom > 0 else math.nan
     return Welch(float(res.statistic), float(df), float(res.pvalue))
 
@@ -142,8 +143,9 @@ def holm(pvalues: Iterable[float]) -> np.ndarray:
     return out
 
 
-def compare_methods(frame: pd.DataFrame, metric: str = "mcr_all", baseline: str = BASELINE,
-                    alpha: float = 0.05) -> pd.DataFrame:
+def compare_methods(
+    frame: pd.DataFrame, metric: str = "mcr_all", baseline: str = BASELINE, alpha: float = 0.05
+) -> pd.DataFrame:
     """Every method against ``baseline`` and against the column's best, per column (Welch + Holm).
 
     One row per (column, method, versus) with ``versus`` in {"baseline", "best"}: the other
@@ -165,16 +167,41 @@ def compare_methods(frame: pd.DataFrame, metric: str = "mcr_all", baseline: str 
                 if m == other:
                     continue
                 w = welch_test(v, values[other])
-                family.append({**dict(zip(COLUMN_KEYS, key)), "method": m, "metric": metric, "versus": versus,
-                               "other": other, "mean": means[m], "other_mean": means[other],
-                               "diff": means[m] - means[other], "t": w.t, "df": w.df, "p": w.p})
+                family.append(
+                    {
+                        **dict(zip(COLUMN_KEYS, key)),
+                        "method": m,
+                        "metric": metric,
+                        "versus": versus,
+                        "other": other,
+                        "mean": means[m],
+                        "other_mean": means[other],
+                        "diff": means[m] - means[other],
+                        "t": w.t,
+                        "df": w.df,
+                        "p": w.p,
+                    }
+                )
             for row, padj in zip(family, holm(r["p"] for r in family)):
                 row["p_holm"] = float(padj)
                 row["significant"] = bool(padj < alpha) if not np.isnan(padj) else False
                 row["direction"] = int(np.sign(row["diff"])) if row["significant"] else 0
             out += family
-    columns = COLUMN_KEYS + ["method", "metric", "versus", "other", "mean", "other_mean", "diff", "t", "df", "p",
-                             "p_holm", "significant", "direction"]
+    columns = COLUMN_KEYS + [
+        "method",
+        "metric",
+        "versus",
+        "other",
+        "mean",
+        "other_mean",
+        "diff",
+        "t",
+        "df",
+        "p",
+        "p_holm",
+        "significant",
+        "direction",
+    ]
     return pd.DataFrame(out, columns=columns)
 
 
@@ -190,9 +217,13 @@ class BootstrapCI:
     covers: str = "the mean over seeds, resampling seeds and test images (two-level bootstrap)"
 
 
-def bootstrap_mcr_ci(predictions: Sequence[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray],
-                     classes: Sequence[int] | None = None, n_resamples: int = 1000, seed: int = 0,
-                     level: float = 0.95) -> BootstrapCI:
+def bootstrap_mcr_ci(
+    predictions: Sequence[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray],
+    classes: Sequence[int] | None = None,
+    n_resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> BootstrapCI:
     """Two-level percentile-bootstrap CI of the mean over seeds of mean class recall (%).
 
     ``predictions`` is one ``(y_true, y_pred)`` pair or a list of them, one per seed, on the same
@@ -211,8 +242,11 @@ def bootstrap_mcr_ci(predictions: Sequence[tuple[np.ndarray, np.ndarray]] | tupl
     if any(len(t) != len(y_true) or not np.array_equal(t, y_true) for t, _ in pairs):
         raise ValueError("bootstrap: the runs of one cell do not share one test set (different y_true)")
     wanted = np.unique(y_true) if classes is None else np.intersect1d(np.asarray(classes), np.unique(y_true))
-    covers = ("the mean over seeds, resampling seeds and test images (two-level bootstrap)" if len(pairs) > 1
-              else "one run, resampling test images")
+    covers = (
+        "the mean over seeds, resampling seeds and test images (two-level bootstrap)"
+        if len(pairs) > 1
+        else "one run, resampling test images"
+    )
     if wanted.size == 0:
         return BootstrapCI(math.nan, math.nan, math.nan, n_resamples, level, covers)
     correct = np.stack([p == y_true for _, p in pairs]).astype(np.float64)  # (S, N)
@@ -305,8 +339,8 @@ def _friedman_chi2(doubled: np.ndarray) -> float:
     """Friedman's chi-square with the tie correction, from doubled ranks (0 when every block is all ties)."""
     n, k = doubled.shape
     sums = doubled.sum(axis=0) / 2.0
-    raw = 12.0 / (n * k * (k + 1)) * float((sums ** 2).sum()) - 3.0 * n * (k + 1)
-    ties = sum(float((t ** 3 - t).sum()) for t in (np.unique(row, return_counts=True)[1] for row in doubled))
+    raw = 12.0 / (n * k * (k + 1)) * float((sums**2).sum()) - 3.0 * n * (k + 1)
+    ties = sum(float((t**3 - t).sum()) for t in (np.unique(row, return_counts=True)[1] for row in doubled))
     correction = 1.0 - ties / (n * k * (k * k - 1))
     if correction <= 1e-12:  # every block ties every method: no ordering at all
         return 0.0
@@ -318,7 +352,7 @@ def friedman_chi2_from_average_ranks(average: Sequence[float], n: int) -> float:
     ``12 N / (k (k+1)) * (sum_j R_j^2 - k (k+1)^2 / 4)``; for tables that publish only average ranks."""
     r = np.asarray(average, dtype=float)
     k = r.size
-    return float(12.0 * n / (k * (k + 1)) * ((r ** 2).sum() - k * (k + 1) ** 2 / 4.0))
+    return float(12.0 * n / (k * (k + 1)) * ((r**2).sum() - k * (k + 1) ** 2 / 4.0))
 
 
 def iman_davenport(chi2: float, n: int, k: int) -> tuple[float, int, int, float]:
@@ -332,8 +366,12 @@ def iman_davenport(chi2: float, n: int, k: int) -> tuple[float, int, int, float]
     return float(f), df1, df2, float(sps.f.sf(f, df1, df2))
 
 
-def friedman_permutation_p(doubled: np.ndarray, max_arrangements: int = EXACT_MAX_ARRANGEMENTS,
-                           n_permutations: int = N_PERMUTATIONS, seed: int = 0) -> tuple[float, bool, int | None]:
+def friedman_permutation_p(
+    doubled: np.ndarray,
+    max_arrangements: int = EXACT_MAX_ARRANGEMENTS,
+    n_permutations: int = N_PERMUTATIONS,
+    seed: int = 0,
+) -> tuple[float, bool, int | None]:
     """Permutation p-value of the Friedman statistic: ``(p, exact, n_permutations)``.
 
     ``doubled`` is the N x k table of twice the within-block ranks. Under H0 every block's rank
@@ -359,8 +397,13 @@ def friedman_permutation_p(doubled: np.ndarray, max_arrangements: int = EXACT_MA
     return (1 + hits) / (1 + n_permutations), False, n_permutations
 
 
-def friedman(scores: pd.DataFrame, *, max_arrangements: int = EXACT_MAX_ARRANGEMENTS,
-             n_permutations: int = N_PERMUTATIONS, seed: int = 0) -> FriedmanTest | None:
+def friedman(
+    scores: pd.DataFrame,
+    *,
+    max_arrangements: int = EXACT_MAX_ARRANGEMENTS,
+    n_permutations: int = N_PERMUTATIONS,
+    seed: int = 0,
+) -> FriedmanTest | None:
     """Friedman, Iman-Davenport and (for N < ``SMALL_N`` blocks) the permutation test of a complete
     blocks x methods table (higher score = better); None when undefined (k < 3 methods or N < 2 blocks).
 
@@ -376,10 +419,22 @@ def friedman(scores: pd.DataFrame, *, max_arrangements: int = EXACT_MAX_ARRANGEM
     doubled = _doubled_ranks(values)
     chi2 = _friedman_chi2(doubled)
     f, df1, df2, p_f = iman_davenport(chi2, n, k)
-    p_exact, exact, permutations = (friedman_permutation_p(doubled, max_arrangements, n_permutations, seed)
-                                    if n < SMALL_N else (None, False, None))
-    return FriedmanTest(chi2=chi2, p_chi2=float(sps.chi2.sf(chi2, k - 1)), F=f, df1=df1, df2=df2, p_F=p_f,
-                        p_exact=p_exact, exact=exact, n_permutations=permutations, n=n, k=k)
+    p_exact, exact, permutations = (
+        friedman_permutation_p(doubled, max_arrangements, n_permutations, seed) if n < SMALL_N else (None, False, None)
+    )
+    return FriedmanTest(
+        chi2=chi2,
+        p_chi2=float(sps.chi2.sf(chi2, k - 1)),
+        F=f,
+        df1=df1,
+        df2=df2,
+        p_F=p_f,
+        p_exact=p_exact,
+        exact=exact,
+        n_permutations=permutations,
+        n=n,
+        k=k,
+    )
 
 
 def nemenyi_q(k: int, alpha: float = 0.05) -> float:
@@ -401,8 +456,11 @@ def nemenyi_pairwise(scores: pd.DataFrame) -> pd.DataFrame | None:
         return None
     import scikit_posthocs as sp
 
-    return sp.posthoc_nemenyi_friedman(scores.to_numpy(float)).set_axis(scores.columns, axis=0).set_axis(
-        scores.columns, axis=1)
+    return (
+        sp.posthoc_nemenyi_friedman(scores.to_numpy(float))
+        .set_axis(scores.columns, axis=0)
+        .set_axis(scores.columns, axis=1)
+    )
 
 
 @dataclass
@@ -448,9 +506,15 @@ def rank_summary(scores: pd.DataFrame, blocks: str = "datasets", alpha: float = 
         return RankSummary(blocks, complete, pd.Series(dtype=float), dropped)
     ranks = average_ranks(complete).sort_values(kind="stable")
     k, n = complete.shape[1], complete.shape[0]
-    return RankSummary(blocks, complete, ranks, dropped, friedman(complete),
-                       critical_difference(k, n, alpha) if k >= 2 and n >= 2 else None,
-                       nemenyi_pairwise(complete))
+    return RankSummary(
+        blocks,
+        complete,
+        ranks,
+        dropped,
+        friedman(complete),
+        critical_difference(k, n, alpha) if k >= 2 and n >= 2 else None,
+        nemenyi_pairwise(complete),
+    )
 
 
 def scores_across_datasets(frame: pd.DataFrame, metric: str = "mcr_all") -> pd.DataFrame:
@@ -507,8 +571,9 @@ class BayesSignedRank:
         return self.describe()
 
 
-def bayesian_signed_rank(a: Sequence[float], b: Sequence[float], rope: float = DEFAULT_ROPE, seed: int = 0,
-                         nsamples: int = 50000) -> BayesSignedRank:
+def bayesian_signed_rank(
+    a: Sequence[float], b: Sequence[float], rope: float = DEFAULT_ROPE, seed: int = 0, nsamples: int = 50000
+) -> BayesSignedRank:
     """Bayesian signed-rank test of paired scores (Benavoli, Corani, Demšar, Zaffalon, JMLR 18(77), 2017).
 
     ``a`` and ``b`` are paired per block, e.g. the mean MCR over seeds of two methods on each dataset,
@@ -547,8 +612,9 @@ def bayesian_signed_rank(a: Sequence[float], b: Sequence[float], rope: float = D
     return BayesSignedRank(float(p_left), float(p_rope), float(p_right), float(rope), int(x.size))
 
 
-def bayesian_comparisons(scores: pd.DataFrame, baseline: str = BASELINE, rope: float = DEFAULT_ROPE, seed: int = 0,
-                         nsamples: int = 50000) -> pd.DataFrame:
+def bayesian_comparisons(
+    scores: pd.DataFrame, baseline: str = BASELINE, rope: float = DEFAULT_ROPE, seed: int = 0, nsamples: int = 50000
+) -> pd.DataFrame:
     """The Bayesian signed-rank test of every method against ``baseline`` over the blocks of a
     blocks x methods table (e.g. :func:`scores_across_datasets`).
 
@@ -570,9 +636,19 @@ def bayesian_comparisons(scores: pd.DataFrame, baseline: str = BASELINE, rope: f
             continue
         a, b = pair[method].to_numpy(float), pair[baseline].to_numpy(float)
         test = bayesian_signed_rank(a, b, rope=rope, seed=seed, nsamples=nsamples)
-        rows.append({"method": method, "baseline": baseline, "n": test.n, "mean_diff": float(np.mean(a - b)),
-                     "p_left": test.p_left, "p_rope": test.p_rope, "p_right": test.p_right, "rope": rope,
-                     "verdict": test.describe(str(method), str(baseline))})
+        rows.append(
+            {
+                "method": method,
+                "baseline": baseline,
+                "n": test.n,
+                "mean_diff": float(np.mean(a - b)),
+                "p_left": test.p_left,
+                "p_rope": test.p_rope,
+                "p_right": test.p_right,
+                "rope": rope,
+                "verdict": test.describe(str(method), str(baseline)),
+            }
+        )
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -589,7 +665,7 @@ def cliques(ranks: Mapping[str, float], cd: float | None) -> list[list[str]]:
         while j + 1 < len(items) and items[j + 1][1] - items[i][1] <= cd + 1e-12:
             j += 1
         if j > i and j > last_end:
-            out.append([name for name, _ in items[i:j + 1]])
+            out.append([name for name, _ in items[i : j + 1]])
             last_end = j
     return out
 
@@ -600,12 +676,14 @@ def cd_diagram_svg(ranks: Mapping[str, float], cd: float | None, title: str = ""
 
     All text is XML-escaped, so method names from submissions are inert.
     """
-    esc = lambda s: html.escape(str(s), quote=True)  # noqa: E731
+    esc = lambda s: html.escape(str(s), quote=True)
     items = sorted(ranks.items(), key=lambda kv: kv[1])
     k = len(items)
     if k == 0:
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="30" role="img">'
-                f'<title>{esc(title)}</title><text x="4" y="20" font-size="12">no complete ranking</text></svg>')
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="30" role="img">'
+            f'<title>{esc(title)}</title><text x="4" y="20" font-size="12">no complete ranking</text></svg>'
+        )
     lo, hi = 1.0, float(max(k, 2))
     margin, axis_y, row_h = 170, 60, 18
     width = max(width, 2 * margin + 26 * (k - 1))
@@ -618,36 +696,48 @@ def cd_diagram_svg(ranks: Mapping[str, float], cd: float | None, title: str = ""
     bars = cliques(dict(items), cd)
     label_top = axis_y + 24 + 8 * len(bars)
     height = label_top + row_h * max(n_left, k - n_left) + 12
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="cd-diagram" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="12">',
-             f"<title>{esc(title or 'critical-difference diagram')}</title>"]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cd-diagram" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="12">',
+        f"<title>{esc(title or 'critical-difference diagram')}</title>",
+    ]
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{right}" y2="{axis_y}" stroke="#222"/>')
     for r in range(1, int(hi) + 1):
-        parts.append(f'<line x1="{x(r):.1f}" y1="{axis_y - 5}" x2="{x(r):.1f}" y2="{axis_y}" stroke="#222"/>'
-                     f'<text x="{x(r):.1f}" y="{axis_y - 9}" text-anchor="middle">{r}</text>')
-    parts.append(f'<text x="{right}" y="{axis_y - 26}" font-size="11" fill="#555" text-anchor="end">'
-                 'average rank (1 = best)</text>')
+        parts.append(
+            f'<line x1="{x(r):.1f}" y1="{axis_y - 5}" x2="{x(r):.1f}" y2="{axis_y}" stroke="#222"/>'
+            f'<text x="{x(r):.1f}" y="{axis_y - 9}" text-anchor="middle">{r}</text>'
+        )
+    parts.append(
+        f'<text x="{right}" y="{axis_y - 26}" font-size="11" fill="#555" text-anchor="end">'
+        "average rank (1 = best)</text>"
+    )
     if cd is not None and math.isfinite(cd):
         beyond = 1.0 + cd > hi
         x1, x2 = x(1.0), x(min(1.0 + cd, hi))
         label = f"CD = {cd:.2f}" + (" (wider than the rank range: no pair differs)" if beyond else "")
         dash = ' stroke-dasharray="6 3"' if beyond else ""
-        parts.append(f'<line x1="{x1:.1f}" y1="22" x2="{x2:.1f}" y2="22" stroke="#c0392b" stroke-width="2"{dash}/>'
-                     f'<line x1="{x1:.1f}" y1="17" x2="{x1:.1f}" y2="27" stroke="#c0392b"/>'
-                     f'<line x1="{x2:.1f}" y1="17" x2="{x2:.1f}" y2="27" stroke="#c0392b"/>'
-                     f'<text x="{x1:.1f}" y="12" fill="#c0392b">{esc(label)}</text>')
+        parts.append(
+            f'<line x1="{x1:.1f}" y1="22" x2="{x2:.1f}" y2="22" stroke="#c0392b" stroke-width="2"{dash}/>'
+            f'<line x1="{x1:.1f}" y1="17" x2="{x1:.1f}" y2="27" stroke="#c0392b"/>'
+            f'<line x1="{x2:.1f}" y1="17" x2="{x2:.1f}" y2="27" stroke="#c0392b"/>'
+            f'<text x="{x1:.1f}" y="12" fill="#c0392b">{esc(label)}</text>'
+        )
     for i, (name, r) in enumerate(items):
         on_left = i < n_left
         row = i if on_left else k - 1 - i
         y = label_top + row * row_h
         end = left - 8 if on_left else right + 8
         anchor, tx = ("end", end - 4) if on_left else ("start", end + 4)
-        parts.append(f'<polyline points="{x(r):.1f},{axis_y} {x(r):.1f},{y} {end:.1f},{y}" fill="none" stroke="#555"/>'
-                     f'<text x="{tx:.1f}" y="{y + 4}" text-anchor="{anchor}">{esc(name)} ({r:.2f})</text>')
+        parts.append(
+            f'<polyline points="{x(r):.1f},{axis_y} {x(r):.1f},{y} {end:.1f},{y}" fill="none" stroke="#555"/>'
+            f'<text x="{tx:.1f}" y="{y + 4}" text-anchor="{anchor}">{esc(name)} ({r:.2f})</text>'
+        )
     for j, group in enumerate(bars):
         y = axis_y + 14 + 8 * j
         r1, r2 = ranks[group[0]], ranks[group[-1]]
-        parts.append(f'<line x1="{x(r1) - 4:.1f}" y1="{y}" x2="{x(r2) + 4:.1f}" y2="{y}" stroke="#111" '
-                     f'stroke-width="4" stroke-linecap="round"/>')
+        parts.append(
+            f'<line x1="{x(r1) - 4:.1f}" y1="{y}" x2="{x(r2) + 4:.1f}" y2="{y}" stroke="#111" '
+            f'stroke-width="4" stroke-linecap="round"/>'
+        )
     parts.append("</svg>")
     return "".join(parts)

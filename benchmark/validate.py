@@ -39,14 +39,16 @@ such problem, not an error that stops the check: the submitter sees everything t
 * no two files hold the same run (same dataset, backbone, protocol, method and seed);
 * every (dataset, backbone, protocol, method) cell has at least 3 seeds.
 """
+
 from __future__ import annotations
 
 import json
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -94,13 +96,15 @@ class ValidationReport:
         backbones = {c[1] for c in self.cells}
         protocols = {c[2] for c in self.cells}
         seeds = sorted({len(s) for s in self.cells.values()})
-        plural = lambda n, w: f"{n} {w}{'s' * (n != 1)}"  # noqa: E731
-        return (f"OK: {plural(self.files, 'result file')}, {plural(len(self.cells), 'cell')} "
-                f"({plural(len(datasets), 'dataset')}, {plural(len(methods), 'method')}, "
-                f"{plural(len(backbones), 'backbone')}, {plural(len(protocols), 'protocol')}), "
-                f"{seeds[0] if len(seeds) == 1 else f'{seeds[0]}-{seeds[-1]}'} seeds per cell; "
-                f"manifests verified: {', '.join(self.verified_manifests) or 'none'}; "
-                f"class counts verified: {', '.join(self.verified_counts) or 'none'}{self._notes()}")
+        plural = lambda n, w: f"{n} {w}{'s' * (n != 1)}"
+        return (
+            f"OK: {plural(self.files, 'result file')}, {plural(len(self.cells), 'cell')} "
+            f"({plural(len(datasets), 'dataset')}, {plural(len(methods), 'method')}, "
+            f"{plural(len(backbones), 'backbone')}, {plural(len(protocols), 'protocol')}), "
+            f"{seeds[0] if len(seeds) == 1 else f'{seeds[0]}-{seeds[-1]}'} seeds per cell; "
+            f"manifests verified: {', '.join(self.verified_manifests) or 'none'}; "
+            f"class counts verified: {', '.join(self.verified_counts) or 'none'}{self._notes()}"
+        )
 
 
 def _loc(loc: tuple[Any, ...]) -> str:
@@ -112,7 +116,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def pydantic_problems(where: str, error: ValidationError) -> list[Problem]:
@@ -144,15 +148,20 @@ def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list
         return [Problem(where, "confusion_matrix", f"shape {cm.shape} does not match {c} classes")]
     for name in ("train_counts", "recall", "group"):
         if len(getattr(r.per_class, name)) != c:
-            out.append(Problem(where, f"per_class.{name}", f"{len(getattr(r.per_class, name))} entries for {c} classes"))
+            out.append(
+                Problem(where, f"per_class.{name}", f"{len(getattr(r.per_class, name))} entries for {c} classes")
+            )
     if out:
         return out
     from .metrics import mean_class_recall
 
     groups = {g: [i for i, x in enumerate(r.per_class.group) if x == g] for g in ("major", "medium", "minor")}
-    expected = {"mcr_all": mean_class_recall(cm), "mcr_major": mean_class_recall(cm, groups["major"]),
-                "mcr_minor": mean_class_recall(cm, groups["minor"]),
-                "mcr_medium": mean_class_recall(cm, groups["medium"]) if groups["medium"] else None}
+    expected = {
+        "mcr_all": mean_class_recall(cm),
+        "mcr_major": mean_class_recall(cm, groups["major"]),
+        "mcr_minor": mean_class_recall(cm, groups["minor"]),
+        "mcr_medium": mean_class_recall(cm, groups["medium"]) if groups["medium"] else None,
+    }
     for name, value in expected.items():
         got = getattr(r.metrics, name)
         if got is not None and math.isnan(got):
@@ -175,8 +184,13 @@ def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list
         return out + [Problem(where, "predictions_file", f"{r.predictions_file}: {e.problem}")]
     y_true, y_pred = evidence.y_true, evidence.y_pred
     if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
-        out.append(Problem(where, "predictions_file", f"{len(y_true)} labels / {len(y_pred)} predictions, "
-                                                      f"but the confusion matrix counts {int(cm.sum())}"))
+        out.append(
+            Problem(
+                where,
+                "predictions_file",
+                f"{len(y_true)} labels / {len(y_pred)} predictions, but the confusion matrix counts {int(cm.sum())}",
+            )
+        )
         return out
     reproduce = _check_predictions_reproduce(where, r, cm, y_true, y_pred)
     return out + (reproduce or _check_recomputed_metrics(where, r, evidence, groups))
@@ -186,8 +200,9 @@ def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list
 TOLERANCE = 1e-6
 
 
-def _check_recomputed_metrics(where: str, r: RunResult, evidence: Predictions,
-                              groups: Mapping[str, list[int]]) -> list[Problem]:
+def _check_recomputed_metrics(
+    where: str, r: RunResult, evidence: Predictions, groups: Mapping[str, list[int]]
+) -> list[Problem]:
     """Metrics beyond the MCR of the dataset's groups (schema version 2), where the result has them, against
     the values :func:`benchmark.metrics.evaluate_predictions` recomputes from the predictions file."""
     from .metrics import LOGIT_METRICS, evaluate_predictions
@@ -196,9 +211,13 @@ def _check_recomputed_metrics(where: str, r: RunResult, evidence: Predictions,
     assert r.metrics is not None and r.per_class is not None
     stored = r.metrics.model_dump()
     recomputed = evaluate_predictions(
-        evidence.y_true, evidence.y_pred, len(r.per_class.class_names),
+        evidence.y_true,
+        evidence.y_pred,
+        len(r.per_class.class_names),
         {"major": groups["major"], "minor": groups["minor"], "medium": groups["medium"] or None},
-        logits=evidence.logits, train_counts=r.per_class.train_counts)
+        logits=evidence.logits,
+        train_counts=r.per_class.train_counts,
+    )
     out = []
     for name in metric_names():
         got = stored[name]
@@ -225,13 +244,19 @@ def _check_recall(where: str, r: RunResult, cm: np.ndarray) -> list[Problem]:
             continue
         value = 100.0 * cm[i, i] / rows[i]
         if abs(got - value) > TOLERANCE:
-            out.append(Problem(where, f"per_class.recall[{i}]", f"{got} for {name!r} disagrees with the confusion "
-                                                                f"matrix ({value:.6f})"))
+            out.append(
+                Problem(
+                    where,
+                    f"per_class.recall[{i}]",
+                    f"{got} for {name!r} disagrees with the confusion matrix ({value:.6f})",
+                )
+            )
     return out
 
 
-def _check_predictions_reproduce(where: str, r: RunResult, cm: np.ndarray, y_true: np.ndarray,
-                                 y_pred: np.ndarray) -> list[Problem]:
+def _check_predictions_reproduce(
+    where: str, r: RunResult, cm: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray
+) -> list[Problem]:
     """The predictions file must give exactly the stored confusion matrix (rows: true class)."""
     c = cm.shape[0]
     if y_true.size and (min(y_true.min(), y_pred.min()) < 0 or max(y_true.max(), y_pred.max()) >= c):
@@ -240,9 +265,15 @@ def _check_predictions_reproduce(where: str, r: RunResult, cm: np.ndarray, y_tru
     np.add.at(recomputed, (y_true.astype(np.int64), y_pred.astype(np.int64)), 1)
     if not np.array_equal(recomputed, cm):
         i, j = map(int, np.argwhere(recomputed != cm)[0])
-        return [Problem(where, "predictions_file", f"{r.predictions_file} does not reproduce the confusion matrix "
-                                                   f"(true {i}, predicted {j}: {recomputed[i, j]} in the file, "
-                                                   f"{cm[i, j]} in the result)")]
+        return [
+            Problem(
+                where,
+                "predictions_file",
+                f"{r.predictions_file} does not reproduce the confusion matrix "
+                f"(true {i}, predicted {j}: {recomputed[i, j]} in the file, "
+                f"{cm[i, j]} in the result)",
+            )
+        ]
     return []
 
 
@@ -250,14 +281,19 @@ def _check_nan_metrics(where: str, r: RunResult) -> list[Problem]:
     """A metric stored as "NaN" (e.g. a group with no test image) cannot be ranked or compared."""
     if r.metrics is None:
         return []
-    return [Problem(where, f"metrics.{name}", "NaN (undefined); a submitted run needs every metric")
-            for name, value in r.metrics.model_dump().items() if value is not None and math.isnan(value)]
+    return [
+        Problem(where, f"metrics.{name}", "NaN (undefined); a submitted run needs every metric")
+        for name, value in r.metrics.model_dump().items()
+        if value is not None and math.isnan(value)
+    ]
 
 
 def _check_provenance(where: str, r: RunResult) -> list[Problem]:
-    return [Problem(where, f"provenance.{name}", "empty") for name in
-            ("package_version", "torch_version", "python_version", "device", "started", "finished")
-            if not str(getattr(r.provenance, name)).strip()]
+    return [
+        Problem(where, f"provenance.{name}", "empty")
+        for name in ("package_version", "torch_version", "python_version", "device", "started", "finished")
+        if not str(getattr(r.provenance, name)).strip()
+    ]
 
 
 def _cache_size(r: RunResult) -> int | None:
@@ -322,8 +358,13 @@ def _run_counts(where: str, r: RunResult) -> RunCounts | None:
     if r.status != "ok" or r.per_class is None:
         return None
     cm = r.confusion_matrix
-    return RunCounts(where, r.dataset_manifest_sha256, list(r.per_class.class_names), list(r.per_class.train_counts),
-                     [int(sum(row)) for row in cm] if cm is not None else None)
+    return RunCounts(
+        where,
+        r.dataset_manifest_sha256,
+        list(r.per_class.class_names),
+        list(r.per_class.train_counts),
+        [int(sum(row)) for row in cm] if cm is not None else None,
+    )
 
 
 def _first_difference(got: list[Any], expected: list[Any]) -> int | None:
@@ -339,27 +380,48 @@ def count_problems(run: RunCounts, manifest: Mapping[str, Any]) -> list[Problem]
     names = list(manifest["class_names"])
     counts = manifest["split_counts"]
     if len(run.class_names) != len(names):
-        return [Problem(run.where, "per_class.class_names", f"{len(run.class_names)} classes in the result, "
-                                                            f"{len(names)} in the dataset manifest")]
+        return [
+            Problem(
+                run.where,
+                "per_class.class_names",
+                f"{len(run.class_names)} classes in the result, {len(names)} in the dataset manifest",
+            )
+        ]
     out = []
     i = _first_difference(run.class_names, names)
     if i is not None:
-        out.append(Problem(run.where, "per_class.class_names", f"class {i} is {run.class_names[i]!r} in the result, "
-                                                                f"{names[i]!r} in the dataset manifest"))
-    for field_name, got, split, unit in (("per_class.train_counts", run.train_counts, "train", ""),
-                                         ("confusion_matrix", run.test_counts, "test", " test images (row sum)")):
+        out.append(
+            Problem(
+                run.where,
+                "per_class.class_names",
+                f"class {i} is {run.class_names[i]!r} in the result, {names[i]!r} in the dataset manifest",
+            )
+        )
+    for field_name, got, split, unit in (
+        ("per_class.train_counts", run.train_counts, "train", ""),
+        ("confusion_matrix", run.test_counts, "test", " test images (row sum)"),
+    ):
         expected = list(counts[split])
         if got is None or len(got) != len(expected):
             continue
         i = _first_difference(got, expected)
         if i is not None:
-            out.append(Problem(run.where, field_name, f"class {i} {names[i]!r} has {got[i]}{unit} in the result, "
-                                                      f"{expected[i]} in the dataset manifest"))
+            out.append(
+                Problem(
+                    run.where,
+                    field_name,
+                    f"class {i} {names[i]!r} has {got[i]}{unit} in the result, {expected[i]} in the dataset manifest",
+                )
+            )
     return out
 
 
-def validate_results(results_dir: str | Path, cache_dir: str | Path | None = None,
-                     manifests: Mapping[str, Any] | None = None, min_seeds: int = MIN_SEEDS) -> ValidationReport:
+def validate_results(
+    results_dir: str | Path,
+    cache_dir: str | Path | None = None,
+    manifests: Mapping[str, Any] | None = None,
+    min_seeds: int = MIN_SEEDS,
+) -> ValidationReport:
     """Every problem of a results directory (see the module docstring); ``manifests`` maps a dataset
     name to one expected manifest hash or a collection of them."""
     import datasets as ds
@@ -378,7 +440,7 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
     seen: dict[tuple, str] = {}
     by_manifest: dict[tuple[str, int | None], list[tuple[str, str]]] = defaultdict(list)
     run_counts: dict[tuple[str, int | None], list[RunCounts]] = defaultdict(list)
-    rel = lambda p: p.relative_to(root).as_posix()  # noqa: E731
+    rel = lambda p: p.relative_to(root).as_posix()
     for path in iter_result_files(root):
         report.files += 1
         where = rel(path)
@@ -406,31 +468,45 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
             problems += _check_nan_metrics(where, r) + _check_consistency(where, r, path, root)
         problems += _check_provenance(where, r)
         if s.protocol not in protocols:
-            problems.append(Problem(where, "spec.protocol", f"unknown protocol {s.protocol!r}; valid: {', '.join(protocols)}"))
+            problems.append(
+                Problem(where, "spec.protocol", f"unknown protocol {s.protocol!r}; valid: {', '.join(protocols)}")
+            )
         try:
             ds.builder_class(s.dataset)
             known_dataset = True
         except ds.DatasetError:
             known_dataset = False
-            problems.append(Problem(where, "spec.dataset", f"unknown dataset {s.dataset!r}; valid: "
-                                                           f"{', '.join(ds.dataset_names())}"))
+            problems.append(
+                Problem(where, "spec.dataset", f"unknown dataset {s.dataset!r}; valid: {', '.join(ds.dataset_names())}")
+            )
         try:
             expected_path = result_path(root, s)
         except ValueError as e:  # a name such as '..' that no run of this tool files
             problems.append(Problem(where, "spec", str(e)))
         else:
             if expected_path.resolve() != path.resolve():
-                problems.append(Problem(where, "spec", f"the file's path disagrees with its spec: expected "
-                                                       f"{rel(expected_path)}"))
-        for key in ((s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
-                    (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed)):
+                problems.append(
+                    Problem(where, "spec", f"the file's path disagrees with its spec: expected {rel(expected_path)}")
+                )
+        for key in (
+            (s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
+            (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed),
+        ):
             if key in seen:
-                problems.append(Problem(where, "spec", f"duplicate run: {s.method} ({s.method_id}) seed {s.seed} on "
-                                                       f"{s.dataset}/{s.backbone}/{s.protocol} is also in {seen[key]}"))
+                problems.append(
+                    Problem(
+                        where,
+                        "spec",
+                        f"duplicate run: {s.method} ({s.method_id}) seed {s.seed} on "
+                        f"{s.dataset}/{s.backbone}/{s.protocol} is also in {seen[key]}",
+                    )
+                )
                 break
         else:
-            for key in ((s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
-                        (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed)):
+            for key in (
+                (s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
+                (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed),
+            ):
                 seen[key] = where
             if r.status == "ok":
                 report.cells.setdefault((s.dataset, s.backbone, s.protocol, s.method), set()).add(s.seed)
@@ -444,23 +520,35 @@ def validate_results(results_dir: str | Path, cache_dir: str | Path | None = Non
         problems.append(Problem(str(root), None, "no result files (seed-*.json) found"))
     for (dataset, backbone, protocol, method), seeds in sorted(report.cells.items()):
         if len(seeds) < min_seeds:
-            problems.append(Problem(f"{dataset}/{backbone}/{protocol}", method,
-                                    f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({', '.join(map(str, sorted(seeds)))}); "
-                                    f"at least {min_seeds} are required"))
+            problems.append(
+                Problem(
+                    f"{dataset}/{backbone}/{protocol}",
+                    method,
+                    f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({', '.join(map(str, sorted(seeds)))}); "
+                    f"at least {min_seeds} are required",
+                )
+            )
     for (dataset, size), entries in sorted(by_manifest.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         try:
             manifest, found = dataset_manifest(dataset, size, cache)
         except ds.DatasetError as e:
             manifest, found = None, f"cannot be built here ({e})"
-        problems += _check_manifests(dataset, size, entries, given.get(dataset, set()), cache, report, manifest,
-                                     found)
-        problems += _check_counts(dataset, size, run_counts[(dataset, size)], given.get(dataset, set()), report,
-                                  manifest, found)
+        problems += _check_manifests(dataset, size, entries, given.get(dataset, set()), cache, report, manifest, found)
+        problems += _check_counts(
+            dataset, size, run_counts[(dataset, size)], given.get(dataset, set()), report, manifest, found
+        )
     return report
 
 
-def _check_counts(dataset: str, size: int | None, runs: list[RunCounts], given: set[str], report: ValidationReport,
-                  manifest: Mapping[str, Any] | None, found: str) -> list[Problem]:
+def _check_counts(
+    dataset: str,
+    size: int | None,
+    runs: list[RunCounts],
+    given: set[str],
+    report: ValidationReport,
+    manifest: Mapping[str, Any] | None,
+    found: str,
+) -> list[Problem]:
     """Every run's class names and counts against the manifest, or a note saying why they were not checked."""
     import datasets as ds
 
@@ -472,24 +560,35 @@ def _check_counts(dataset: str, size: int | None, runs: list[RunCounts], given: 
         return []
     missing = [k for k in ("class_names", "split_counts") if k not in manifest]
     if missing:
-        report.notes.append(f"class counts of {dataset}{at} not checked: its manifest ({found}) has no "
-                            f"{' or '.join(missing)}")
+        report.notes.append(
+            f"class counts of {dataset}{at} not checked: its manifest ({found}) has no {' or '.join(missing)}"
+        )
         return []
     sha = ds.manifest_sha256(manifest)
     # a hash accepted by --manifest that is not this manifest's: another construction, whose counts we do not have
     other = [run for run in runs if run.manifest_sha256 != sha and run.manifest_sha256 in given]
     out = [p for run in runs if run not in other for p in count_problems(run, manifest)]
     if other:
-        report.notes.append(f"class counts of {len(other)} {dataset}{at} file{'s' * (len(other) != 1)} not checked: "
-                            f"their manifest hash was accepted by --manifest and the manifest here ({found}) is "
-                            f"another construction")
+        report.notes.append(
+            f"class counts of {len(other)} {dataset}{at} file{'s' * (len(other) != 1)} not checked: "
+            f"their manifest hash was accepted by --manifest and the manifest here ({found}) is "
+            f"another construction"
+        )
     if not out and len(other) < len(runs):
         report.verified_counts.append(f"{dataset}{at}")
     return out
 
 
-def _check_manifests(dataset: str, size: int | None, entries: list[tuple[str, str]], given: set[str], cache: Path,
-                     report: ValidationReport, manifest: Mapping[str, Any] | None, found: str) -> list[Problem]:
+def _check_manifests(
+    dataset: str,
+    size: int | None,
+    entries: list[tuple[str, str]],
+    given: set[str],
+    cache: Path,
+    report: ValidationReport,
+    manifest: Mapping[str, Any] | None,
+    found: str,
+) -> list[Problem]:
     import datasets as ds
 
     expected = set(given)
@@ -501,19 +600,35 @@ def _check_manifests(dataset: str, size: int | None, entries: list[tuple[str, st
     at = f" at {size} px" if size else ""
     if not expected:
         hashes = sorted({h for _, h in entries})
-        out = [Problem(dataset, "dataset_manifest_sha256",
-                       f"cannot verify the manifest hash{at} ({', '.join(h[:12] for h in hashes)}): pass "
-                       f"--manifest {dataset}=SHA256 or prepare {dataset} into --cache-dir {cache}")]
+        out = [
+            Problem(
+                dataset,
+                "dataset_manifest_sha256",
+                f"cannot verify the manifest hash{at} ({', '.join(h[:12] for h in hashes)}): pass "
+                f"--manifest {dataset}=SHA256 or prepare {dataset} into --cache-dir {cache}",
+            )
+        ]
         if len(hashes) > 1:
             counts = {h: sum(1 for _, x in entries if x == h) for h in hashes}
-            out.append(Problem(dataset, "dataset_manifest_sha256",
-                               f"runs{at} carry {len(hashes)} different manifest hashes: "
-                               + ", ".join(f"{h[:12]} ({n} files)" for h, n in counts.items())))
+            out.append(
+                Problem(
+                    dataset,
+                    "dataset_manifest_sha256",
+                    f"runs{at} carry {len(hashes)} different manifest hashes: "
+                    + ", ".join(f"{h[:12]} ({n} files)" for h, n in counts.items()),
+                )
+            )
         return out
-    out = [Problem(where, "dataset_manifest_sha256",
-                   f"{h[:12]}… does not match the registered construction of {dataset}{at} "
-                   f"(expected {' or '.join(e[:12] + '…' for e in sorted(expected))}, {how})")
-           for where, h in entries if h not in expected]
+    out = [
+        Problem(
+            where,
+            "dataset_manifest_sha256",
+            f"{h[:12]}… does not match the registered construction of {dataset}{at} "
+            f"(expected {' or '.join(e[:12] + '…' for e in sorted(expected))}, {how})",
+        )
+        for where, h in entries
+        if h not in expected
+    ]
     if not out:
         report.verified_manifests.append(f"{dataset}{at}")
     return out

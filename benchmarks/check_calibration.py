@@ -14,6 +14,7 @@ the previous rule (the runs' own 95 % t-interval only). Usage::
 
     python benchmarks/check_calibration.py [--trials 20000] [--seeds 3] [--sigma 1.0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,18 +26,20 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.regression import RefCell, allowed_band  # noqa: E402
+from benchmark.regression import RefCell, allowed_band
 
 
-def pass_rate(shift: float, n: int, n_ref: int, sigma: float, trials: int, with_std: bool, rule: str,
-              rng: np.random.Generator) -> float:
+def pass_rate(
+    shift: float, n: int, n_ref: int, sigma: float, trials: int, with_std: bool, rule: str, rng: np.random.Generator
+) -> float:
     """Fraction of simulated cells that pass when the reproduction's true mean is ``shift`` off."""
     passed = 0
     for _ in range(trials):
         ref_seeds = rng.normal(0.0, sigma, n_ref)
         runs = rng.normal(shift, sigma, n)
-        ref = RefCell("sim", "m", "d", "all", float(ref_seeds.mean()),
-                      float(ref_seeds.std(ddof=1)) if with_std else None, n=n_ref)
+        ref = RefCell(
+            "sim", "m", "d", "all", float(ref_seeds.mean()), float(ref_seeds.std(ddof=1)) if with_std else None, n=n_ref
+        )
         if rule == "welch":
             allowed = allowed_band(runs, ref, tolerance=0.0, max_band=float("inf")).allowed
         else:  # the previous rule: the runs' own t-interval half-width
@@ -54,12 +57,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    print(f"n = {args.seeds} runs, n_ref = {args.reference_seeds} reference seeds, σ = {args.sigma}, "
-          f"{args.trials} trials each, tolerance 0")
+    print(
+        f"n = {args.seeds} runs, n_ref = {args.reference_seeds} reference seeds, σ = {args.sigma}, "
+        f"{args.trials} trials each, tolerance 0"
+    )
     print(f"{'rule':<40} {'false-fail (exact)':>18} {'pass (2σ off)':>14}")
-    for label, rule, with_std in (("Welch, reference with std (paper All)", "welch", True),
-                                  ("Welch, reference without std", "welch", False),
-                                  ("previous: runs' own t-interval", "own", True)):
+    for label, rule, with_std in (
+        ("Welch, reference with std (paper All)", "welch", True),
+        ("Welch, reference without std", "welch", False),
+        ("previous: runs' own t-interval", "own", True),
+    ):
         exact = pass_rate(0.0, args.seeds, args.reference_seeds, args.sigma, args.trials, with_std, rule, rng)
         off = pass_rate(2 * args.sigma, args.seeds, args.reference_seeds, args.sigma, args.trials, with_std, rule, rng)
         print(f"{label:<40} {1 - exact:>17.1%} {off:>14.1%}")

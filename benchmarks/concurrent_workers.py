@@ -9,6 +9,7 @@ is missing, or the confusion matrices differ between trials::
 
     python benchmarks/concurrent_workers.py --trials 10 --workers 2 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,19 +25,46 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-GRID = ["--protocol", "smoke", "--dataset", "digits-lt", "--method", "CE", "--method", "ce-crw", "--method", "rw",
-        "--quiet", "--no-site", "--device", "cpu"]
+GRID = [
+    "--protocol",
+    "smoke",
+    "--dataset",
+    "digits-lt",
+    "--method",
+    "CE",
+    "--method",
+    "ce-crw",
+    "--method",
+    "rw",
+    "--quiet",
+    "--no-site",
+    "--device",
+    "cpu",
+]
 
 
 def trial(workers: int, seeds: list[int], results: Path, cache: Path, trace: Path) -> tuple[Counter, Counter, float]:
     """Run ``workers`` identical grids at once; (run executions, stage-1 executions, wall seconds)."""
     env = {**os.environ, "MEDLT_TRACE": str(trace), "OMP_NUM_THREADS": "1"}
     env.pop("MEDLT_KILL_AT", None)
-    cmd = [sys.executable, "-m", "benchmark", "run", *GRID, "--seeds", *map(str, seeds), "--results", str(results),
-           "--cache-dir", str(cache)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmark",
+        "run",
+        *GRID,
+        "--seeds",
+        *map(str, seeds),
+        "--results",
+        str(results),
+        "--cache-dir",
+        str(cache),
+    ]
     t0 = time.perf_counter()
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for _ in range(workers)]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for _ in range(workers)
+    ]
     for p in procs:
         _, err = p.communicate()
         if p.returncode != 0:
@@ -73,10 +101,13 @@ def main(argv: list[str] | None = None) -> int:
                 dup_stage1 = sum(n - 1 for n in stage1.values())
                 ok = dup_runs == 0 and len(runs) == len(cms) == expected and cms == reference
                 failures += not ok
-                print(f"{workers} workers, trial {t + 1}: {sum(runs.values())} run executions for {len(cms)}/{expected}"
-                      f" results, {dup_runs} duplicate runs, {dup_stage1} duplicate stage-1 trainings,"
-                      f" {'identical' if cms == reference else 'DIFFERENT'} results ({wall:.1f} s)"
-                      f"{'' if ok else '  <-- FAIL'}", flush=True)
+                print(
+                    f"{workers} workers, trial {t + 1}: {sum(runs.values())} run executions for {len(cms)}/{expected}"
+                    f" results, {dup_runs} duplicate runs, {dup_stage1} duplicate stage-1 trainings,"
+                    f" {'identical' if cms == reference else 'DIFFERENT'} results ({wall:.1f} s)"
+                    f"{'' if ok else '  <-- FAIL'}",
+                    flush=True,
+                )
     print(f"{failures} failed trials")
     return 1 if failures else 0
 

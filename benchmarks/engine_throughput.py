@@ -16,6 +16,7 @@ overhead budget: keep it >= 0.8). Usage::
 
     python benchmarks/engine_throughput.py [--epochs 3] [--repeats 3] [--dataset bloodcell-lt] [--threads N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,13 +31,13 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import datasets  # noqa: E402
-from benchmark import engine  # noqa: E402
-from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
-from benchmark.backbones import create_backbone  # noqa: E402
-from benchmark.data import ImageBank  # noqa: E402
-from benchmark.protocol import load_protocol  # noqa: E402
-from methods import create_method  # noqa: E402
+import datasets
+from benchmark import engine
+from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD
+from benchmark.backbones import create_backbone
+from benchmark.data import ImageBank
+from benchmark.protocol import load_protocol
+from methods import create_method
 
 
 def engine_epochs(data, protocol, epochs: int, device: torch.device) -> float:
@@ -45,16 +46,20 @@ def engine_epochs(data, protocol, epochs: int, device: torch.device) -> float:
 
     method = create_method("CE")
     train = data.splits["train"]
-    split = engine.TrainSplit(bank=ImageBank(data.images, train, device), labels=data.labels[train],
-                              class_counts=torch.tensor(data.train_counts, dtype=torch.float32, device=device))
+    split = engine.TrainSplit(
+        bank=ImageBank(data.images, train, device),
+        labels=data.labels[train],
+        class_counts=torch.tensor(data.train_counts, dtype=torch.float32, device=device),
+    )
     torch.manual_seed(0)
     backbone, feat_dim = create_backbone(protocol.backbone, False)
     model = method.build(backbone, feat_dim, data.num_classes, split.class_counts.cpu())
     with tempfile.TemporaryDirectory() as tmp:
         engine.train_stage1(method, model, split, dataclasses.replace(protocol, epochs=1), device, 0, None)
         t0 = time.perf_counter()
-        engine.train_stage1(method, model, split, dataclasses.replace(protocol, epochs=epochs), device, 0,
-                            Path(tmp) / "resume.pt")
+        engine.train_stage1(
+            method, model, split, dataclasses.replace(protocol, epochs=epochs), device, 0, Path(tmp) / "resume.pt"
+        )
         return time.perf_counter() - t0
 
 
@@ -66,8 +71,9 @@ def plain_epochs(data, protocol, epochs: int, device: torch.device) -> float:
     torch.manual_seed(0)
     backbone, feat_dim = create_backbone(protocol.backbone, False)
     model = torch.nn.Sequential(backbone, torch.nn.Linear(feat_dim, data.num_classes)).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=protocol.lr, momentum=protocol.momentum,
-                          weight_decay=protocol.weight_decay)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=protocol.lr, momentum=protocol.momentum, weight_decay=protocol.weight_decay
+    )
     mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1) * 255
     std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1) * 255
     off = (images.shape[1] - protocol.image_size) // 2
@@ -77,7 +83,7 @@ def plain_epochs(data, protocol, epochs: int, device: torch.device) -> float:
         model.train()
         order = torch.randperm(len(labels), device=device)
         for start in range(0, len(order) - protocol.batch_size + 1, protocol.batch_size):
-            idx = order[start:start + protocol.batch_size]
+            idx = order[start : start + protocol.batch_size]
             x = (images[idx][:, crop, crop].permute(0, 3, 1, 2).float() - mean) / std
             loss = F.cross_entropy(model(x), labels[idx])
             opt.zero_grad(set_to_none=True)
@@ -111,9 +117,11 @@ def main() -> None:
         best["plain"] = min(best["plain"], plain_epochs(data, protocol, args.epochs, device))
         best["engine"] = min(best["engine"], engine_epochs(data, protocol, args.epochs, device))
     rate = {k: n / v for k, v in best.items()}
-    print(f"{args.dataset}, protocol {protocol.name}: {protocol.backbone}, batch {protocol.batch_size}, "
-          f"{protocol.image_size} px, {len(data.splits['train'])} training images, {args.epochs} epochs, "
-          f"best of {args.repeats}, torch threads {torch.get_num_threads()}, device {device}")
+    print(
+        f"{args.dataset}, protocol {protocol.name}: {protocol.backbone}, batch {protocol.batch_size}, "
+        f"{protocol.image_size} px, {len(data.splits['train'])} training images, {args.epochs} epochs, "
+        f"best of {args.repeats}, torch threads {torch.get_num_threads()}, device {device}"
+    )
     print(f"{'loop':<8} {'images/s':>10}")
     for k in ("plain", "engine"):
         print(f"{k:<8} {rate[k]:>10.0f}")

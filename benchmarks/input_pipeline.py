@@ -15,6 +15,7 @@ Prints images/s for each and the ratio. Usage::
 
     python benchmarks/input_pipeline.py [--images 512] [--batch-size 32] [--device cpu|cuda]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugmenter  # noqa: E402
-from benchmark.data import ImageBank, batches  # noqa: E402
-from datasets.base import decode_files  # noqa: E402
+from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugmenter
+from benchmark.data import ImageBank, batches
+from datasets.base import decode_files
 
 
 def write_jpegs(folder: Path, n: int, rng: np.random.Generator) -> list[Path]:
@@ -55,9 +56,16 @@ class PILDataset(torch.utils.data.Dataset):
         from torchvision import transforms as T
 
         self.paths = paths
-        self.transform = T.Compose([
-            T.Resize((300, 300)), T.RandomRotation(30), T.RandomCrop(224), T.RandomHorizontalFlip(),
-            T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+        self.transform = T.Compose(
+            [
+                T.Resize((300, 300)),
+                T.RandomRotation(30),
+                T.RandomCrop(224),
+                T.RandomHorizontalFlip(),
+                T.ToTensor(),
+                T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+            ]
+        )
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -70,11 +78,17 @@ class PILDataset(torch.utils.data.Dataset):
 
 
 def time_pil(paths: list[Path], batch_size: int, workers: int, epochs: int) -> float:
-    loader = torch.utils.data.DataLoader(PILDataset(paths), batch_size=batch_size, shuffle=True,
-                                         num_workers=workers, drop_last=True, persistent_workers=workers > 0)
+    loader = torch.utils.data.DataLoader(
+        PILDataset(paths),
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        drop_last=True,
+        persistent_workers=workers > 0,
+    )
     n = 0
     for _ in range(1):  # warm-up epoch (worker start-up, page cache)
-        for x, _ in loader:
+        for _batch in loader:
             pass
     t0 = time.perf_counter()
     for _ in range(epochs):
@@ -107,7 +121,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="DataLoader workers for the PIL pipeline")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="DataLoader workers for the PIL pipeline"
+    )
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -120,10 +136,12 @@ def main() -> None:
         images = np.load(Path(tmp) / "images.npy", mmap_mode="r")
         pil = time_pil(paths, args.batch_size, args.workers, args.epochs)
         fast = time_prepared(images, args.batch_size, device, args.epochs)
-    print(f"{args.images} JPEGs 600x450 -> batches of {args.batch_size} x 3 x 224 x 224 "
-          f"(rotation ±30°, crop, flip), torch threads {torch.get_num_threads()}, device {device}")
+    print(
+        f"{args.images} JPEGs 600x450 -> batches of {args.batch_size} x 3 x 224 x 224 "
+        f"(rotation ±30°, crop, flip), torch threads {torch.get_num_threads()}, device {device}"
+    )
     print(f"{'pipeline':<44} {'images/s':>10}")
-    print(f"{'per-image PIL + torchvision, %d workers' % args.workers:<44} {pil:>10.1f}")
+    print(f"{f'per-image PIL + torchvision, {args.workers} workers':<44} {pil:>10.1f}")
     print(f"{'prepared uint8 array + batch affine warp':<44} {fast:>10.1f}")
     print(f"{'ratio':<44} {fast / pil:>9.1f}x")
     print(f"(one-off prepare: decode + resize of {args.images} JPEGs took {prepare_s:.1f} s)")

@@ -7,6 +7,7 @@ test the leaderboard site marks), and CE's minor-class MCR against chance (100 /
 
     python benchmarks/separation.py --results results
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.results import load_results, results_frame  # noqa: E402
-from benchmark.stats import COLUMN_KEYS, compare_methods  # noqa: E402
+from benchmark.results import load_results, results_frame
+from benchmark.stats import COLUMN_KEYS, compare_methods
 
 
 def separation(results_dir: Path, baseline: str = "CE") -> list[str]:
@@ -28,16 +29,19 @@ def separation(results_dir: Path, baseline: str = "CE") -> list[str]:
     for key, col in frame.groupby(COLUMN_KEYS, sort=False):
         means = col.groupby("method")["mcr_minor"].mean().sort_values()
         seeds = col.groupby("method")["seed"].nunique()
-        lines.append(f"{' / '.join(map(str, key))}: {len(means)} methods, seeds per method "
-                     f"{seeds.min()}–{seeds.max()}")
-        lines.append(f"  minor-class MCR spread: {means.iloc[-1] - means.iloc[0]:.2f} pp "
-                     f"(best {means.index[-1]} {means.iloc[-1]:.2f}, worst {means.index[0]} {means.iloc[0]:.2f})")
+        lines.append(f"{' / '.join(map(str, key))}: {len(means)} methods, seeds per method {seeds.min()}–{seeds.max()}")
+        lines.append(
+            f"  minor-class MCR spread: {means.iloc[-1] - means.iloc[0]:.2f} pp "
+            f"(best {means.index[-1]} {means.iloc[-1]:.2f}, worst {means.index[0]} {means.iloc[0]:.2f})"
+        )
         for metric in ("mcr_minor", "mcr_all"):
             tests = compare_methods(col, metric, baseline)
             tests = tests[tests.versus == "baseline"]
             better, worse = int((tests.direction > 0).sum()), int((tests.direction < 0).sum())
-            lines.append(f"  {metric}: {better + worse} of {len(tests)} methods differ significantly from {baseline} "
-                         f"(Welch + Holm, α = 0.05): {better} better, {worse} worse")
+            lines.append(
+                f"  {metric}: {better + worse} of {len(tests)} methods differ significantly from {baseline} "
+                f"(Welch + Holm, α = 0.05): {better} better, {worse} worse"
+            )
         if baseline in means.index:
             chance = 100.0 / classes.get(key[0], 1)
             lines.append(f"  {baseline} minor-class MCR {means[baseline]:.2f} % vs chance {chance:.1f} %")

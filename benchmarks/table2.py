@@ -10,6 +10,7 @@ difference of the Minor MCR to CE's::
 
     python benchmarks/table2.py --results /tmp/t2 [--dataset digits-lt] [--rows paper]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,9 +23,29 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 #: The rows of the paper's Table 2, in its order (Table 3's ablations and the cited methods excluded).
-TABLE2 = ["CE", "CE→cRW", "CE→cRS", "CE-DRW", "RS", "RW", "LDAM", "LDAM→cRW", "LDAM-DRW", "Focal", "Focal→cRW",
-          "CB-Focal", "CB-Focal→cRW", "Mixup", "Mixup→cRW", "CutMix", "CutMix→cRW", "BBN", "CE+CT→cRW",
-          "CE+TP→cRW", "CE+SC→cRW"]
+TABLE2 = [
+    "CE",
+    "CE→cRW",
+    "CE→cRS",
+    "CE-DRW",
+    "RS",
+    "RW",
+    "LDAM",
+    "LDAM→cRW",
+    "LDAM-DRW",
+    "Focal",
+    "Focal→cRW",
+    "CB-Focal",
+    "CB-Focal→cRW",
+    "Mixup",
+    "Mixup→cRW",
+    "CutMix",
+    "CutMix→cRW",
+    "BBN",
+    "CE+CT→cRW",
+    "CE+TP→cRW",
+    "CE+SC→cRW",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,16 +55,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", default="quick")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)")
-    parser.add_argument("--rows", choices=["all", "paper"], default="all",
-                        help="all: Table 2's rows, then every other registered row (default); paper: Table 2 only")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)"
+    )
+    parser.add_argument(
+        "--rows",
+        choices=["all", "paper"],
+        default="all",
+        help="all: Table 2's rows, then every other registered row (default); paper: Table 2 only",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
 
-    import datasets
     import numpy as np
 
+    import datasets
     from benchmark.grid import GridRunner, GridSettings, expand_grid
     from benchmark.results import load_results
     from methods import create_method
@@ -53,15 +79,22 @@ def main(argv: list[str] | None = None) -> int:
     methods = [create_method(name) for name in names]
     args.dataset = args.dataset or datasets.DEFAULT_DATASET
     runs = expand_grid([args.dataset], methods, [None], args.seeds, args.protocol)
-    settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
-                            device=args.device, progress=not args.quiet)
+    settings = GridSettings(
+        results_dir=args.results,
+        cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+        device=args.device,
+        progress=not args.quiet,
+    )
     t0 = time.perf_counter()
     counts = GridRunner(settings).run(runs)
     wall = time.perf_counter() - t0
 
     wanted = {(r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) for r in runs}
-    results = [r for r in load_results(args.results)
-               if (r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) in wanted]
+    results = [
+        r
+        for r in load_results(args.results)
+        if (r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) in wanted
+    ]
     by_method: dict[str, list] = {name: [] for name in names}
     for r in results:
         by_method[r.spec.method].append(r.metrics)
@@ -87,15 +120,19 @@ def main(argv: list[str] | None = None) -> int:
         minor = stats([m.mcr_minor for m in ms])[0]
         rows.append([name, *cells, f"{minor - ce_minor:+6.2f}", str(len(ms))])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))  # noqa: E731
-    print(f"{args.dataset}, protocol {args.protocol}, seeds {' '.join(map(str, args.seeds))}: "
-          "MCR % (mean ± sample std over seeds)")
+    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
+    print(
+        f"{args.dataset}, protocol {args.protocol}, seeds {' '.join(map(str, args.seeds))}: "
+        "MCR % (mean ± sample std over seeds)"
+    )
     print(line(header))
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print(line(r))
-    print(f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done "
-          f"({wall:.1f} s)")
+    print(
+        f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done "
+        f"({wall:.1f} s)"
+    )
     return 1 if counts["failed"] else 0
 
 

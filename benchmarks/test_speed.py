@@ -4,6 +4,7 @@ Run with ``python -m pytest benchmarks/test_speed.py --benchmark-enable`` (the t
 runs each once with benchmarking disabled). Compare the ``group`` rows: each pairs our path
 with the baseline it replaces.
 """
+
 from __future__ import annotations
 
 import io
@@ -43,8 +44,16 @@ def test_prepared_batch_affine_warp(benchmark):
 def test_per_image_pil_torchvision(benchmark, jpegs):
     from torchvision import transforms as T
 
-    transform = T.Compose([T.Resize((300, 300)), T.RandomRotation(30), T.RandomCrop(224), T.RandomHorizontalFlip(),
-                           T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
+    transform = T.Compose(
+        [
+            T.Resize((300, 300)),
+            T.RandomRotation(30),
+            T.RandomCrop(224),
+            T.RandomHorizontalFlip(),
+            T.ToTensor(),
+            T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
 
     def batch():
         return torch.stack([transform(Image.open(io.BytesIO(b)).convert("RGB")) for b in jpegs])

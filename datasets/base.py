@@ -1,4 +1,5 @@
 """The dataset builder: a base class owns prepare(); a subclass fills one hook, ``read``."""
+
 from __future__ import annotations
 
 import contextlib
@@ -8,10 +9,11 @@ import numbers
 import os
 import sys
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Mapping, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -116,8 +118,14 @@ class DatasetBuilder:
             f" from {self.source_url} and put them in {where} (then pass --raw {where})."
         )
 
-    def prepare(self, raw_root: str | Path | None, cache_root: str | Path = DEFAULT_CACHE, size: int | None = None,
-                workers: int = 2, progress: bool = True) -> PreparedDataset:
+    def prepare(
+        self,
+        raw_root: str | Path | None,
+        cache_root: str | Path = DEFAULT_CACHE,
+        size: int | None = None,
+        workers: int = 2,
+        progress: bool = True,
+    ) -> PreparedDataset:
         """Decode once, resize to ``size``, write atomically, return the loaded dataset.
 
         The write holds the folder's lock (the one :meth:`load` takes): a concurrent prepare or load waits.
@@ -130,7 +138,9 @@ class DatasetBuilder:
         if raw.images is not None:
             images = resize_array(raw.images, size, progress=progress, desc=f"{self.id}: resize")
         else:
-            images = decode_files(raw.image_paths or [], size, workers=workers, progress=progress, desc=f"{self.id}: decode")
+            images = decode_files(
+                raw.image_paths or [], size, workers=workers, progress=progress, desc=f"{self.id}: decode"
+            )
         labels = np.asarray(raw.labels, dtype=np.int64)
         bad = (labels < 0) | (labels >= len(raw.class_names))
         if bad.any():
@@ -145,8 +155,12 @@ class DatasetBuilder:
             "demo": self.demo,
             "class_names": list(raw.class_names),
             "groups": class_groups(train_counts, self.n_major, self.n_minor, self.group_thirds),
-            "construction": {"builder": type(self).__name__, "builder_version": self.version, **self.params(),
-                             **raw.construction},
+            "construction": {
+                "builder": type(self).__name__,
+                "builder_version": self.version,
+                **self.params(),
+                **raw.construction,
+            },
             "source_checksums": {Path(p).name: file_sha256(Path(p)) for p in raw.source_files},
             "build": {"cache_size": size, SOURCE_FILES: source_facts(raw.source_files, raw_root)},
         }
@@ -154,8 +168,13 @@ class DatasetBuilder:
         with folder_lock(folder):  # taken only now: a bad input fails before anything is created
             return write_prepared(folder, images, labels, raw.splits, manifest)
 
-    def load(self, cache_root: str | Path = DEFAULT_CACHE, size: int | None = None, raw_root: str | Path | None = None,
-             progress: bool = True) -> PreparedDataset:
+    def load(
+        self,
+        cache_root: str | Path = DEFAULT_CACHE,
+        size: int | None = None,
+        raw_root: str | Path | None = None,
+        progress: bool = True,
+    ) -> PreparedDataset:
         """Load the prepared dataset, preparing it first when it is missing."""
         size = self.cache_size(size)
         folder = self.folder(Path(cache_root), size)
@@ -220,7 +239,9 @@ def compact(raw: RawDataset) -> RawDataset:
 
 
 # -- decoding and resizing (shared by every builder) -----------------------------------
-def resize_array(images: np.ndarray, size: int, progress: bool = False, desc: str = "resize", chunk: int = 2048) -> np.ndarray:
+def resize_array(
+    images: np.ndarray, size: int, progress: bool = False, desc: str = "resize", chunk: int = 2048
+) -> np.ndarray:
     """Resize uint8 (N, H, W[, C]) images to (N, size, size, 3), bilinear with antialiasing."""
     import torch
     import torch.nn.functional as F
@@ -231,12 +252,12 @@ def resize_array(images: np.ndarray, size: int, progress: bool = False, desc: st
         images = images[..., None]
     out = np.empty((len(images), size, size, 3), dtype=np.uint8)
     for start in tqdm(range(0, len(images), chunk), desc=desc, disable=not progress, unit="chunk", leave=False):
-        x = torch.from_numpy(np.ascontiguousarray(images[start:start + chunk])).permute(0, 3, 1, 2).float()
+        x = torch.from_numpy(np.ascontiguousarray(images[start : start + chunk])).permute(0, 3, 1, 2).float()
         if x.shape[-1] != size or x.shape[-2] != size:
             x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        out[start:start + chunk] = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+        out[start : start + chunk] = x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     return out
 
 
@@ -259,14 +280,20 @@ def _decode_chunk(args: tuple[list[str], int]) -> np.ndarray:
     return np.stack([decode_image(p, size) for p in paths]) if paths else np.zeros((0, size, size, 3), np.uint8)
 
 
-def decode_files(paths: Sequence[str | Path], size: int, workers: int = 2, progress: bool = False,
-                 desc: str = "decode", chunk: int = 64) -> np.ndarray:
+def decode_files(
+    paths: Sequence[str | Path],
+    size: int,
+    workers: int = 2,
+    progress: bool = False,
+    desc: str = "decode",
+    chunk: int = 64,
+) -> np.ndarray:
     """Decode and resize image files on ``workers`` processes, in order."""
     from tqdm import tqdm
 
     paths = [str(p) for p in paths]
     out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
-    jobs = [(paths[i:i + chunk], size) for i in range(0, len(paths), chunk)]
+    jobs = [(paths[i : i + chunk], size) for i in range(0, len(paths), chunk)]
     bar = tqdm(total=len(paths), desc=desc, disable=not progress, unit="img", leave=False)
     if workers <= 1 or len(jobs) <= 1:
         results = map(_decode_chunk, jobs)
@@ -277,7 +304,7 @@ def decode_files(paths: Sequence[str | Path], size: int, workers: int = 2, progr
     try:
         pos = 0
         for block in results:
-            out[pos:pos + len(block)] = block
+            out[pos : pos + len(block)] = block
             pos += len(block)
             bar.update(len(block))
     finally:

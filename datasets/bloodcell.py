@@ -6,6 +6,7 @@ re-derives it bit-identically from a BloodMNIST-format npz (``bloodmnist_pbc_28.
 ``shared/data/bloodcell/``, or the official ``bloodmnist.npz``, whose split and counts
 differ and which has no file names). The card is ``docs/datasets/bloodcell-lt.md``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,16 @@ from .prepared import file_sha256
 from .registry import register_dataset
 
 #: BloodMNIST's labels 0..7, named as the PBC folders name them.
-CLASS_NAMES = ("basophil", "eosinophil", "erythroblast", "immature granulocyte", "lymphocyte", "monocyte",
-               "neutrophil", "platelet")
+CLASS_NAMES = (
+    "basophil",
+    "eosinophil",
+    "erythroblast",
+    "immature granulocyte",
+    "lymphocyte",
+    "monocyte",
+    "neutrophil",
+    "platelet",
+)
 SHIPPED_FILE = EMBEDDED_DIR / "bloodcell_lt.npz"
 
 
@@ -46,8 +55,14 @@ class BloodCellRecipe:
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"class_order": list(self.class_order), "n_max": self.n_max, "rho": self.rho,
-                "val_per_class": self.val_per_class, "test_per_class": self.test_per_class, "seed": self.seed}
+        return {
+            "class_order": list(self.class_order),
+            "n_max": self.n_max,
+            "rho": self.rho,
+            "val_per_class": self.val_per_class,
+            "test_per_class": self.test_per_class,
+            "seed": self.seed,
+        }
 
 
 def _source_split(z: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,13 +72,18 @@ def _source_split(z: Any, path: Path, split: str) -> tuple[np.ndarray, np.ndarra
     except KeyError as e:
         raise DatasetError(f"{path}: missing array {e} (not a BloodMNIST-format npz)") from None
     if images.dtype != np.uint8 or images.shape[1:] != (28, 28, 3) or len(images) != len(labels):
-        raise DatasetError(f"{path}: {split}_images must be uint8 (N, 28, 28, 3) with one label each, "
-                           f"got {images.dtype} {images.shape} and {len(labels)} labels")
+        raise DatasetError(
+            f"{path}: {split}_images must be uint8 (N, 28, 28, 3) with one label each, "
+            f"got {images.dtype} {images.shape} and {len(labels)} labels"
+        )
     if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
         raise DatasetError(f"{path}: {split}_labels outside 0..{len(CLASS_NAMES) - 1}")
     # the official file has no file names: name each image by its split and index there
-    files = (np.asarray(z[f"{split}_files"]).astype(str) if f"{split}_files" in z.files
-             else np.array([f"{split}/{i:05d}" for i in range(len(labels))]))
+    files = (
+        np.asarray(z[f"{split}_files"]).astype(str)
+        if f"{split}_files" in z.files
+        else np.array([f"{split}/{i:05d}" for i in range(len(labels))])
+    )
     return images, labels.astype(np.int64), files
 
 
@@ -72,12 +92,16 @@ def _balanced_draw(labels: np.ndarray, per_class: int, rng: np.random.Generator,
     for c in range(len(CLASS_NAMES)):
         members = np.flatnonzero(labels == c)
         if len(members) < per_class:
-            raise DatasetError(f"{path}: {split} has {len(members)} {CLASS_NAMES[c]} images, the recipe needs {per_class}")
+            raise DatasetError(
+                f"{path}: {split} has {len(members)} {CLASS_NAMES[c]} images, the recipe needs {per_class}"
+            )
         keep.append(rng.choice(members, size=per_class, replace=False))
     return np.sort(np.concatenate(keep))
 
 
-def build_bloodcell_lt(source: Path, recipe: BloodCellRecipe = BloodCellRecipe()) -> tuple[EmbeddedArrays, dict[str, Any]]:
+def build_bloodcell_lt(
+    source: Path, recipe: BloodCellRecipe = BloodCellRecipe()
+) -> tuple[EmbeddedArrays, dict[str, Any]]:
     """Draw the embedded set from ``source`` (a BloodMNIST-format npz); returns the arrays and the manifest.
 
     One seeded generator draws, in order: the long-tailed train subset (shared profile, inside
@@ -85,8 +109,10 @@ def build_bloodcell_lt(source: Path, recipe: BloodCellRecipe = BloodCellRecipe()
     """
     source = Path(source)
     if not source.is_file():
-        raise DatasetError(f"{source}: not found. Use shared/data/bloodcell/bloodmnist_pbc_28.npz or the official "
-                           "bloodmnist.npz (https://zenodo.org/records/10519652)")
+        raise DatasetError(
+            f"{source}: not found. Use shared/data/bloodcell/bloodmnist_pbc_28.npz or the official "
+            "bloodmnist.npz (https://zenodo.org/records/10519652)"
+        )
     rng = np.random.default_rng(recipe.seed)
     try:
         z = np.load(source, allow_pickle=False)
@@ -103,14 +129,24 @@ def build_bloodcell_lt(source: Path, recipe: BloodCellRecipe = BloodCellRecipe()
         images=np.concatenate([parts[s][0][chosen[s]] for s in SPLIT_CODES]),
         labels=np.concatenate([parts[s][1][chosen[s]] for s in SPLIT_CODES]).astype(np.uint8),
         split=np.concatenate([np.full(len(chosen[s]), code, np.uint8) for s, code in SPLIT_CODES.items()]),
-        files=np.concatenate([parts[s][2][chosen[s]] for s in SPLIT_CODES]).astype("S"))
-    counts = {s: np.bincount(arrays.labels[arrays.split == code], minlength=len(CLASS_NAMES)).tolist()
-              for s, code in SPLIT_CODES.items()}
+        files=np.concatenate([parts[s][2][chosen[s]] for s in SPLIT_CODES]).astype("S"),
+    )
+    counts = {
+        s: np.bincount(arrays.labels[arrays.split == code], minlength=len(CLASS_NAMES)).tolist()
+        for s, code in SPLIT_CODES.items()
+    }
     realised = [counts["train"][c] for c in recipe.class_order]
     if realised != long_tailed_counts(recipe.n_max, recipe.rho, len(recipe.class_order)):
-        raise DatasetError(f"{source}: too few training images for the recipe (source train counts {available.tolist()})")
-    manifest = {"name": "bloodcell-lt", "class_names": list(CLASS_NAMES), "recipe": recipe.as_dict(),
-                "source": {"file": source.name, "sha256": file_sha256(source)}, "split_counts": counts}
+        raise DatasetError(
+            f"{source}: too few training images for the recipe (source train counts {available.tolist()})"
+        )
+    manifest = {
+        "name": "bloodcell-lt",
+        "class_names": list(CLASS_NAMES),
+        "recipe": recipe.as_dict(),
+        "source": {"file": source.name, "sha256": file_sha256(source)},
+        "split_counts": counts,
+    }
     return arrays, manifest
 
 
@@ -137,19 +173,31 @@ class BloodCellLT(DatasetBuilder):
     needs_raw = False
     shipped = True
     default_size = 28
-    note = ("Real peripheral-blood-cell microscopy (PBC dataset, 8 classes), small and low resolution: "
-            "28 px images from one hospital's smears, 962 training images (ρ = 40), 120 test images per class. "
-            "It ranks methods on real medical images in minutes on a CPU; it does not replace the "
-            "full-resolution datasets.")
+    note = (
+        "Real peripheral-blood-cell microscopy (PBC dataset, 8 classes), small and low resolution: "
+        "28 px images from one hospital's smears, 962 training images (ρ = 40), 120 test images per class. "
+        "It ranks methods on real medical images in minutes on a CPU; it does not replace the "
+        "full-resolution datasets."
+    )
 
     def read(self, raw_root: Path | None) -> RawDataset:
         if self.seed != BloodCellRecipe().seed:
-            raise DatasetError(f"{self.id} is embedded with seed {BloodCellRecipe().seed}; for other draws use "
-                               "medmnist-lt:bloodmnist with --data-root")
+            raise DatasetError(
+                f"{self.id} is embedded with seed {BloodCellRecipe().seed}; for other draws use "
+                "medmnist-lt:bloodmnist with --data-root"
+            )
         manifest = read_manifest(SHIPPED_FILE.with_suffix(".json"))
         arrays = read_embedded(SHIPPED_FILE, manifest["sha256"])
-        return RawDataset(class_names=list(manifest["class_names"]), labels=arrays.labels.astype(np.int64),
-                          splits=arrays.split_indices(), source_files=[], images=arrays.images,
-                          construction={"embedded_sha256": manifest["sha256"], "source": manifest["source"],
-                                        "recipe": manifest["recipe"],
-                                        "files_sha256": hashlib.sha256(b"\n".join(arrays.files)).hexdigest()})
+        return RawDataset(
+            class_names=list(manifest["class_names"]),
+            labels=arrays.labels.astype(np.int64),
+            splits=arrays.split_indices(),
+            source_files=[],
+            images=arrays.images,
+            construction={
+                "embedded_sha256": manifest["sha256"],
+                "source": manifest["source"],
+                "recipe": manifest["recipe"],
+                "files_sha256": hashlib.sha256(b"\n".join(arrays.files)).hexdigest(),
+            },
+        )

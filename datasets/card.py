@@ -3,10 +3,12 @@
 A source file can be official-looking and still wrong (a truncated CSV, another MedMNIST size,
 a subset): the construction then quietly gives other counts, or a ρ of 1 where the card says 100.
 """
+
 from __future__ import annotations
 
 import sys
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .errors import DatasetError
 
@@ -43,6 +45,8 @@ def count_mismatch(builder: Any, class_names: Sequence[str], train_counts: Seque
     n_max, n_min = max(train_counts), min(train_counts)
     # the profile rounds the smallest class to n_max / rho half-up: more than 0.5 off is not rounding
     if isinstance(rho, (int, float)) and rho > 0 and abs(n_min - n_max / rho) > 0.5 + 1e-9:
-        return (f"realised rho = {n_max}/{n_min} = {n_max / n_min:.1f}, not the builder's rho = {rho:g}"
-                " (a class has fewer source images than the profile needs)")
+        return (
+            f"realised rho = {n_max}/{n_min} = {n_max / n_min:.1f}, not the builder's rho = {rho:g}"
+            " (a class has fewer source images than the profile needs)"
+        )
     return None

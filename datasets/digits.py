@@ -1,4 +1,5 @@
 """digits-lt: scikit-learn's embedded handwritten digits, made long-tailed (the default dataset)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,7 +50,15 @@ class DigitsLT(DatasetBuilder):
         splits = stratified_split(labels, self.val_fraction, self.test_fraction, rng)
         train = splits["train"]
         splits["train"] = train[long_tailed_subsample(labels[train], list(range(10)), self.n_max, self.rho, rng)]
-        return RawDataset(class_names=[str(d) for d in range(10)], labels=labels, splits=splits,
-                          source_files=[], images=images,
-                          construction={"source": "sklearn.datasets.load_digits", "source_sha256": array_sha256(images),
-                                        "class_order": list(range(10))})
+        return RawDataset(
+            class_names=[str(d) for d in range(10)],
+            labels=labels,
+            splits=splits,
+            source_files=[],
+            images=images,
+            construction={
+                "source": "sklearn.datasets.load_digits",
+                "source_sha256": array_sha256(images),
+                "class_order": list(range(10)),
+            },
+        )

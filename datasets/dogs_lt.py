@@ -1,4 +1,5 @@
 """dogs-lt: Stanford Dogs made long-tailed from the official train list (the paper trains it from scratch)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,8 +32,10 @@ class DogsLT(DatasetBuilder):
     image_type = "natural images (dog breeds)"
     source_url = "http://vision.stanford.edu/aditya86/ImageNetDogs/"
     license = "ImageNet terms: non-commercial research and educational use"
-    raw_files = ("images.tar (extracted: Images/<wnid>-<breed>/*.jpg)",
-                 "lists.tar (extracted: lists/train_list.mat, lists/test_list.mat)")
+    raw_files = (
+        "images.tar (extracted: Images/<wnid>-<breed>/*.jpg)",
+        "lists.tar (extracted: lists/train_list.mat, lists/test_list.mat)",
+    )
     default_size = 300
     group_thirds = True
 
@@ -57,46 +60,62 @@ class DogsLT(DatasetBuilder):
         train_counts = np.bincount(train_labels, minlength=num_classes)
         if train_counts.min() <= self.val_per_class:
             c = int(np.argmin(train_counts))
-            raise DatasetError(f"{self.id}: {train_mat}: class {c + 1} has {train_counts[c]} train images;"
-                               f" needs more than val_per_class = {self.val_per_class}")
+            raise DatasetError(
+                f"{self.id}: {train_mat}: class {c + 1} has {train_counts[c]} train images;"
+                f" needs more than val_per_class = {self.val_per_class}"
+            )
         if test_labels.max() >= num_classes:
-            raise DatasetError(f"{self.id}: {test_mat}: label {test_labels.max() + 1} not in the train list's"
-                               f" 1..{num_classes}")
+            raise DatasetError(
+                f"{self.id}: {test_mat}: label {test_labels.max() + 1} not in the train list's 1..{num_classes}"
+            )
         folders: dict[int, str] = {}
         for mat, files, labels in ((train_mat, train_files, train_labels), (test_mat, test_files, test_labels)):
             for f, y in zip(files, labels):
                 folder = f.split("/", 1)[0]
                 if folders.setdefault(int(y), folder) != folder:
-                    raise DatasetError(f"{self.id}: {mat}: {f} has label {y + 1}, but label {y + 1} is folder"
-                                       f" {folders[int(y)]}")
+                    raise DatasetError(
+                        f"{self.id}: {mat}: {f} has label {y + 1}, but label {y + 1} is folder {folders[int(y)]}"
+                    )
         class_names = [folders[c].split("-", 1)[1] if "-" in folders[c] else folders[c] for c in range(num_classes)]
         files = train_files + test_files
         paths = [image_dir / f for f in files]
         missing = [p for p in paths if not p.is_file()]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise DatasetError(f"{self.id}: image {missing[0]} (in the file lists) not found{more};"
-                               f" extract images.tar into {root}")
+            raise DatasetError(
+                f"{self.id}: image {missing[0]} (in the file lists) not found{more}; extract images.tar into {root}"
+            )
 
         rng = np.random.default_rng(self.seed)
         val, pool = [], []
         for c in range(num_classes):
             members = rng.permutation(np.flatnonzero(train_labels == c))
-            val.append(members[:self.val_per_class])
-            pool.append(members[self.val_per_class:])
+            val.append(members[: self.val_per_class])
+            pool.append(members[self.val_per_class :])
         pool_idx = np.sort(np.concatenate(pool))
         order = list(range(num_classes))
         train = pool_idx[long_tailed_subsample(train_labels[pool_idx], order, self.n_max, self.rho, rng)]
         n_train = len(train_files)
-        splits = {"train": train, "val": np.sort(np.concatenate(val)),
-                  "test": np.arange(n_train, n_train + len(test_files), dtype=np.int64)}
+        splits = {
+            "train": train,
+            "val": np.sort(np.concatenate(val)),
+            "test": np.arange(n_train, n_train + len(test_files), dtype=np.int64),
+        }
         available = np.bincount(train_labels[pool_idx], minlength=num_classes)
         target = long_tailed_counts(self.n_max, self.rho, num_classes)
-        return RawDataset(class_names=class_names, labels=np.concatenate([train_labels, test_labels]),
-                          splits=splits, source_files=[train_mat, test_mat], image_paths=paths,
-                          construction={"class_order": order, "target_counts": target,
-                                        "capped_classes": [c for c in order if target[c] > available[c]],
-                                        "n_max_realised": int(min(self.n_max, available[0]))})
+        return RawDataset(
+            class_names=class_names,
+            labels=np.concatenate([train_labels, test_labels]),
+            splits=splits,
+            source_files=[train_mat, test_mat],
+            image_paths=paths,
+            construction={
+                "class_order": order,
+                "target_counts": target,
+                "capped_classes": [c for c in order if target[c] > available[c]],
+                "n_max_realised": int(min(self.n_max, available[0])),
+            },
+        )
 
     def _read_list(self, path: Path) -> tuple[list[str], np.ndarray]:
         """Relative image paths and 0-based labels of an official ``*_list.mat``."""
@@ -105,8 +124,9 @@ class DogsLT(DatasetBuilder):
             files = [str(np.ravel(cell)[0]).strip() for cell in np.ravel(mat["file_list"])]
             raw = np.asarray(mat["labels"], dtype=np.float64).reshape(-1)
         except (IndexError, TypeError, ValueError) as e:
-            raise DatasetError(f"{self.id}: {path}: 'file_list' must be a cell array of paths and 'labels'"
-                               f" numbers ({e})") from None
+            raise DatasetError(
+                f"{self.id}: {path}: 'file_list' must be a cell array of paths and 'labels' numbers ({e})"
+            ) from None
         if len(files) != len(raw) or not files:
             raise DatasetError(f"{self.id}: {path}: {len(files)} files but {len(raw)} labels")
         if raw.min() < 1 or np.any(raw != np.round(raw)):

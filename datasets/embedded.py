@@ -11,6 +11,7 @@ checked, and re-derived, on any machine:
 The manifest (``<name>.json`` beside it) records the file's SHA-256, the source file's
 SHA-256, the recipe and the per-split class counts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -67,16 +68,23 @@ def read_embedded(path: Path, expected_sha256: str | None = None) -> EmbeddedArr
     except FileNotFoundError:
         raise DatasetError(f"{path}: embedded dataset file missing (reinstall the package)") from None
     if expected_sha256 is not None and hashlib.sha256(data).hexdigest() != expected_sha256:
-        raise DatasetError(f"{path}: SHA-256 does not match its manifest (the file was altered or truncated); "
-                           "reinstall the package or regenerate it")
+        raise DatasetError(
+            f"{path}: SHA-256 does not match its manifest (the file was altered or truncated); "
+            "reinstall the package or regenerate it"
+        )
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = EmbeddedArrays(**{name: z[name] for name in ARRAYS})
     except (KeyError, ValueError, OSError, zipfile.BadZipFile) as e:
         raise DatasetError(f"{path}: not a valid embedded dataset file ({e})") from None
     n = len(arrays.labels)
-    if arrays.images.dtype != np.uint8 or arrays.images.ndim != 4 or len(arrays.images) != n \
-            or len(arrays.split) != n or len(arrays.files) != n:
+    if (
+        arrays.images.dtype != np.uint8
+        or arrays.images.ndim != 4
+        or len(arrays.images) != n
+        or len(arrays.split) != n
+        or len(arrays.files) != n
+    ):
         raise DatasetError(f"{path}: arrays disagree in length or type")
     return arrays
 
@@ -99,8 +107,10 @@ def write_embedded(out: Path, arrays: EmbeddedArrays, manifest: dict[str, Any]) 
     data = embedded_bytes(arrays)
     manifest = {**manifest, "file": out.name, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
     out.parent.mkdir(parents=True, exist_ok=True)
-    for path, payload in ((out, data), (out.with_suffix(".json"),
-                                        (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())):
+    for path, payload in (
+        (out, data),
+        (out.with_suffix(".json"), (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode()),
+    ):
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         tmp.write_bytes(payload)
         os.replace(tmp, path)

@@ -1,4 +1,5 @@
 """Errors raised by dataset builders: one line, naming the file or name at fault."""
+
 from __future__ import annotations
 
 

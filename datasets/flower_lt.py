@@ -1,9 +1,11 @@
 """flower-lt: Oxford Flowers-102 made long-tailed (our construction; the paper trains it from scratch)."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,21 +17,108 @@ from .registry import register_dataset
 #: Class names by label (1-based label i -> FLOWER_NAMES[i - 1]). The official files carry no
 #: names; these are the widely used mapping that torchvision's ``Flowers102.classes`` ships.
 FLOWER_NAMES = (
-    "pink primrose", "hard-leaved pocket orchid", "canterbury bells", "sweet pea", "english marigold", "tiger lily",
-    "moon orchid", "bird of paradise", "monkshood", "globe thistle", "snapdragon", "colt's foot", "king protea",
-    "spear thistle", "yellow iris", "globe-flower", "purple coneflower", "peruvian lily", "balloon flower",
-    "giant white arum lily", "fire lily", "pincushion flower", "fritillary", "red ginger", "grape hyacinth",
-    "corn poppy", "prince of wales feathers", "stemless gentian", "artichoke", "sweet william", "carnation",
-    "garden phlox", "love in the mist", "mexican aster", "alpine sea holly", "ruby-lipped cattleya", "cape flower",
-    "great masterwort", "siam tulip", "lenten rose", "barbeton daisy", "daffodil", "sword lily", "poinsettia",
-    "bolero deep blue", "wallflower", "marigold", "buttercup", "oxeye daisy", "common dandelion", "petunia",
-    "wild pansy", "primula", "sunflower", "pelargonium", "bishop of llandaff", "gaura", "geranium", "orange dahlia",
-    "pink-yellow dahlia", "cautleya spicata", "japanese anemone", "black-eyed susan", "silverbush",
-    "californian poppy", "osteospermum", "spring crocus", "bearded iris", "windflower", "tree poppy", "gazania",
-    "azalea", "water lily", "rose", "thorn apple", "morning glory", "passion flower", "lotus", "toad lily",
-    "anthurium", "frangipani", "clematis", "hibiscus", "columbine", "desert-rose", "tree mallow", "magnolia",
-    "cyclamen", "watercress", "canna lily", "hippeastrum", "bee balm", "ball moss", "foxglove", "bougainvillea",
-    "camellia", "mallow", "mexican petunia", "bromelia", "blanket flower", "trumpet creeper", "blackberry lily",
+    "pink primrose",
+    "hard-leaved pocket orchid",
+    "canterbury bells",
+    "sweet pea",
+    "english marigold",
+    "tiger lily",
+    "moon orchid",
+    "bird of paradise",
+    "monkshood",
+    "globe thistle",
+    "snapdragon",
+    "colt's foot",
+    "king protea",
+    "spear thistle",
+    "yellow iris",
+    "globe-flower",
+    "purple coneflower",
+    "peruvian lily",
+    "balloon flower",
+    "giant white arum lily",
+    "fire lily",
+    "pincushion flower",
+    "fritillary",
+    "red ginger",
+    "grape hyacinth",
+    "corn poppy",
+    "prince of wales feathers",
+    "stemless gentian",
+    "artichoke",
+    "sweet william",
+    "carnation",
+    "garden phlox",
+    "love in the mist",
+    "mexican aster",
+    "alpine sea holly",
+    "ruby-lipped cattleya",
+    "cape flower",
+    "great masterwort",
+    "siam tulip",
+    "lenten rose",
+    "barbeton daisy",
+    "daffodil",
+    "sword lily",
+    "poinsettia",
+    "bolero deep blue",
+    "wallflower",
+    "marigold",
+    "buttercup",
+    "oxeye daisy",
+    "common dandelion",
+    "petunia",
+    "wild pansy",
+    "primula",
+    "sunflower",
+    "pelargonium",
+    "bishop of llandaff",
+    "gaura",
+    "geranium",
+    "orange dahlia",
+    "pink-yellow dahlia",
+    "cautleya spicata",
+    "japanese anemone",
+    "black-eyed susan",
+    "silverbush",
+    "californian poppy",
+    "osteospermum",
+    "spring crocus",
+    "bearded iris",
+    "windflower",
+    "tree poppy",
+    "gazania",
+    "azalea",
+    "water lily",
+    "rose",
+    "thorn apple",
+    "morning glory",
+    "passion flower",
+    "lotus",
+    "toad lily",
+    "anthurium",
+    "frangipani",
+    "clematis",
+    "hibiscus",
+    "columbine",
+    "desert-rose",
+    "tree mallow",
+    "magnolia",
+    "cyclamen",
+    "watercress",
+    "canna lily",
+    "hippeastrum",
+    "bee balm",
+    "ball moss",
+    "foxglove",
+    "bougainvillea",
+    "camellia",
+    "mallow",
+    "mexican petunia",
+    "bromelia",
+    "blanket flower",
+    "trumpet creeper",
+    "blackberry lily",
 )
 
 
@@ -97,16 +186,20 @@ class FlowerLT(DatasetBuilder):
             raise DatasetError(f"{self.id}: {labels_path}: 'labels' is empty")
         num_classes = int(raw_labels.max())
         if raw_labels.min() < 1 or num_classes > len(FLOWER_NAMES) or np.any(raw_labels != np.round(raw_labels)):
-            raise DatasetError(f"{self.id}: {labels_path}: labels must be integers in 1..{len(FLOWER_NAMES)},"
-                               f" got {raw_labels.min()}..{raw_labels.max()}")
+            raise DatasetError(
+                f"{self.id}: {labels_path}: labels must be integers in 1..{len(FLOWER_NAMES)},"
+                f" got {raw_labels.min()}..{raw_labels.max()}"
+            )
         labels = raw_labels.astype(np.int64) - 1
         counts = np.bincount(labels, minlength=num_classes)
         paths = [root / "jpg" / f"image_{i:05d}.jpg" for i in range(1, len(labels) + 1)]
         missing = [p for p in paths if not p.is_file()]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise DatasetError(f"{self.id}: image {missing[0]} not found{more}; imagelabels.mat lists {len(labels)}"
-                               f" images: extract 102flowers.tgz into {root}")
+            raise DatasetError(
+                f"{self.id}: image {missing[0]} not found{more}; imagelabels.mat lists {len(labels)}"
+                f" images: extract 102flowers.tgz into {root}"
+            )
         source_files = [labels_path]
         setid = root / "setid.mat"
         if setid.is_file():
@@ -115,15 +208,17 @@ class FlowerLT(DatasetBuilder):
         short = [c for c in range(num_classes) if counts[c] <= hold]
         if short:
             c = short[0]
-            raise DatasetError(f"{self.id}: {labels_path}: class {c + 1} ({FLOWER_NAMES[c]}) has {counts[c]} images;"
-                               f" needs more than test_per_class + val_per_class = {hold}")
+            raise DatasetError(
+                f"{self.id}: {labels_path}: class {c + 1} ({FLOWER_NAMES[c]}) has {counts[c]} images;"
+                f" needs more than test_per_class + val_per_class = {hold}"
+            )
 
         rng = np.random.default_rng(self.seed)
         test, val, pool = [], [], []
         for c in range(num_classes):
             members = rng.permutation(np.flatnonzero(labels == c))
-            test.append(members[:self.test_per_class])
-            val.append(members[self.test_per_class:hold])
+            test.append(members[: self.test_per_class])
+            val.append(members[self.test_per_class : hold])
             pool.append(members[hold:])
         pool_idx = np.sort(np.concatenate(pool))
         remaining = np.bincount(labels[pool_idx], minlength=num_classes)
@@ -131,11 +226,19 @@ class FlowerLT(DatasetBuilder):
         n_max = largest_feasible_n_max([int(remaining[c]) for c in order], self.rho)
         train = pool_idx[long_tailed_subsample(labels[pool_idx], order, n_max, self.rho, rng)]
         splits = {"train": train, "val": np.sort(np.concatenate(val)), "test": np.sort(np.concatenate(test))}
-        return RawDataset(class_names=list(FLOWER_NAMES[:num_classes]), labels=labels, splits=splits,
-                          source_files=source_files, image_paths=paths,
-                          construction={"class_order": order, "n_max_used": n_max,
-                                        "remaining_per_class": remaining.astype(int).tolist(),
-                                        "num_source_images": len(labels)})
+        return RawDataset(
+            class_names=list(FLOWER_NAMES[:num_classes]),
+            labels=labels,
+            splits=splits,
+            source_files=source_files,
+            image_paths=paths,
+            construction={
+                "class_order": order,
+                "n_max_used": n_max,
+                "remaining_per_class": remaining.astype(int).tolist(),
+                "num_source_images": len(labels),
+            },
+        )
 
 
 def check_setid(path: Path, num_images: int, who: str) -> None:
@@ -143,5 +246,7 @@ def check_setid(path: Path, num_images: int, who: str) -> None:
     mat = load_mat(path, ("trnid", "valid", "tstid"), who)
     ids = np.concatenate([np.asarray(mat[k]).reshape(-1) for k in ("trnid", "valid", "tstid")]).astype(np.int64)
     if len(ids) != num_images or not np.array_equal(np.sort(ids), np.arange(1, num_images + 1)):
-        raise DatasetError(f"{who}: {path}: trnid/valid/tstid do not partition image ids 1..{num_images}"
-                           f" of imagelabels.mat (mismatched download?)")
+        raise DatasetError(
+            f"{who}: {path}: trnid/valid/tstid do not partition image ids 1..{num_images}"
+            f" of imagelabels.mat (mismatched download?)"
+        )

@@ -1,7 +1,8 @@
 """The one long-tailed profile shared by every dataset (the cards in docs/datasets/)."""
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -44,7 +45,9 @@ def long_tailed_subsample(
     return np.sort(np.concatenate(keep)).astype(np.int64) if keep else np.zeros(0, np.int64)
 
 
-def class_groups(train_counts: Sequence[int], n_major: int = 3, n_minor: int = 3, thirds: bool = False) -> dict[str, list[int] | None]:
+def class_groups(
+    train_counts: Sequence[int], n_major: int = 3, n_minor: int = 3, thirds: bool = False
+) -> dict[str, list[int] | None]:
     """Class groups for the metrics, from training counts.
 
     ``thirds=False`` (the paper's Table 2): major = the ``n_major`` most frequent classes,
@@ -56,4 +59,4 @@ def class_groups(train_counts: Sequence[int], n_major: int = 3, n_minor: int = 3
         k = len(order)
         a, b = round(k / 3), round(2 * k / 3)
         return {"major": sorted(order[:a]), "medium": sorted(order[a:b]), "minor": sorted(order[b:])}
-    return {"major": sorted(order[:n_major]), "medium": None, "minor": sorted(order[len(order) - n_minor:])}
+    return {"major": sorted(order[:n_major]), "medium": None, "minor": sorted(order[len(order) - n_minor :])}

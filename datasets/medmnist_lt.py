@@ -1,4 +1,5 @@
 """MedMNIST made long-tailed: ``pathmnist-lt`` (the paper's) and ``medmnist-lt:<flag>`` (any 2-D set)."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,7 @@ class MedMNISTLT(DatasetBuilder):
     medmnist_size: int = 28
 
     @classmethod
-    def from_argument(cls, argument: str, **params) -> "MedMNISTLT":
+    def from_argument(cls, argument: str, **params) -> MedMNISTLT:
         return cls(flag=argument, **params)
 
     @property
@@ -72,7 +73,9 @@ class MedMNISTLT(DatasetBuilder):
             raise DatasetError(f"unknown MedMNIST flag {self.flag!r}; valid: {', '.join(two_d)}")
         info = INFO[self.flag]
         if self.flag.endswith("3d") or info["task"] != "multi-class":
-            raise DatasetError(f"{self.flag}: only 2-D multi-class MedMNIST sets can be made long-tailed (task is {info['task']!r})")
+            raise DatasetError(
+                f"{self.flag}: only 2-D multi-class MedMNIST sets can be made long-tailed (task is {info['task']!r})"
+            )
         return info
 
     def expected_train_counts(self) -> dict[str, int] | None:
@@ -113,16 +116,25 @@ class MedMNISTLT(DatasetBuilder):
         all_labels = np.concatenate(labels)
         num_classes = len(info["label"])
         train_counts = np.bincount(labels[0], minlength=num_classes)
-        order = list(self.class_order) if self.class_order is not None else sorted(range(num_classes), key=lambda c: (-train_counts[c], c))
+        order = (
+            list(self.class_order)
+            if self.class_order is not None
+            else sorted(range(num_classes), key=lambda c: (-train_counts[c], c))
+        )
         if sorted(order) != list(range(num_classes)):
             raise DatasetError(f"{self.id}: class_order must be a permutation of 0..{num_classes - 1}, got {order}")
         n_max = int(self.n_max) if self.n_max is not None else int(train_counts.max())
         rng = np.random.default_rng(self.seed)
         splits["train"] = splits["train"][long_tailed_subsample(labels[0], order, n_max, self.rho, rng)]
         class_names = [info["label"][str(i)] for i in range(num_classes)]
-        return RawDataset(class_names=class_names, labels=all_labels, splits=splits, source_files=[path],
-                          images=np.concatenate(images),
-                          construction={"class_order": order, "n_max_used": n_max})
+        return RawDataset(
+            class_names=class_names,
+            labels=all_labels,
+            splits=splits,
+            source_files=[path],
+            images=np.concatenate(images),
+            construction={"class_order": order, "n_max_used": n_max},
+        )
 
 
 @register_dataset

@@ -11,6 +11,7 @@ The folder is written under a temporary name and renamed into place, so a reader
 sees half a dataset and an interrupted prepare leaves only a ``.tmp-<host>-<pid>`` folder
 that the next prepare removes once that process is dead.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,10 +20,11 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -78,7 +80,7 @@ class PreparedDataset:
     splits: dict[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: str | Path) -> "PreparedDataset":
+    def load(cls, root: str | Path) -> PreparedDataset:
         """Open a prepared folder; raises DatasetError naming the file that is missing or corrupt."""
         root = Path(root)
         manifest_path = root / MANIFEST
@@ -94,7 +96,9 @@ class PreparedDataset:
             with np.load(root / "splits.npz") as z:
                 splits = {s: z[s].astype(np.int64) for s in SPLITS}
         except (OSError, ValueError, KeyError) as e:
-            raise DatasetError(f"{root}: prepared arrays unreadable ({e}); delete the folder and prepare again") from None
+            raise DatasetError(
+                f"{root}: prepared arrays unreadable ({e}); delete the folder and prepare again"
+            ) from None
         problem = inconsistency(manifest, images, labels, splits)
         if problem:
             raise DatasetError(f"{root}: {problem}; delete the folder and prepare again")
@@ -137,7 +141,9 @@ class PreparedDataset:
 REQUIRED_KEYS = ("name", "class_names", "groups", "split_counts", "num_images")
 
 
-def inconsistency(manifest: Any, images: np.ndarray, labels: np.ndarray, splits: Mapping[str, np.ndarray]) -> str | None:
+def inconsistency(
+    manifest: Any, images: np.ndarray, labels: np.ndarray, splits: Mapping[str, np.ndarray]
+) -> str | None:
     """What is wrong between a manifest and its arrays, or None; cheap (shapes, counts, index ranges).
 
     The full checksums are :func:`datasets.verify.verify_prepared`'s job (``datasets verify``).
@@ -163,8 +169,12 @@ def inconsistency(manifest: Any, images: np.ndarray, labels: np.ndarray, splits:
         idx = splits[s]
         if len(idx) and (idx.min() < 0 or idx.max() >= n):
             return f"splits.npz {s} indexes outside 0..{n - 1}"
-        if (not isinstance(counts, dict) or not isinstance(counts.get(s), list) or len(counts[s]) != num_classes
-                or not all(isinstance(c, int) and c >= 0 for c in counts[s])):
+        if (
+            not isinstance(counts, dict)
+            or not isinstance(counts.get(s), list)
+            or len(counts[s]) != num_classes
+            or not all(isinstance(c, int) and c >= 0 for c in counts[s])
+        ):
             return f"{MANIFEST} split_counts.{s} is not a list of {num_classes} counts"
         if sum(counts[s]) != len(idx):
             return f"splits.npz {s} has {len(idx)} images but {MANIFEST} split_counts.{s} sums to {sum(counts[s])}"
@@ -226,7 +236,7 @@ def remove_stale_temporaries(out_dir: Path) -> None:
     """
     if out_dir.parent.exists():
         for stale in out_dir.parent.glob(f"{out_dir.name}.tmp-*"):
-            if not _owner_may_be_alive(stale.name[len(out_dir.name) + len(".tmp-"):]):
+            if not _owner_may_be_alive(stale.name[len(out_dir.name) + len(".tmp-") :]):
                 shutil.rmtree(stale, ignore_errors=True)
 
 

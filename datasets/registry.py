@@ -1,7 +1,9 @@
 """The one dataset registry: ``@register_dataset`` on a builder class, ``create_builder`` by name."""
+
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .base import DatasetBuilder
 from .errors import UnknownDatasetError

@@ -1,4 +1,5 @@
 """skin7: ISIC 2018 Task 3 (HAM10000) dermoscopy, 7 classes, stratified 7.5 : 0.5 : 2 split."""
+
 from __future__ import annotations
 
 import csv
@@ -64,14 +65,24 @@ class Skin7(DatasetBuilder):
         if missing:
             i = missing[0]
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise DatasetError(f"{self.id}: image {paths[i]} listed on line {lines[i]} of {csv_path} not found{more};"
-                               f" re-extract {IMAGE_DIR}.zip into {root}")
+            raise DatasetError(
+                f"{self.id}: image {paths[i]} listed on line {lines[i]} of {csv_path} not found{more};"
+                f" re-extract {IMAGE_DIR}.zip into {root}"
+            )
         rng = np.random.default_rng(self.seed)
         splits = stratified_split(labels, self.val_fraction, self.test_fraction, rng)
-        return RawDataset(class_names=list(CLASSES), labels=labels, splits=splits, source_files=[csv_path],
-                          image_paths=paths,
-                          construction={"class_order": list(range(len(CLASSES))), "split": "stratified",
-                                        "num_source_images": len(labels)})
+        return RawDataset(
+            class_names=list(CLASSES),
+            labels=labels,
+            splits=splits,
+            source_files=[csv_path],
+            image_paths=paths,
+            construction={
+                "class_order": list(range(len(CLASSES))),
+                "split": "stratified",
+                "num_source_images": len(labels),
+            },
+        )
 
 
 def read_ground_truth(csv_path: Path, who: str = "skin7") -> tuple[list[str], np.ndarray, list[int]]:
@@ -101,14 +112,18 @@ def read_ground_truth(csv_path: Path, who: str = "skin7") -> tuple[list[str], np
                 try:
                     values = [float(row[pos[c]]) for c in CLASSES]
                 except ValueError:
-                    raise DatasetError(f"{who}: {csv_path} line {line} ({image}): non-numeric class value"
-                                       f" {[row[pos[c]] for c in CLASSES]}") from None
+                    raise DatasetError(
+                        f"{who}: {csv_path} line {line} ({image}): non-numeric class value"
+                        f" {[row[pos[c]] for c in CLASSES]}"
+                    ) from None
                 ones = [i for i, v in enumerate(values) if v == 1.0]
                 if len(ones) != 1 or any(v != 0.0 for i, v in enumerate(values) if i != ones[0]):
                     shown = ",".join(f"{c}={row[pos[c]].strip()}" for c in CLASSES)
                     raise DatasetError(f"{who}: {csv_path} line {line} ({image}): label is not one-hot ({shown})")
                 if image in seen:
-                    raise DatasetError(f"{who}: {csv_path} line {line}: image {image} already listed on line {seen[image]}")
+                    raise DatasetError(
+                        f"{who}: {csv_path} line {line}: image {image} already listed on line {seen[image]}"
+                    )
                 seen[image] = line
                 names.append(image)
                 labels.append(ones[0])

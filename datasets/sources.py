@@ -9,11 +9,13 @@ files is refused with a message naming both. The check is cheap: size and modifi
 folder on the checksums instead would hash every source file (up to gigabytes) before every load.
 A source file absent from the given root is not compared: that root holds some other dataset's files.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 from .errors import DatasetError
 from .prepared import BUILD_KEY, file_sha256
@@ -59,8 +61,9 @@ def changed_sources(manifest: Mapping[str, Any], raw_root: Path) -> Iterator[tup
             yield name, path, recorded, current
 
 
-def check_sources(builder: Any, folder: Path, manifest: Mapping[str, Any], raw_root: str | Path | None,
-                  size: int | None = None) -> None:
+def check_sources(
+    builder: Any, folder: Path, manifest: Mapping[str, Any], raw_root: str | Path | None, size: int | None = None
+) -> None:
     """Raise DatasetError when ``folder`` was prepared from other files than those in ``raw_root``."""
     if raw_root is None or not Path(raw_root).is_dir():
         return
@@ -68,7 +71,8 @@ def check_sources(builder: Any, folder: Path, manifest: Mapping[str, Any], raw_r
         raise DatasetError(
             f"{folder} was prepared from another {name} (sha256 {recorded[:12]}) than {path} (sha256 {current[:12]});"
             f" prepare it again from these files with `{prepare_command(builder, raw_root, size)} --cache-dir"
-            f" {folder.parent.parent}` or delete {folder}")
+            f" {folder.parent.parent}` or delete {folder}"
+        )
 
 
 def prepare_command(builder: Any, raw_root: str | Path, size: int | None = None) -> str:
@@ -88,5 +92,8 @@ def prepare_command(builder: Any, raw_root: str | Path, size: int | None = None)
 def _shown(value: Any) -> str:
     import json
 
-    return json.dumps(list(value) if isinstance(value, tuple) else value, separators=(",", ":")) \
-        if not isinstance(value, str) else value
+    return (
+        json.dumps(list(value) if isinstance(value, tuple) else value, separators=(",", ":"))
+        if not isinstance(value, str)
+        else value
+    )

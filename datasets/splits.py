@@ -1,11 +1,13 @@
 """Seeded stratified splitting shared by the builders that make their own splits."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def stratified_split(labels: np.ndarray, val_fraction: float, test_fraction: float,
-                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, val_fraction: float, test_fraction: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Split indices per class: ``round(n * train_fraction)`` train, ``round(n * val_fraction)`` val, the rest test.
 
     ``train_fraction = 1 - val_fraction - test_fraction``; rounding is half-up per class,
@@ -20,8 +22,8 @@ def stratified_split(labels: np.ndarray, val_fraction: float, test_fraction: flo
         n_train = stratified_train_count(len(members), val_fraction, test_fraction)
         n_val = min(int(np.floor(len(members) * val_fraction + 0.5 + 1e-9)), len(members) - n_train)
         out["train"].append(members[:n_train])
-        out["val"].append(members[n_train:n_train + n_val])
-        out["test"].append(members[n_train + n_val:])
+        out["val"].append(members[n_train : n_train + n_val])
+        out["test"].append(members[n_train + n_val :])
     return {k: np.sort(np.concatenate(v)).astype(np.int64) if v else np.zeros(0, np.int64) for k, v in out.items()}
 
 
@@ -30,8 +32,9 @@ def stratified_train_count(n: int, val_fraction: float, test_fraction: float) ->
     return int(np.floor(n * (1.0 - val_fraction - test_fraction) + 0.5 + 1e-9))
 
 
-def group_split(labels: np.ndarray, groups: np.ndarray, val_fraction: float, test_fraction: float,
-                rng: np.random.Generator) -> dict[str, np.ndarray]:
+def group_split(
+    labels: np.ndarray, groups: np.ndarray, val_fraction: float, test_fraction: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """Split so that all images of one group (e.g. a patient) land in the same split.
 
     Groups are shuffled and assigned greedily until each split holds its fraction of images.

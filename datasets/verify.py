@@ -1,4 +1,5 @@
 """``datasets verify``: recompute a prepared dataset's checksums in full and compare them with its manifest."""
+
 from __future__ import annotations
 
 from pathlib import Path

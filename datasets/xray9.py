@@ -1,4 +1,5 @@
 """xray9: ChestX-ray14 single-finding frontal X-rays, 9 classes, stratified (or patient-wise) 7.5 : 0.5 : 2."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,22 @@ from .splits import group_split, stratified_split, stratified_train_count
 CSV_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv")
 REQUIRED_COLUMNS = ("Image Index", "Finding Labels", "Patient ID")
 #: The 14 ChestX-ray14 findings, plus the label of a normal image.
-FINDINGS = ("Atelectasis", "Cardiomegaly", "Effusion", "Infiltration", "Mass", "Nodule", "Pneumonia",
-            "Pneumothorax", "Consolidation", "Edema", "Emphysema", "Fibrosis", "Pleural_Thickening", "Hernia")
+FINDINGS = (
+    "Atelectasis",
+    "Cardiomegaly",
+    "Effusion",
+    "Infiltration",
+    "Mass",
+    "Nodule",
+    "Pneumonia",
+    "Pneumothorax",
+    "Consolidation",
+    "Edema",
+    "Emphysema",
+    "Fibrosis",
+    "Pleural_Thickening",
+    "Hernia",
+)
 NO_FINDING = "No Finding"
 #: The 9 kept classes, in the prepared dataset's order (the first author's configuration).
 CLASSES = ("Atelectasis", "Effusion", "Nodule", "Pneumothorax", "Mass", "Cardiomegaly", "Emphysema", "Edema", "Hernia")
@@ -46,8 +61,10 @@ class XRay9(DatasetBuilder):
     image_type = "x-ray"
     source_url = "https://nihcc.app.box.com/v/ChestXray-NIHCC"
     license = "unrestricted use with attribution (NIH Clinical Center; cite Wang et al., CVPR 2017)"
-    raw_files = ("Data_Entry_2017.csv (or Data_Entry_2017_v2020.csv)",
-                 "images/*.png (the images_001..012 archives, extracted)")
+    raw_files = (
+        "Data_Entry_2017.csv (or Data_Entry_2017_v2020.csv)",
+        "images/*.png (the images_001..012 archives, extracted)",
+    )
     default_size = 300
 
     split: str = "stratified"
@@ -88,8 +105,10 @@ class XRay9(DatasetBuilder):
         if missing:
             name, line = missing[0]
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-            raise DatasetError(f"{self.id}: image {name} (line {line} of {csv_path}) not found under {root}/images"
-                               f" or {root}/images_*/images{more}; extract all images_*.tar.gz archives there")
+            raise DatasetError(
+                f"{self.id}: image {name} (line {line} of {csv_path}) not found under {root}/images"
+                f" or {root}/images_*/images{more}; extract all images_*.tar.gz archives there"
+            )
         labels = np.asarray([CLASSES.index(f) for f in kept["Finding Labels"]], dtype=np.int64)
         rng = np.random.default_rng(self.seed)
         if self.split == "patient":
@@ -97,11 +116,20 @@ class XRay9(DatasetBuilder):
         else:
             splits = stratified_split(labels, self.val_fraction, self.test_fraction, rng)
         return RawDataset(
-            class_names=list(CLASSES), labels=labels, splits=splits, source_files=[csv_path], image_paths=paths,
-            construction={"class_order": list(range(len(CLASSES))), "csv": csv_path.name,
-                          "rows": int(len(table)), "kept_single_label": int(len(kept)),
-                          "dropped_multi_label": int((~single).sum()),
-                          "dropped_other_single_label": int((single & ~keep).sum())})
+            class_names=list(CLASSES),
+            labels=labels,
+            splits=splits,
+            source_files=[csv_path],
+            image_paths=paths,
+            construction={
+                "class_order": list(range(len(CLASSES))),
+                "csv": csv_path.name,
+                "rows": int(len(table)),
+                "kept_single_label": int(len(kept)),
+                "dropped_multi_label": int((~single).sum()),
+                "dropped_other_single_label": int((single & ~keep).sum()),
+            },
+        )
 
 
 def read_data_entry(csv_path: Path, who: str = "xray9"):
@@ -126,9 +154,11 @@ def read_data_entry(csv_path: Path, who: str = "xray9"):
     unknown = each[~each.isin((*FINDINGS, NO_FINDING))]
     if len(unknown):
         line = int(unknown.index[0])
-        raise DatasetError(f"{who}: {csv_path} line {line} ({table.at[line, 'Image Index']}): unknown label"
-                           f" {unknown.iloc[0]!r} in {table.at[line, 'Finding Labels']!r}; expected '|'-separated"
-                           f" ChestX-ray14 findings or {NO_FINDING!r}")
+        raise DatasetError(
+            f"{who}: {csv_path} line {line} ({table.at[line, 'Image Index']}): unknown label"
+            f" {unknown.iloc[0]!r} in {table.at[line, 'Finding Labels']!r}; expected '|'-separated"
+            f" ChestX-ray14 findings or {NO_FINDING!r}"
+        )
     dup = table["Image Index"].duplicated()
     if dup.any():
         line = int(table.index[dup.to_numpy()][0])

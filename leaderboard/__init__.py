@@ -3,6 +3,7 @@
 Imports point one way: ``leaderboard -> benchmark -> {methods, datasets}``; only the CLI
 command modules of ``benchmark`` import this package.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

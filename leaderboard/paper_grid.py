@@ -5,11 +5,13 @@ verdict of :func:`benchmark.regression.compare` (the rule of ``python -m benchma
 without runs says "not run" and points to a one-line reason (no runs of that dataset, of that
 backbone, or of that method there), listed once under its table.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -65,12 +67,17 @@ def not_run_reason(frame: pd.DataFrame, method: str, dataset: str, backbone: str
     return "no matching runs"
 
 
-def paper_grids(comparisons: Sequence[Comparison], frame: pd.DataFrame, metric_columns: dict[str, str]) -> list[PaperGrid]:
+def paper_grids(
+    comparisons: Sequence[Comparison], frame: pd.DataFrame, metric_columns: dict[str, str]
+) -> list[PaperGrid]:
     """One grid per reference table, in the tables' order; ``frame`` is the results frame (for the reasons)."""
     from benchmark.regression import normalise_method
 
-    frame = frame.assign(_method=frame["method"].map(normalise_method)) if not frame.empty else \
-        pd.DataFrame(columns=["dataset", "backbone", "_method", *metric_columns.values()])
+    frame = (
+        frame.assign(_method=frame["method"].map(normalise_method))
+        if not frame.empty
+        else pd.DataFrame(columns=["dataset", "backbone", "_method", *metric_columns.values()])
+    )
     by_source: dict[str, list[Comparison]] = defaultdict(list)
     for c in comparisons:
         by_source[c.ref.source].append(c)
@@ -78,8 +85,14 @@ def paper_grids(comparisons: Sequence[Comparison], frame: pd.DataFrame, metric_c
     for source in sorted(by_source):
         items = by_source[source]
         keys = list(dict.fromkeys((c.ref.dataset, c.ref.backbone) for c in items))
-        metrics = {k: [m for m in METRIC_ORDER if any(c.ref.metric == m and (c.ref.dataset, c.ref.backbone) == k
-                                                      for c in items)] for k in keys}
+        metrics = {
+            k: [
+                m
+                for m in METRIC_ORDER
+                if any(c.ref.metric == m and (c.ref.dataset, c.ref.backbone) == k for c in items)
+            ]
+            for k in keys
+        }
         columns = [{"dataset": d, "backbone": b, "metric": m} for d, b in keys for m in metrics[(d, b)]]
         index = {(col["dataset"], col["backbone"], col["metric"]): j for j, col in enumerate(columns)}
         methods = list(dict.fromkeys(c.ref.method for c in items))
@@ -103,8 +116,16 @@ def paper_grids(comparisons: Sequence[Comparison], frame: pd.DataFrame, metric_c
 
 def scatter(comparisons: Sequence[Comparison]) -> Any:
     """Reported vs reproduced for every compared cell (None when nothing was compared)."""
-    points = [ScatterPoint(c.ref.value, float(c.reproduced), c.status,  # type: ignore[arg-type]
-                           f"{c.ref.source}: {c.label}") for c in comparisons if c.ran]
+    points = [
+        ScatterPoint(
+            c.ref.value,
+            float(c.reproduced),
+            c.status,  # type: ignore[arg-type]
+            f"{c.ref.source}: {c.label}",
+        )
+        for c in comparisons
+        if c.ran
+    ]
     if not points:
         return None
     return reported_vs_reproduced_svg(points, "reported vs reproduced mean (%), one point per compared cell")

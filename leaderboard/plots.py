@@ -3,11 +3,12 @@
 No plotting library and no script: each function returns one self-contained ``<svg>`` (escaped text,
 a ``<title>`` for screen readers and tooltips) that renders from ``file://`` under the site's CSP.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from markupsafe import Markup
 
@@ -19,8 +20,11 @@ _FONT = 'font-family="sans-serif" font-size="11"'
 
 
 def _open(cls: str, width: float, height: float, title: str) -> list[str]:
-    return [f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{width:.0f}" height="{height:.0f}" '
-            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" {_FONT}>', f"<title>{esc(title)}</title>"]
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{cls}" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" {_FONT}>',
+        f"<title>{esc(title)}</title>",
+    ]
 
 
 def _ticks(lo: float, hi: float, step: float) -> list[float]:
@@ -37,8 +41,9 @@ class RecallSeries:
     recall: Sequence[float | None]
 
 
-def recall_vs_count_svg(series: Sequence[RecallSeries], class_names: Sequence[str], title: str,
-                        width: int = 560, height: int = 320) -> Markup:
+def recall_vs_count_svg(
+    series: Sequence[RecallSeries], class_names: Sequence[str], title: str, width: int = 560, height: int = 320
+) -> Markup:
     """The standard long-tail plot: per-class recall (y, %) against the class's training count (x, log scale).
 
     One colour per method, a point per class joined in order of training count; hovering a point
@@ -61,37 +66,60 @@ def recall_vs_count_svg(series: Sequence[RecallSeries], class_names: Sequence[st
     out = _open("plot recall-vs-count", width, height, title)
     out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
     for r in _ticks(0, 100, 20):
-        out.append(f'<line x1="{left - 4}" y1="{y(r):.1f}" x2="{left + pw}" y2="{y(r):.1f}" stroke="#eee"/>'
-                   f'<text x="{left - 6}" y="{y(r) + 4:.1f}" text-anchor="end">{r:.0f}</text>')
+        out.append(
+            f'<line x1="{left - 4}" y1="{y(r):.1f}" x2="{left + pw}" y2="{y(r):.1f}" stroke="#eee"/>'
+            f'<text x="{left - 6}" y="{y(r) + 4:.1f}" text-anchor="end">{r:.0f}</text>'
+        )
     for e in range(math.floor(lo), math.ceil(hi) + 1):
         for m in (1, 2, 5):
-            c = m * 10 ** e
+            c = m * 10**e
             if lo <= math.log10(c) <= hi:
-                out.append(f'<line x1="{x(c):.1f}" y1="{top + ph}" x2="{x(c):.1f}" y2="{top + ph + 4}" stroke="#555"/>'
-                           f'<text x="{x(c):.1f}" y="{top + ph + 16}" text-anchor="middle">{c:g}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#555">training images '
-               f'of the class (log scale)</text>')
-    out.append(f'<text x="12" y="{top + ph / 2:.1f}" transform="rotate(-90 12 {top + ph / 2:.1f})" '
-               f'text-anchor="middle" fill="#555">recall (%)</text>')
+                out.append(
+                    f'<line x1="{x(c):.1f}" y1="{top + ph}" x2="{x(c):.1f}" y2="{top + ph + 4}" stroke="#555"/>'
+                    f'<text x="{x(c):.1f}" y="{top + ph + 16}" text-anchor="middle">{c:g}</text>'
+                )
+    out.append(
+        f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#555">training images '
+        f"of the class (log scale)</text>"
+    )
+    out.append(
+        f'<text x="12" y="{top + ph / 2:.1f}" transform="rotate(-90 12 {top + ph / 2:.1f})" '
+        f'text-anchor="middle" fill="#555">recall (%)</text>'
+    )
     for i, s in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
-        points = sorted(((int(c), r, name) for c, r, name in zip(s.train_counts, s.recall, class_names)
-                         if r is not None and not math.isnan(r)), key=lambda p: (p[0], p[2]))
+        points = sorted(
+            (
+                (int(c), r, name)
+                for c, r, name in zip(s.train_counts, s.recall, class_names)
+                if r is not None and not math.isnan(r)
+            ),
+            key=lambda p: (p[0], p[2]),
+        )
         if len(points) > 1:
             path = " ".join(f"{x(c):.1f},{y(r):.1f}" for c, r, _ in points)
             out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5" opacity="0.7"/>')
         for c, r, name in points:
             tip = f"{s.name}: {name} ({c} training images): recall {r:.1f} %"
-            out.append(f'<circle cx="{x(c):.1f}" cy="{y(r):.1f}" r="3.5" fill="{colour}"><title>{esc(tip)}</title></circle>')
+            out.append(
+                f'<circle cx="{x(c):.1f}" cy="{y(r):.1f}" r="3.5" fill="{colour}"><title>{esc(tip)}</title></circle>'
+            )
         ly = top + 6 + 16 * i
-        out.append(f'<circle cx="{left + pw + 14}" cy="{ly}" r="4" fill="{colour}"/>'
-                   f'<text x="{left + pw + 22}" y="{ly + 4}">{esc(s.name)}</text>')
+        out.append(
+            f'<circle cx="{left + pw + 14}" cy="{ly}" r="4" fill="{colour}"/>'
+            f'<text x="{left + pw + 22}" y="{ly + 4}">{esc(s.name)}</text>'
+        )
     out.append("</svg>")
     return Markup("".join(out))
 
 
-def group_bars_svg(methods: Sequence[str], groups: Sequence[str], values: Sequence[Sequence[float | None]],
-                   title: str, width: int = 560) -> Markup:
+def group_bars_svg(
+    methods: Sequence[str],
+    groups: Sequence[str],
+    values: Sequence[Sequence[float | None]],
+    title: str,
+    width: int = 560,
+) -> Markup:
     """Horizontal bars: for each method (row), one bar per class group (e.g. major / medium / minor MCR, %).
 
     ``values[i][j]`` is method i's value for group j (None: undefined, drawn as a gap with "–").
@@ -110,11 +138,15 @@ def group_bars_svg(methods: Sequence[str], groups: Sequence[str], values: Sequen
     out = _open("plot group-bars", width, height, title)
     for j, g in enumerate(groups):
         colour = PALETTE[j % len(PALETTE)]
-        out.append(f'<rect x="{label_w + 90 * j}" y="6" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{label_w + 90 * j + 14}" y="15">{esc(g)}</text>')
+        out.append(
+            f'<rect x="{label_w + 90 * j}" y="6" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{label_w + 90 * j + 14}" y="15">{esc(g)}</text>'
+        )
     for v in _ticks(0, 100, 25):
-        out.append(f'<line x1="{x(v):.1f}" y1="{top - 6}" x2="{x(v):.1f}" y2="{height - 20}" stroke="#eee"/>'
-                   f'<text x="{x(v):.1f}" y="{height - 6}" text-anchor="middle" fill="#555">{v:.0f}</text>')
+        out.append(
+            f'<line x1="{x(v):.1f}" y1="{top - 6}" x2="{x(v):.1f}" y2="{height - 20}" stroke="#eee"/>'
+            f'<text x="{x(v):.1f}" y="{height - 6}" text-anchor="middle" fill="#555">{v:.0f}</text>'
+        )
     for i, m in enumerate(methods):
         y0 = top + i * row_h
         out.append(f'<text x="{label_w - 6}" y="{y0 + row_h / 2:.1f}" text-anchor="end">{esc(m)}</text>')
@@ -125,15 +157,18 @@ def group_bars_svg(methods: Sequence[str], groups: Sequence[str], values: Sequen
                 out.append(f'<text x="{label_w + 2}" y="{y + bar_h - 1}" font-size="9" fill="#888">–</text>')
                 continue
             tip = f"{m}, {g}: {v:.2f} %"
-            out.append(f'<rect x="{label_w}" y="{y}" width="{x(v) - label_w:.1f}" height="{bar_h - 1}" '
-                       f'fill="{PALETTE[j % len(PALETTE)]}"><title>{esc(tip)}</title></rect>'
-                       f'<text x="{x(v) + 3:.1f}" y="{y + bar_h - 1}" font-size="9">{v:.1f}</text>')
+            out.append(
+                f'<rect x="{label_w}" y="{y}" width="{x(v) - label_w:.1f}" height="{bar_h - 1}" '
+                f'fill="{PALETTE[j % len(PALETTE)]}"><title>{esc(tip)}</title></rect>'
+                f'<text x="{x(v) + 3:.1f}" y="{y + bar_h - 1}" font-size="9">{v:.1f}</text>'
+            )
     out.append("</svg>")
     return Markup("".join(out))
 
 
-def seed_dots_svg(values: Sequence[float], lo: float, hi: float, label: str, width: int = 130,
-                  height: int = 18) -> Markup:
+def seed_dots_svg(
+    values: Sequence[float], lo: float, hi: float, label: str, width: int = 130, height: int = 18
+) -> Markup:
     """A strip of one dot per seed on the axis [lo, hi] shared by the table, and a tick at their mean."""
     pad = 5
 
@@ -180,24 +215,34 @@ def reported_vs_reproduced_svg(points: Sequence[ScatterPoint], title: str, size:
         return top + (1 - (v - lo) / (hi - lo)) * pw
 
     out = _open("plot reported-vs-reproduced", size + legend, size, title)
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{pw}" fill="none" stroke="#999"/>'
-               f'<line x1="{sx(lo):.1f}" y1="{sy(lo):.1f}" x2="{sx(hi):.1f}" y2="{sy(hi):.1f}" stroke="#888" '
-               f'stroke-dasharray="4 3"/>')
+    out.append(
+        f'<rect x="{left}" y="{top}" width="{pw}" height="{pw}" fill="none" stroke="#999"/>'
+        f'<line x1="{sx(lo):.1f}" y1="{sy(lo):.1f}" x2="{sx(hi):.1f}" y2="{sy(hi):.1f}" stroke="#888" '
+        f'stroke-dasharray="4 3"/>'
+    )
     step = 10 if hi - lo <= 60 else 20
     for v in _ticks(lo, hi, step):
-        out.append(f'<text x="{sx(v):.1f}" y="{top + pw + 14}" text-anchor="middle">{v:.0f}</text>'
-                   f'<text x="{left - 5}" y="{sy(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{size - 2}" text-anchor="middle" fill="#555">reported (%)</text>'
-               f'<text x="11" y="{top + pw / 2:.1f}" transform="rotate(-90 11 {top + pw / 2:.1f})" '
-               f'text-anchor="middle" fill="#555">reproduced (%)</text>')
+        out.append(
+            f'<text x="{sx(v):.1f}" y="{top + pw + 14}" text-anchor="middle">{v:.0f}</text>'
+            f'<text x="{left - 5}" y="{sy(v) + 4:.1f}" text-anchor="end">{v:.0f}</text>'
+        )
+    out.append(
+        f'<text x="{left + pw / 2:.1f}" y="{size - 2}" text-anchor="middle" fill="#555">reported (%)</text>'
+        f'<text x="11" y="{top + pw / 2:.1f}" transform="rotate(-90 11 {top + pw / 2:.1f})" '
+        f'text-anchor="middle" fill="#555">reproduced (%)</text>'
+    )
     for p in points:
         colour = STATUS_COLOURS.get(p.status, "#999999")
         tip = f"{p.label}: reported {p.reported:.2f}, reproduced {p.reproduced:.2f} ({p.status})"
-        out.append(f'<circle cx="{sx(p.reported):.1f}" cy="{sy(p.reproduced):.1f}" r="4" fill="{colour}" '
-                   f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>')
+        out.append(
+            f'<circle cx="{sx(p.reported):.1f}" cy="{sy(p.reproduced):.1f}" r="4" fill="{colour}" '
+            f'fill-opacity="0.8"><title>{esc(tip)}</title></circle>'
+        )
     for i, (status, colour) in enumerate(STATUS_COLOURS.items()):
         y = top + 10 + 18 * i
-        out.append(f'<circle cx="{left + pw + 16}" cy="{y}" r="4" fill="{colour}"/>'
-                   f'<text x="{left + pw + 24}" y="{y + 4}">{esc(status)}</text>')
+        out.append(
+            f'<circle cx="{left + pw + 16}" cy="{y}" r="4" fill="{colour}"/>'
+            f'<text x="{left + pw + 24}" y="{y + 4}">{esc(status)}</text>'
+        )
     out.append("</svg>")
     return Markup("".join(out))

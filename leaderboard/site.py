@@ -10,6 +10,7 @@ Safety: Jinja2 autoescaping is on for every template, every SVG text is escaped,
 result files pass :func:`safe_url` (http and https only), and each page carries a
 Content-Security-Policy that allows only the bundled script and stylesheet.
 """
+
 from __future__ import annotations
 
 import csv
@@ -23,23 +24,41 @@ import shutil
 import tempfile
 import warnings
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
 from benchmark import __version__
+from benchmark.permissions import set_default_dir_mode
 from benchmark.regression import MAX_BAND, compare, paper_reference
 from benchmark.report import csv_text, method_order
-from benchmark.permissions import set_default_dir_mode
-from benchmark.results import (ResultFileError, invalid_result, iter_result_files, predictions_path, read_predictions,
-                               read_result, results_frame)
+from benchmark.results import (
+    ResultFileError,
+    invalid_result,
+    iter_result_files,
+    predictions_path,
+    read_predictions,
+    read_result,
+    results_frame,
+)
 from benchmark.schema import RunResult, metric_specs
-from benchmark.stats import (BASELINE, DEFAULT_ROPE, bayesian_comparisons, bootstrap_mcr_ci, cd_diagram_svg, cell_stats, compare_methods, rank_summary,
-                             scores_across_datasets, scores_across_seeds)
+from benchmark.stats import (
+    BASELINE,
+    DEFAULT_ROPE,
+    bayesian_comparisons,
+    bootstrap_mcr_ci,
+    cd_diagram_svg,
+    cell_stats,
+    compare_methods,
+    rank_summary,
+    scores_across_datasets,
+    scores_across_seeds,
+)
 
 from .paper_grid import VERDICTS, paper_grids, scatter
 from .plots import RecallSeries, group_bars_svg, recall_vs_count_svg, seed_dots_svg
@@ -132,8 +151,12 @@ def load_runs(results_dir: Path) -> list[Loaded]:
 
 def marker_text(results_dir: Path) -> str:
     """The :data:`MARKER` file: this tool wrote the folder, which version, from which results directory."""
-    return json.dumps({"generator": "medlt-bench", "version": __version__, "results": str(results_dir.resolve())},
-                      indent=1) + "\n"
+    return (
+        json.dumps(
+            {"generator": "medlt-bench", "version": __version__, "results": str(results_dir.resolve())}, indent=1
+        )
+        + "\n"
+    )
 
 
 def marked_results(out_dir: Path) -> str | None:
@@ -154,15 +177,23 @@ def check_replaceable(out_dir: Path, results_dir: Path, replace_other_results: b
         raise SiteError(f"{out_dir} exists and is not a leaderboard site (no {MARKER} file); refusing to replace it")
     source = marked_results(out_dir) if (out_dir / MARKER).is_file() else None
     if not replace_other_results and source is not None and source != str(results_dir.resolve()):
-        raise SiteError(f"{out_dir} holds the site of {source}, not of {results_dir}; name the site folder to "
-                        f"write (run --site DIR, leaderboard --out DIR) to replace it or to write elsewhere")
+        raise SiteError(
+            f"{out_dir} holds the site of {source}, not of {results_dir}; name the site folder to "
+            f"write (run --site DIR, leaderboard --out DIR) to replace it or to write elsewhere"
+        )
 
 
 # -- the build ----------------------------------------------------------------------------
-def build_site(results_dir: str | Path, out_dir: str | Path, *, n_resamples: int = 1000, tolerance: float = 1.0,
-               dataset_facts: Callable[[str], dict[str, Any]] | None = None,
-               method_facts: Callable[[str], dict[str, Any] | None] | None = None,
-               replace_other_results: bool = True) -> Path:
+def build_site(
+    results_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    n_resamples: int = 1000,
+    tolerance: float = 1.0,
+    dataset_facts: Callable[[str], dict[str, Any]] | None = None,
+    method_facts: Callable[[str], dict[str, Any] | None] | None = None,
+    replace_other_results: bool = True,
+) -> Path:
     """Write the site for ``results_dir`` into ``out_dir`` (replaced atomically); returns ``index.html``.
 
     ``out_dir`` must be absent, empty or a site this tool wrote (its :data:`MARKER` file); with
@@ -177,8 +208,14 @@ def build_site(results_dir: str | Path, out_dir: str | Path, *, n_resamples: int
     if not results_dir.is_dir():
         raise SiteError(f"results directory {results_dir} not found")
     check_replaceable(out_dir, results_dir, replace_other_results)
-    builder = _SiteBuilder(load_runs(results_dir), n_resamples, tolerance, dataset_facts or catalog.dataset_facts,
-                           method_facts or catalog.method_facts, results_dir)
+    builder = _SiteBuilder(
+        load_runs(results_dir),
+        n_resamples,
+        tolerance,
+        dataset_facts or catalog.dataset_facts,
+        method_facts or catalog.method_facts,
+        results_dir,
+    )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
@@ -201,9 +238,13 @@ def build_site(results_dir: str | Path, out_dir: str | Path, *, n_resamples: int
 def _environment() -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), undefined=StrictUndefined, trim_blocks=True,
-                      lstrip_blocks=True, autoescape=select_autoescape(("html", "htm", "xml", "svg"),
-                                                                       default_for_string=True, default=True))
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=select_autoescape(("html", "htm", "xml", "svg"), default_for_string=True, default=True),
+    )
     env.filters["safe_url"] = safe_url
     env.filters["num"] = _num
     env.filters["pval"] = _p
@@ -213,9 +254,15 @@ def _environment() -> Any:
 
 
 class _SiteBuilder:
-    def __init__(self, runs: list[Loaded], n_resamples: int, tolerance: float,
-                 dataset_facts: Callable[[str], dict[str, Any]], method_facts: Callable[[str], dict[str, Any] | None],
-                 root: Path):
+    def __init__(
+        self,
+        runs: list[Loaded],
+        n_resamples: int,
+        tolerance: float,
+        dataset_facts: Callable[[str], dict[str, Any]],
+        method_facts: Callable[[str], dict[str, Any] | None],
+        root: Path,
+    ):
         self.root = root
         self.all_runs = runs
         self.runs = [r for r in runs if r.result.status == "ok"]
@@ -225,14 +272,21 @@ class _SiteBuilder:
         self.frame = results_frame([r.result for r in self.runs])
         self.cells = cell_stats(self.frame)
         metrics = [m for m, col in METRIC_COLUMNS.items() if not self.frame.empty and self.frame[col].notna().any()]
-        self.tests = pd.concat([compare_methods(self.frame, METRIC_COLUMNS[m]) for m in metrics] or
-                               [compare_methods(self.frame)], ignore_index=True)
+        self.tests = pd.concat(
+            [compare_methods(self.frame, METRIC_COLUMNS[m]) for m in metrics] or [compare_methods(self.frame)],
+            ignore_index=True,
+        )
         self.methods = method_order(self.frame["method"].tolist()) if not self.frame.empty else []
-        self.datasets = sorted(dict.fromkeys(self.frame["dataset"]),
-                               key=lambda d: (bool(dataset_facts(d)["demo"]), d)) if not self.frame.empty else []
+        self.datasets = (
+            sorted(dict.fromkeys(self.frame["dataset"]), key=lambda d: (bool(dataset_facts(d)["demo"]), d))
+            if not self.frame.empty
+            else []
+        )
         self.dataset_facts = {d: dataset_facts(d) for d in self.datasets}
         self.method_facts = {m: method_facts(m) for m in self.methods}
-        self.slices = list(dict.fromkeys(zip(self.frame["backbone"], self.frame["protocol"]))) if not self.frame.empty else []
+        self.slices = (
+            list(dict.fromkeys(zip(self.frame["backbone"], self.frame["protocol"]))) if not self.frame.empty else []
+        )
         self.dataset_slug = _unique_slugs(self.datasets, lambda d: d)
         first_id = {}
         for r in self.runs:
@@ -248,16 +302,26 @@ class _SiteBuilder:
     # -- lookups ------------------------------------------------------------------------
     def cell(self, dataset: str, backbone: str, protocol: str, method: str) -> dict[str, Any] | None:
         c = self.cells
-        rows = c[(c["dataset"] == dataset) & (c["backbone"] == backbone) & (c["protocol"] == protocol)
-                 & (c["method"] == method)]
+        rows = c[
+            (c["dataset"] == dataset)
+            & (c["backbone"] == backbone)
+            & (c["protocol"] == protocol)
+            & (c["method"] == method)
+        ]
         return rows.iloc[0].to_dict() if len(rows) else None
 
     def test(self, dataset: str, backbone: str, protocol: str, method: str, metric: str, versus: str) -> dict | None:
         t = self.tests
         if t.empty:
             return None
-        rows = t[(t["dataset"] == dataset) & (t["backbone"] == backbone) & (t["protocol"] == protocol)
-                 & (t["method"] == method) & (t["metric"] == METRIC_COLUMNS[metric]) & (t["versus"] == versus)]
+        rows = t[
+            (t["dataset"] == dataset)
+            & (t["backbone"] == backbone)
+            & (t["protocol"] == protocol)
+            & (t["method"] == method)
+            & (t["metric"] == METRIC_COLUMNS[metric])
+            & (t["versus"] == versus)
+        ]
         return rows.iloc[0].to_dict() if len(rows) else None
 
     def mark(self, dataset: str, backbone: str, protocol: str, method: str, metric: str) -> dict[str, str] | None:
@@ -266,19 +330,31 @@ class _SiteBuilder:
         if not t or not t["significant"]:
             return None
         better = t["direction"] > 0
-        return {"symbol": "▲" if better else "▼", "cls": "sig-up" if better else "sig-down",
-                "title": f"significantly {'better' if better else 'worse'} than {BASELINE} "
-                         f"(Welch t-test over seeds, Holm-adjusted p {_peq(t['p_holm'])})"}
+        return {
+            "symbol": "▲" if better else "▼",
+            "cls": "sig-up" if better else "sig-down",
+            "title": f"significantly {'better' if better else 'worse'} than {BASELINE} "
+            f"(Welch t-test over seeds, Holm-adjusted p {_peq(t['p_holm'])})",
+        }
 
     def runs_of(self, dataset: str, backbone: str, protocol: str, method: str) -> list[Loaded]:
-        return [v for k, v in sorted(self.by_key.items(), key=lambda kv: kv[0][4])
-                if k[:4] == (dataset, backbone, protocol, method)]
+        return [
+            v
+            for k, v in sorted(self.by_key.items(), key=lambda kv: kv[0][4])
+            if k[:4] == (dataset, backbone, protocol, method)
+        ]
 
     # -- pages ----------------------------------------------------------------------------
     def common(self, root: str) -> dict[str, Any]:
-        return {"root": root, "version": __version__, "n_runs": len(self.runs), "n_failed": len(self.failed),
-                "nav_datasets": [{"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"]}
-                                 for d in self.datasets]}
+        return {
+            "root": root,
+            "version": __version__,
+            "n_runs": len(self.runs),
+            "n_failed": len(self.failed),
+            "nav_datasets": [
+                {"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"]} for d in self.datasets
+            ],
+        }
 
     def write(self, out: Path, marker: str) -> None:
         (out / "static").mkdir(parents=True)
@@ -286,18 +362,31 @@ class _SiteBuilder:
             if f.is_file():
                 shutil.copyfile(f, out / "static" / f.name)
         (out / MARKER).write_text(marker, encoding="utf-8")
-        self.render(out / "index.html", "index.html", boards=[self.board(b, p) for b, p in self.slices],
-                    demos=[d for d in self.datasets if self.dataset_facts[d]["demo"]],
-                    notes=[(d, self.dataset_facts[d]["note"]) for d in self.datasets if self.dataset_facts[d]["note"]],
-                    methods=[{"name": m, "slug": self.method_slug[m]} for m in self.methods], **self.common(""))
+        self.render(
+            out / "index.html",
+            "index.html",
+            boards=[self.board(b, p) for b, p in self.slices],
+            demos=[d for d in self.datasets if self.dataset_facts[d]["demo"]],
+            notes=[(d, self.dataset_facts[d]["note"]) for d in self.datasets if self.dataset_facts[d]["note"]],
+            methods=[{"name": m, "slug": self.method_slug[m]} for m in self.methods],
+            **self.common(""),
+        )
         (out / "datasets").mkdir()
         for d in self.datasets:
-            self.render(out / "datasets" / f"{self.dataset_slug[d]}.html", "dataset.html", **self.dataset_page(d),
-                        **self.common("../"))
+            self.render(
+                out / "datasets" / f"{self.dataset_slug[d]}.html",
+                "dataset.html",
+                **self.dataset_page(d),
+                **self.common("../"),
+            )
         (out / "methods").mkdir()
         for m in self.methods:
-            self.render(out / "methods" / f"{self.method_slug[m]}.html", "method.html", **self.method_page(m),
-                        **self.common("../"))
+            self.render(
+                out / "methods" / f"{self.method_slug[m]}.html",
+                "method.html",
+                **self.method_page(m),
+                **self.common("../"),
+            )
         self.render(out / "paper.html", "paper.html", **self.paper_page(), **self.common(""))
         self.copy_sources(out / "source")
         (out / "results.json").write_text(self.results_json(), encoding="utf-8")
@@ -320,70 +409,131 @@ class _SiteBuilder:
         datasets = [d for d in self.datasets if d in set(part["dataset"])]
         ranked = [d for d in datasets if not self.dataset_facts[d]["demo"]]  # a demo set is not evidence
         ranks = rank_summary(scores_across_datasets(part[part["dataset"].isin(ranked)]), blocks="datasets")
-        groups, columns = [], [{"label": "Method", "index": 0, "type": "text", "dataset": ""},
-                               {"label": "Avg. rank", "index": 1, "type": "rank", "dataset": ""}]
+        groups, columns = (
+            [],
+            [
+                {"label": "Method", "index": 0, "type": "text", "dataset": ""},
+                {"label": "Avg. rank", "index": 1, "type": "rank", "dataset": ""},
+            ],
+        )
         for d in datasets:
             dpart = part[part["dataset"] == d]
             metrics = ["all", "major"] + (["medium"] if dpart["mcr_medium"].notna().any() else []) + ["minor"]
-            groups.append({"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"],
-                           "span": len(metrics)})
+            groups.append(
+                {"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"], "span": len(metrics)}
+            )
             for m in metrics:
-                columns.append({"label": METRIC_LABELS[m] + (" ± std" if m == "all" else ""), "index": len(columns),
-                                "type": "number", "dataset": d, "metric": m})
-        rows = [self.board_row(method, backbone, protocol, columns, ranks, ranked)
-                for method in self.methods if method in set(part["method"])]
+                columns.append(
+                    {
+                        "label": METRIC_LABELS[m] + (" ± std" if m == "all" else ""),
+                        "index": len(columns),
+                        "type": "number",
+                        "dataset": d,
+                        "metric": m,
+                    }
+                )
+        rows = [
+            self.board_row(method, backbone, protocol, columns, ranks, ranked)
+            for method in self.methods
+            if method in set(part["method"])
+        ]
         # the table opens sorted by its headline: the average rank when there is one, else the first All column
         sort_col = 1 if not ranks.ranks.empty and ranks.n >= 2 else 2
         rows = _sorted_rows(rows, sort_col - 1, ascending=sort_col == 1)  # cells[0] is column 1
         for col in columns:
-            col["sorted"] = "ascending" if col["index"] == sort_col == 1 else "descending" if col["index"] == sort_col else ""
+            col["sorted"] = (
+                "ascending" if col["index"] == sort_col == 1 else "descending" if col["index"] == sort_col else ""
+            )
         _mark_best(rows, len(columns) - 1)
-        cd = cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"critical-difference diagram, {backbone}, "
-                                                                    f"{protocol}") if ranks.draw_cd else None
+        cd = (
+            cd_diagram_svg(
+                ranks.ranks.to_dict(), ranks.cd, title=f"critical-difference diagram, {backbone}, {protocol}"
+            )
+            if ranks.draw_cd
+            else None
+        )
         pairwise = None
         if ranks.pairwise is not None and ranks.n >= 2:
             order = list(ranks.ranks.index)
-            pairwise = {"methods": order, "rows": [[_p(ranks.pairwise.loc[a, b]) if a != b else "–" for b in order]
-                                                   for a in order]}
+            pairwise = {
+                "methods": order,
+                "rows": [[_p(ranks.pairwise.loc[a, b]) if a != b else "–" for b in order] for a in order],
+            }
         bayes = None
         if len(ranked) >= 2:
             table = bayesian_comparisons(scores_across_datasets(part[part["dataset"].isin(ranked)]))
             order = {r["name"]: i for i, r in enumerate(rows)}
             bayes = sorted(table.to_dict(orient="records"), key=lambda b: order.get(b["method"], len(order)))
-        return {"backbone": backbone, "protocol": protocol, "groups": groups, "columns": columns, "rows": rows,
-                "pairwise": pairwise, "ranked": ranked, "bayes": bayes, "rope": DEFAULT_ROPE, "unranked": [d for d in datasets if d not in ranked],
-                "ranks": ranks, "cd_svg": _markup(cd), "friedman": ranks.friedman,
-                "id": slugify(f"{backbone}-{protocol}")}
+        return {
+            "backbone": backbone,
+            "protocol": protocol,
+            "groups": groups,
+            "columns": columns,
+            "rows": rows,
+            "pairwise": pairwise,
+            "ranked": ranked,
+            "bayes": bayes,
+            "rope": DEFAULT_ROPE,
+            "unranked": [d for d in datasets if d not in ranked],
+            "ranks": ranks,
+            "cd_svg": _markup(cd),
+            "friedman": ranks.friedman,
+            "id": slugify(f"{backbone}-{protocol}"),
+        }
 
-    def board_row(self, method: str, backbone: str, protocol: str, columns: list[dict[str, Any]], ranks: Any,
-                  ranked: list[str]) -> dict[str, Any]:
+    def board_row(
+        self, method: str, backbone: str, protocol: str, columns: list[dict[str, Any]], ranks: Any, ranked: list[str]
+    ) -> dict[str, Any]:
         """One method's row of a board: its average rank, then mean ± std and n seeds of every column."""
         rank = ranks.ranks.get(method) if not ranks.ranks.empty else None
         seeds = [c["n"] if c else 0 for c in (self.cell(d, backbone, protocol, method) for d in ranked)]
-        cells = [{"text": _num(rank), "value": _value(rank), "mark": None, "best": 0, "n": None,
-                  "eligible": bool(seeds) and min(seeds) >= MIN_SEEDS_FOR_BEST,
-                  "title": f"average rank over {ranks.n} dataset{'s' * (ranks.n != 1)} (1 = best)" if rank is not None
-                  else "not ranked: not run on every ranked dataset of this table" if ranked
-                  else "not ranked: no dataset of this table is ranked (demonstration sets are not)"}]
+        cells = [
+            {
+                "text": _num(rank),
+                "value": _value(rank),
+                "mark": None,
+                "best": 0,
+                "n": None,
+                "eligible": bool(seeds) and min(seeds) >= MIN_SEEDS_FOR_BEST,
+                "title": f"average rank over {ranks.n} dataset{'s' * (ranks.n != 1)} (1 = best)"
+                if rank is not None
+                else "not ranked: not run on every ranked dataset of this table"
+                if ranked
+                else "not ranked: no dataset of this table is ranked (demonstration sets are not)",
+            }
+        ]
         for col in columns[2:]:
             c = self.cell(col["dataset"], backbone, protocol, method)
             mean = c[f"{col['metric']}_mean"] if c else None
             text = _num(mean)
             if c and col["metric"] == "all":
                 text += f" ± {_num(c['all_std'])}"
-            cells.append({"text": text, "value": _value(mean), "n": c["n"] if c else None, "best": 0,
-                          "eligible": bool(c) and c["n"] >= MIN_SEEDS_FOR_BEST,
-                          "mark": self.mark(col["dataset"], backbone, protocol, method, col["metric"]) if c else None,
-                          "title": (f"mean over {c['n']} seed{'s' * (c['n'] != 1)} ({', '.join(map(str, c['seeds']))})"
-                                    if c else "not run")})
+            cells.append(
+                {
+                    "text": text,
+                    "value": _value(mean),
+                    "n": c["n"] if c else None,
+                    "best": 0,
+                    "eligible": bool(c) and c["n"] >= MIN_SEEDS_FOR_BEST,
+                    "mark": self.mark(col["dataset"], backbone, protocol, method, col["metric"]) if c else None,
+                    "title": (
+                        f"mean over {c['n']} seed{'s' * (c['n'] != 1)} ({', '.join(map(str, c['seeds']))})"
+                        if c
+                        else "not run"
+                    ),
+                }
+            )
         return {"name": method, "slug": self.method_slug[method], "cells": cells}
 
     # dataset pages -----------------------------------------------------------------------------
     def dataset_page(self, dataset: str) -> dict[str, Any]:
         sections = []
         for backbone, protocol in self.slices:
-            part = self.frame[(self.frame["dataset"] == dataset) & (self.frame["backbone"] == backbone)
-                              & (self.frame["protocol"] == protocol)]
+            part = self.frame[
+                (self.frame["dataset"] == dataset)
+                & (self.frame["backbone"] == backbone)
+                & (self.frame["protocol"] == protocol)
+            ]
             if not part.empty:
                 sections.append(self.dataset_section(dataset, backbone, protocol, part))
         return {"dataset": dataset, "facts": self.dataset_facts[dataset], "sections": sections}
@@ -396,22 +546,40 @@ class _SiteBuilder:
             c = self.cell(dataset, backbone, protocol, method)
             assert c is not None
             runs = self.runs_of(dataset, backbone, protocol, method)
-            rows.append({"name": method, "slug": self.method_slug[method], "cell": c, "ci": self.bootstrap(runs),
-                         "seeds": ", ".join(map(str, c["seeds"])), "values": [r.result.metrics.mcr_all for r in runs
-                                                                              if r.result.metrics],
-                         "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
-                         "vs_best": self.test(dataset, backbone, protocol, method, "all", "best"),
-                         "mark": self.mark(dataset, backbone, protocol, method, "all")})
+            rows.append(
+                {
+                    "name": method,
+                    "slug": self.method_slug[method],
+                    "cell": c,
+                    "ci": self.bootstrap(runs),
+                    "seeds": ", ".join(map(str, c["seeds"])),
+                    "values": [r.result.metrics.mcr_all for r in runs if r.result.metrics],
+                    "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
+                    "vs_best": self.test(dataset, backbone, protocol, method, "all", "best"),
+                    "mark": self.mark(dataset, backbone, protocol, method, "all"),
+                }
+            )
         rows.sort(key=lambda r: (math.isnan(r["cell"]["all_mean"]), -np.nan_to_num(r["cell"]["all_mean"])))
         _add_seed_dots(rows)
         has_medium = bool(part["mcr_medium"].notna().any())
         ranks = rank_summary(scores_across_seeds(part), blocks="seeds")
-        cd = cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"{dataset}: critical-difference diagram "
-                            f"over seeds") if ranks.draw_cd else None
+        cd = (
+            cd_diagram_svg(ranks.ranks.to_dict(), ranks.cd, title=f"{dataset}: critical-difference diagram over seeds")
+            if ranks.draw_cd
+            else None
+        )
         extra = self.extra_table(dataset, backbone, protocol, [r["name"] for r in rows])
-        return {"backbone": backbone, "protocol": protocol, "rows": rows, "has_medium": has_medium, "extra": extra,
-                **self.class_plots(dataset, backbone, protocol, [r["name"] for r in rows], has_medium),
-                "cd_svg": _markup(cd), "ranks": ranks, "n_resamples": self.n_resamples}
+        return {
+            "backbone": backbone,
+            "protocol": protocol,
+            "rows": rows,
+            "has_medium": has_medium,
+            "extra": extra,
+            **self.class_plots(dataset, backbone, protocol, [r["name"] for r in rows], has_medium),
+            "cd_svg": _markup(cd),
+            "ranks": ranks,
+            "n_resamples": self.n_resamples,
+        }
 
     def extra_table(self, dataset: str, backbone: str, protocol: str, methods: list[str]) -> dict[str, Any] | None:
         """The metrics beyond MCR (accuracy, macro-F1, AUC, ECE, NLL, many/medium/few-shot MCR) of a section's
@@ -420,12 +588,16 @@ class _SiteBuilder:
         names = [n for n in EXTRA_METRICS if any(n in c for c in cells.values())]
         if not names:
             return None
-        return {"metrics": [_metric_column(n) for n in names],
-                "rows": [{"name": m, "slug": self.method_slug[m], "cells": [cells[m].get(n) for n in names]}
-                         for m in methods]}
+        return {
+            "metrics": [_metric_column(n) for n in names],
+            "rows": [
+                {"name": m, "slug": self.method_slug[m], "cells": [cells[m].get(n) for n in names]} for m in methods
+            ],
+        }
 
-    def class_plots(self, dataset: str, backbone: str, protocol: str, methods: list[str],
-                    has_medium: bool) -> dict[str, Any]:
+    def class_plots(
+        self, dataset: str, backbone: str, protocol: str, methods: list[str], has_medium: bool
+    ) -> dict[str, Any]:
         """Per-class views of a section, classes ordered by training count (most first): the recall heat map,
         the long-tail plot, group bars and the confusion matrices summed over seeds."""
         first = self.runs_of(dataset, backbone, protocol, methods[0])[0].result
@@ -438,29 +610,61 @@ class _SiteBuilder:
         recall, confusions = {}, []
         for method in methods:
             runs = self.runs_of(dataset, backbone, protocol, method)
-            per = np.array([[np.nan if v is None else v for v in r.result.per_class.recall]  # type: ignore[union-attr]
-                            for r in runs], dtype=float)
+            per = np.array(
+                [
+                    [np.nan if v is None else v for v in r.result.per_class.recall]  # type: ignore[union-attr]
+                    for r in runs
+                ],
+                dtype=float,
+            )
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a class with no test image: all-NaN column
                 mean = np.nanmean(per, axis=0) if per.size else np.full(len(order), np.nan)
             recall[method] = [None if np.isnan(mean[i]) else float(mean[i]) for i in order]
             cm = np.sum([np.asarray(r.result.confusion_matrix) for r in runs], axis=0)[np.ix_(order, order)]
-            confusions.append({"name": method, "n": len(runs), "svg": confusion_svg(
-                cm.tolist(), names, f"{method}: confusion matrix on {dataset}, summed over {len(runs)} "
-                                    f"seed{'s' * (len(runs) != 1)}")})
-        heat = heatmap_svg([recall[m] for m in methods], methods, names,
-                           f"per-class recall (%) on {dataset}, mean over seeds", col_notes=notes,
-                           col_header="class (group, training images), most images first")
+            confusions.append(
+                {
+                    "name": method,
+                    "n": len(runs),
+                    "svg": confusion_svg(
+                        cm.tolist(),
+                        names,
+                        f"{method}: confusion matrix on {dataset}, summed over {len(runs)} "
+                        f"seed{'s' * (len(runs) != 1)}",
+                    ),
+                }
+            )
+        heat = heatmap_svg(
+            [recall[m] for m in methods],
+            methods,
+            names,
+            f"per-class recall (%) on {dataset}, mean over seeds",
+            col_notes=notes,
+            col_header="class (group, training images), most images first",
+        )
         chosen = _long_tail_methods(self.cells, dataset, backbone, protocol, methods)
-        long_tail = recall_vs_count_svg([RecallSeries(m, counts, recall[m]) for m in chosen], names,
-                                        f"per-class recall against training images on {dataset}: "
-                                        f"{', '.join(chosen)}")
+        long_tail = recall_vs_count_svg(
+            [RecallSeries(m, counts, recall[m]) for m in chosen],
+            names,
+            f"per-class recall against training images on {dataset}: {', '.join(chosen)}",
+        )
         groups = ["major", "medium", "minor"] if has_medium else ["major", "minor"]
-        bars = group_bars_svg(methods, [f"{g} classes" for g in groups],
-                              [[self.cell(dataset, backbone, protocol, m)[f"{g}_mean"] for g in groups]  # type: ignore[index]
-                               for m in methods], f"MCR of the major / medium / minor classes on {dataset}")
-        return {"heatmap": heat, "confusions": confusions, "long_tail": long_tail, "long_tail_methods": chosen,
-                "group_bars": bars}
+        bars = group_bars_svg(
+            methods,
+            [f"{g} classes" for g in groups],
+            [
+                [self.cell(dataset, backbone, protocol, m)[f"{g}_mean"] for g in groups]  # type: ignore[index]
+                for m in methods
+            ],
+            f"MCR of the major / medium / minor classes on {dataset}",
+        )
+        return {
+            "heatmap": heat,
+            "confusions": confusions,
+            "long_tail": long_tail,
+            "long_tail_methods": chosen,
+            "group_bars": bars,
+        }
 
     def bootstrap(self, runs: Sequence[Loaded]) -> dict[str, Any] | None:
         """The CI of a cell from its predictions files; none when a run has no predictions file, and a
@@ -484,41 +688,79 @@ class _SiteBuilder:
         facts = self.method_facts.get(method)
         results = [r.result for r in runs]
         description = _most_common([r.description for r in results if r.description]) or (facts or {}).get(
-            "description", "")
+            "description", ""
+        )
         reference = _most_common([r.reference for r in results if r.reference]) or (facts or {}).get("reference", "")
         urls = sorted({u for u in (safe_url(r.url) for r in results) if u})
         dropped_links = len({r.url for r in results if r.url and not safe_url(r.url)})
         hyper = sorted({json.dumps(r.hyperparameters, sort_keys=True, ensure_ascii=False) for r in results})
         rows = []
-        for (dataset, backbone, protocol) in sorted({(r.spec.dataset, r.spec.backbone, r.spec.protocol) for r in results},
-                                                    key=lambda k: (self.datasets.index(k[0]), k[1], k[2])):
+        for dataset, backbone, protocol in sorted(
+            {(r.spec.dataset, r.spec.backbone, r.spec.protocol) for r in results},
+            key=lambda k: (self.datasets.index(k[0]), k[1], k[2]),
+        ):
             c = self.cell(dataset, backbone, protocol, method)
-            rows.append({"dataset": dataset, "slug": self.dataset_slug[dataset], "backbone": backbone,
-                         "protocol": protocol, "cell": c, "seeds": ", ".join(map(str, c["seeds"])) if c else "",
-                         "demo": self.dataset_facts[dataset]["demo"],
-                         "mark": self.mark(dataset, backbone, protocol, method, "all"),
-                         "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
-                         "extra": self.extra.get((dataset, backbone, protocol, method), {})})
-        provenance = [{"spec": r.result.spec, "p": r.result.provenance, "stage1": r.result.stage1_sha256[:12],
-                       "choice": r.result.stage2_choice,
-                       "manifest": r.result.dataset_manifest_sha256[:12]}
-                      for r in sorted(runs, key=lambda r: (r.result.spec.dataset, r.result.spec.backbone,
-                                                           r.result.spec.protocol, r.result.spec.seed))]
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "slug": self.dataset_slug[dataset],
+                    "backbone": backbone,
+                    "protocol": protocol,
+                    "cell": c,
+                    "seeds": ", ".join(map(str, c["seeds"])) if c else "",
+                    "demo": self.dataset_facts[dataset]["demo"],
+                    "mark": self.mark(dataset, backbone, protocol, method, "all"),
+                    "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
+                    "extra": self.extra.get((dataset, backbone, protocol, method), {}),
+                }
+            )
+        provenance = [
+            {
+                "spec": r.result.spec,
+                "p": r.result.provenance,
+                "stage1": r.result.stage1_sha256[:12],
+                "choice": r.result.stage2_choice,
+                "manifest": r.result.dataset_manifest_sha256[:12],
+            }
+            for r in sorted(
+                runs,
+                key=lambda r: (
+                    r.result.spec.dataset,
+                    r.result.spec.backbone,
+                    r.result.spec.protocol,
+                    r.result.spec.seed,
+                ),
+            )
+        ]
         ids = sorted({r.spec.method_id for r in results})
         searched = any(r.stage2_choice for r in results)
         if facts and facts.get("url") and safe_url(facts["url"]) and safe_url(facts["url"]) not in urls:
             urls.insert(0, safe_url(facts["url"]))
-        source = ({"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
-                  if facts and facts.get("source") else None)
+        source = (
+            {"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
+            if facts and facts.get("source")
+            else None
+        )
         user_files = sorted({r.method_source_sha256 for r in results if r.method_source_sha256})
         extra_names = [n for n in EXTRA_METRICS if any(n in r["extra"] for r in rows)]
-        return {"method": method, "ids": ids, "description": description, "reference": reference, "urls": urls,
-                "extra_metrics": [_metric_column(n) for n in extra_names],
-                "source": source, "user_files": user_files, "searched": searched,
-                "dropped_links": dropped_links, "two_stage": any(r.two_stage for r in results),
-                "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
-                "hyperparameters": [json.loads(h) for h in hyper], "facts": facts, "rows": rows,
-                "provenance": provenance}
+        return {
+            "method": method,
+            "ids": ids,
+            "description": description,
+            "reference": reference,
+            "urls": urls,
+            "extra_metrics": [_metric_column(n) for n in extra_names],
+            "source": source,
+            "user_files": user_files,
+            "searched": searched,
+            "dropped_links": dropped_links,
+            "two_stage": any(r.two_stage for r in results),
+            "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
+            "hyperparameters": [json.loads(h) for h in hyper],
+            "facts": facts,
+            "rows": rows,
+            "provenance": provenance,
+        }
 
     # paper page --------------------------------------------------------------------------------
     def paper_page(self) -> dict[str, Any]:
@@ -526,10 +768,18 @@ class _SiteBuilder:
         comparisons = compare(self.frame, reference, self.tolerance)
         ran = [c for c in comparisons if c.ran]
         statuses = [c.status for c in ran]
-        return {"grids": paper_grids(comparisons, self.frame, METRIC_COLUMNS), "scatter": scatter(comparisons),
-                "tolerance": self.tolerance, "max_band": MAX_BAND, "verdicts": VERDICTS, "n_compared": len(ran),
-                "n_ok": statuses.count("ok"), "n_fail": statuses.count("FAIL"),
-                "n_inconclusive": statuses.count("inconclusive"), "n_cells": len(reference)}
+        return {
+            "grids": paper_grids(comparisons, self.frame, METRIC_COLUMNS),
+            "scatter": scatter(comparisons),
+            "tolerance": self.tolerance,
+            "max_band": MAX_BAND,
+            "verdicts": VERDICTS,
+            "n_compared": len(ran),
+            "n_ok": statuses.count("ok"),
+            "n_fail": statuses.count("FAIL"),
+            "n_inconclusive": statuses.count("inconclusive"),
+            "n_cells": len(reference),
+        }
 
     # downloads -----------------------------------------------------------------------------------
     def results_json(self) -> str:
@@ -540,8 +790,15 @@ class _SiteBuilder:
             runs.append(d)
         cells = self.cells.assign(seeds=self.cells["seeds"].map(list)).to_dict(orient="records")
         cells = [_missing_as_null(c) for c in cells]
-        return json.dumps({"generator": f"medlt-bench {__version__}", "cells": cells, "runs": runs},
-                          indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+        return (
+            json.dumps(
+                {"generator": f"medlt-bench {__version__}", "cells": cells, "runs": runs},
+                indent=1,
+                ensure_ascii=False,
+                allow_nan=False,
+            )
+            + "\n"
+        )
 
     def results_csv(self) -> str:
         frame = results_frame([r.result for r in self.all_runs])
@@ -549,8 +806,14 @@ class _SiteBuilder:
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(list(frame.columns))
         for row in frame.itertuples(index=False):
-            w.writerow(["" if v is None or (isinstance(v, float) and math.isnan(v)) else
-                        (csv_text(v) if isinstance(v, str) else v) for v in row])
+            w.writerow(
+                [
+                    ""
+                    if v is None or (isinstance(v, float) and math.isnan(v))
+                    else (csv_text(v) if isinstance(v, str) else v)
+                    for v in row
+                ]
+            )
         return buf.getvalue()
 
 
@@ -559,9 +822,14 @@ def _metric_column(name: str) -> dict[str, Any]:
     spec = metric_specs()[name]
     label = {"mcr": "MCR", "f1": "F1", "auc": "AUC", "ece": "ECE", "nll": "NLL"}
     text = " ".join(label.get(w, w) for w in name.split("_")).replace(" shot", "-shot")
-    return {"name": name, "label": text[0].upper() + text[1:], "unit": "nats" if spec.unit == "nats" else "%",
-            "type": "number" if spec.higher_is_better else "rank", "title": spec.description,
-            "better": "higher" if spec.higher_is_better else "lower"}
+    return {
+        "name": name,
+        "label": text[0].upper() + text[1:],
+        "unit": "nats" if spec.unit == "nats" else "%",
+        "type": "number" if spec.higher_is_better else "rank",
+        "title": spec.description,
+        "better": "higher" if spec.higher_is_better else "lower",
+    }
 
 
 def _extra_metric_cells(frame: pd.DataFrame) -> dict[tuple, dict[str, dict[str, Any]]]:
@@ -574,14 +842,18 @@ def _extra_metric_cells(frame: pd.DataFrame) -> dict[tuple, dict[str, dict[str, 
         for name in EXTRA_METRICS:
             values = group[name].dropna().to_numpy(float) if name in group else np.array([])
             if values.size:
-                metrics[name] = {"mean": float(values.mean()), "n": int(values.size),
-                                 "std": float(values.std(ddof=1)) if values.size > 1 else math.nan}
+                metrics[name] = {
+                    "mean": float(values.mean()),
+                    "n": int(values.size),
+                    "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
+                }
         out[tuple(key)] = metrics
     return out
 
 
-def _long_tail_methods(cells: pd.DataFrame, dataset: str, backbone: str, protocol: str,
-                       methods: list[str]) -> list[str]:
+def _long_tail_methods(
+    cells: pd.DataFrame, dataset: str, backbone: str, protocol: str, methods: list[str]
+) -> list[str]:
     """The methods of the long-tail plot: CE, the best by All-MCR and the best by minor-class MCR (distinct)."""
     part = cells[(cells["dataset"] == dataset) & (cells["backbone"] == backbone) & (cells["protocol"] == protocol)]
     chosen = [BASELINE] if BASELINE in methods else []
@@ -662,13 +934,15 @@ def _mark_best(rows: list[dict[str, Any]], n_columns: int) -> None:
             if not cell["value"] or not cell["eligible"]:
                 continue
             v = round(float(cell["value"]), 2)
-            cell["best"] = 1 if v == distinct[0] else 2 if len(distinct) > 1 and len(values) > 2 and \
-                v == distinct[1] else 0
+            cell["best"] = (
+                1 if v == distinct[0] else 2 if len(distinct) > 1 and len(values) > 2 and v == distinct[1] else 0
+            )
 
 
 def _sorted_rows(rows: list[dict[str, Any]], column: int, ascending: bool) -> list[dict[str, Any]]:
     """Rows ordered by one column's ``value`` (missing values last, ties in their current order), as the
     sort script orders them when that column is clicked."""
+
     def key(row: dict[str, Any]) -> tuple[bool, float]:
         raw = row["cells"][column]["value"]
         if not raw:

@@ -4,11 +4,12 @@ Every text that goes into an SVG passes through :func:`esc`, so names from submi
 Labels are never cut: the margins grow with the longest label (column labels are drawn at −45°,
 so they need room above the matrix and to the right of its last column).
 """
+
 from __future__ import annotations
 
 import html
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from markupsafe import Markup
 
@@ -28,10 +29,20 @@ def _colour(frac: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def heatmap_svg(values: Sequence[Sequence[float | None]], row_labels: Sequence[str], col_labels: Sequence[str],
-                title: str, vmax: float = 100.0, cell: int = 34, col_notes: Sequence[str] | None = None,
-                show_values: bool = True, digits: int = 0, row_header: str = "", col_header: str = "",
-                cell_text: Sequence[Sequence[str]] | None = None) -> Markup:
+def heatmap_svg(
+    values: Sequence[Sequence[float | None]],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
+    title: str,
+    vmax: float = 100.0,
+    cell: int = 34,
+    col_notes: Sequence[str] | None = None,
+    show_values: bool = True,
+    digits: int = 0,
+    row_header: str = "",
+    col_header: str = "",
+    cell_text: Sequence[Sequence[str]] | None = None,
+) -> Markup:
     """A matrix of coloured cells with labels; None/NaN cells are grey and marked '–'.
 
     ``cell_text`` (same shape as ``values``) replaces the printed numbers (e.g. counts over shares) and
@@ -45,9 +56,11 @@ def heatmap_svg(values: Sequence[Sequence[float | None]], row_labels: Sequence[s
     top = 30 + note_h + slant
     width = max(left + cols * cell + slant + 10, 20 + CHAR_W * len(col_header))
     height = top + rows * cell + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width:.0f}" height="{height:.0f}" '
-           f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" font-family="sans-serif" font-size="11">',
-           f"<title>{esc(title)}</title>"]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" font-family="sans-serif" font-size="11">',
+        f"<title>{esc(title)}</title>",
+    ]
     if col_header:
         out.append(f'<text x="4" y="12" fill="#555">{esc(col_header)}</text>')
     if row_header:
@@ -57,8 +70,10 @@ def heatmap_svg(values: Sequence[Sequence[float | None]], row_labels: Sequence[s
         x = left + j * cell + cell / 2
         out.append(f'<text x="{x:.1f}" y="{base:.1f}" transform="rotate(-45 {x:.1f} {base:.1f})">{esc(label)}</text>')
         if col_notes:
-            out.append(f'<text x="{x:.1f}" y="{top - 6:.1f}" text-anchor="middle" fill="#555" font-size="9">'
-                       f'{esc(col_notes[j])}</text>')
+            out.append(
+                f'<text x="{x:.1f}" y="{top - 6:.1f}" text-anchor="middle" fill="#555" font-size="9">'
+                f"{esc(col_notes[j])}</text>"
+            )
     for i, label in enumerate(row_labels):
         y = top + i * cell
         out.append(f'<text x="{left - 6:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{esc(label)}</text>')
@@ -68,17 +83,20 @@ def heatmap_svg(values: Sequence[Sequence[float | None]], row_labels: Sequence[s
             missing = v is None or (isinstance(v, float) and math.isnan(v))
             fill = "#dddddd" if missing else _colour(float(v) / vmax if vmax else 0.0)  # type: ignore[arg-type]
             shown = cell_text[i][j] if cell_text is not None else ("–" if missing else f"{float(v):.{digits}f}")  # type: ignore[arg-type]
-            tip = f"{row_labels[i]} / {col_labels[j]}: " + ("no data" if missing else
-                                                            f"{float(v):.{max(digits, 1)}f}")  # type: ignore[arg-type]
+            tip = f"{row_labels[i]} / {col_labels[j]}: " + ("no data" if missing else f"{float(v):.{max(digits, 1)}f}")  # type: ignore[arg-type]
             if cell_text is not None:
                 tip += f" ({shown})"
-            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
-                       f"<title>{esc(tip)}</title></rect>")
+            out.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
+                f"<title>{esc(tip)}</title></rect>"
+            )
             if show_values:
                 dark = not missing and float(v) / (vmax or 1) > 0.55  # type: ignore[arg-type]
-                out.append(f'<text x="{x + cell / 2 - 0.5:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
-                           f'font-size="{9 if cell_text is not None else 10}" '
-                           f'fill="{"#ffffff" if dark else "#222222"}">{esc(shown)}</text>')
+                out.append(
+                    f'<text x="{x + cell / 2 - 0.5:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
+                    f'font-size="{9 if cell_text is not None else 10}" '
+                    f'fill="{"#ffffff" if dark else "#222222"}">{esc(shown)}</text>'
+                )
     out.append("</svg>")
     return Markup("".join(out))
 
@@ -92,6 +110,15 @@ def confusion_svg(cm: Sequence[Sequence[int]], class_names: Sequence[str], title
         shares.append([100.0 * c / total if total else None for c in row])
     cell = 30 if len(class_names) <= 12 else 22
     text = [[str(int(c)) for c in row] for row in cm]
-    return heatmap_svg(shares, class_names, class_names, title, vmax=100.0, cell=cell,
-                       show_values=len(class_names) <= 20,
-                       row_header="true ↓", col_header="predicted →", cell_text=text)
+    return heatmap_svg(
+        shares,
+        class_names,
+        class_names,
+        title,
+        vmax=100.0,
+        cell=cell,
+        show_values=len(class_names) <= 20,
+        row_header="true ↓",
+        col_header="predicted →",
+        cell_text=text,
+    )

@@ -5,11 +5,13 @@ engine owns everything else (optimizer, schedule, loop, precision, evaluation,
 checkpoints). A two-stage method is the same object with ``rebalance`` set: stage 1 is
 the method's recipe, stage 2 (frozen extractor, new linear head) is the engine's.
 """
+
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -49,7 +51,7 @@ class Rebalance:
         return STAGE2_KINDS[self.kind].id_suffix
 
     @classmethod
-    def from_suffix(cls, suffix: str) -> "Rebalance":
+    def from_suffix(cls, suffix: str) -> Rebalance:
         """The stage 2 named by a display or id suffix (``cRW``, ``crw``, ``τ-norm``, ``taunorm``; any case)."""
         return cls(kind_for_suffix(suffix))
 

@@ -88,8 +88,8 @@ def cutmix_box_at(height: int, width: int, lam: float, cy: int, cx: int) -> tupl
     cut_h, cut_w = int(height * cut), int(width * cut)
     y0, x0 = cy - cut_h // 2, cx - cut_w // 2
     y1, x1 = y0 + cut_h, x0 + cut_w
-    clip_y = lambda v: min(max(v, 0), height)  # noqa: E731
-    clip_x = lambda v: min(max(v, 0), width)  # noqa: E731
+    clip_y = lambda v: min(max(v, 0), height)
+    clip_x = lambda v: min(max(v, 0), width)
     return clip_y(y0), clip_y(y1), clip_x(x0), clip_x(x1)
 
 
@@ -140,9 +140,7 @@ def mixed_cross_entropy(logits: Tensor, batch: MixedBatch, label_weight: Tensor 
     """
     if label_weight is None:
         lam = batch.lam
-        return lam * F.cross_entropy(logits, batch.labels_a) + (1.0 - lam) * F.cross_entropy(
-            logits, batch.labels_b
-        )
+        return lam * F.cross_entropy(logits, batch.labels_a) + (1.0 - lam) * F.cross_entropy(logits, batch.labels_b)
     w = label_weight.to(device=logits.device, dtype=logits.dtype)
     ce_a = F.cross_entropy(logits, batch.labels_a, reduction="none")
     ce_b = F.cross_entropy(logits, batch.labels_b, reduction="none")
@@ -170,9 +168,7 @@ def remix_label_weight(
     return weight.to(torch.get_default_dtype())
 
 
-def soft_mix_targets(
-    labels_a: Tensor, labels_b: Tensor, weight: float | Tensor, num_classes: int
-) -> Tensor:
+def soft_mix_targets(labels_a: Tensor, labels_b: Tensor, weight: float | Tensor, num_classes: int) -> Tensor:
     """Soft targets ``w · onehot(y_a) + (1 - w) · onehot(y_b)``; ``weight`` a float or per-sample ``(N,)``."""
     one_a = F.one_hot(labels_a.long(), num_classes).to(torch.get_default_dtype())
     one_b = F.one_hot(labels_b.long(), num_classes).to(torch.get_default_dtype())

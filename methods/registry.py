@@ -7,6 +7,7 @@ one-stage row (``""``) and its two-stage rows (a stage-2 suffix of :mod:`methods
 and nothing else. Methods from outside the package come from a file
 (``path/to/file.py:MyMethod``) or from the ``medlt_bench.methods`` entry-point group.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -14,10 +15,11 @@ import importlib.util
 import re
 import sys
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from .base import Method, Rebalance
 
@@ -43,8 +45,10 @@ def method_id_problem(method_id: str) -> str | None:
     """Why ``method_id`` is not a valid id, or None when it is."""
     if METHOD_ID.fullmatch(method_id):
         return None
-    return (f"id {method_id!r} is not a valid method id (ASCII letters, digits and . _ + -, starting with a "
-            "letter or digit; it names the results folder)")
+    return (
+        f"id {method_id!r} is not a valid method id (ASCII letters, digits and . _ + -, starting with a "
+        "letter or digit; it names the results folder)"
+    )
 
 
 def _rebalance(suffix: str, where: str, error: type[Exception]) -> Rebalance:
@@ -126,8 +130,8 @@ def get_entry(name: str) -> MethodEntry:
         if key in (_normalise(e.name), _normalise(e.id)):
             return e
     raise UnknownMethodError(
-        f"unknown method {name!r}; valid: {', '.join(e.id for e in method_entries())} "
-        "(or path/to/file.py:ClassName)")
+        f"unknown method {name!r}; valid: {', '.join(e.id for e in method_entries())} (or path/to/file.py:ClassName)"
+    )
 
 
 def create_method(name: str, **hyperparameters: Any) -> Method:
@@ -176,7 +180,8 @@ def load_method_from_file(spec: str, **hyperparameters: Any) -> Method:
     if clash is not None:
         raise UnknownMethodError(
             f"{path}:{class_name}: name {method.display_name!r} / id {method.method_id!r} clashes with the registered "
-            f"method {clash.name!r} (id {clash.id!r}); give your method its own 'name' and 'id'")
+            f"method {clash.name!r} (id {clash.id!r}); give your method its own 'name' and 'id'"
+        )
     cls.source_sha256 = source_sha256
     return method
 
@@ -202,8 +207,11 @@ def _load_entry_points() -> None:
             if isinstance(obj, type) and issubclass(obj, Method) and not any(e.cls is obj for e in _ENTRIES):
                 register_method(obj, variants=getattr(obj, "variants", ("",)))
         except Exception as e:  # a broken plugin must not take the catalog (and the CLI) down with it
-            warnings.warn(f"{ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) skipped: "
-                          f"{type(e).__name__}: {e}", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"{ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) skipped: {type(e).__name__}: {e}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
 Factory = Callable[..., Method]

@@ -56,9 +56,7 @@ def instance_indices(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray
     return rng.permutation(labels.size).astype(np.int64)
 
 
-def class_balanced_indices(
-    labels: np.ndarray, rng: np.random.Generator, num_samples: int | None = None
-) -> np.ndarray:
+def class_balanced_indices(labels: np.ndarray, rng: np.random.Generator, num_samples: int | None = None) -> np.ndarray:
     """Class-balanced sampling, with replacement.
 
     Each draw picks a class uniformly among the classes present in ``labels``,
@@ -72,9 +70,7 @@ def class_balanced_indices(
     return _draw_within_classes(rng, class_choice, order, starts, counts)
 
 
-def reversed_indices(
-    labels: np.ndarray, rng: np.random.Generator, num_samples: int | None = None
-) -> np.ndarray:
+def reversed_indices(labels: np.ndarray, rng: np.random.Generator, num_samples: int | None = None) -> np.ndarray:
     """BBN's reversed sampler, with replacement.
 
     Each draw picks class ``c`` with probability ``∝ n_max / n_c`` (among the

@@ -1,4 +1,5 @@
 """Shared fixtures: the repository on sys.path and a per-session cache for prepared datasets."""
+
 from __future__ import annotations
 
 import os
@@ -33,17 +34,44 @@ def smoke_results(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     from benchmark.cli import main
 
     root = tmp_path_factory.mktemp("smoke") / "results"
-    argv = ["run", "--dataset", "digits-lt", "--protocol", "smoke", "--seeds", "0", "1", "2", "--results", str(root), "--cache-dir",
-            str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]
+    argv = [
+        "run",
+        "--dataset",
+        "digits-lt",
+        "--protocol",
+        "smoke",
+        "--seeds",
+        "0",
+        "1",
+        "2",
+        "--results",
+        str(root),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+    ]
     for m in SMOKE_METHODS:
         argv += ["--method", m]
     assert main(argv) == 0
     return root
 
 
-def write_synthetic_result(root: Path, *, dataset: str, method: str, seed: int, metrics: dict, backbone: str = "resnet50",
-                           protocol: str = "paper", method_id: str | None = None, num_classes: int = 6,
-                           **extra) -> Path:
+def write_synthetic_result(
+    root: Path,
+    *,
+    dataset: str,
+    method: str,
+    seed: int,
+    metrics: dict,
+    backbone: str = "resnet50",
+    protocol: str = "paper",
+    method_id: str | None = None,
+    num_classes: int = 6,
+    **extra,
+) -> Path:
     """A schema-valid result file with the given metrics (for statistics, reports, checks and the site).
 
     Classes 0-1 are major, 2-3 medium (when ``mcr_medium`` is given, else unassigned), 4-5 minor; the
@@ -52,13 +80,29 @@ def write_synthetic_result(root: Path, *, dataset: str, method: str, seed: int, 
     from benchmark.results import result_path, write_result
     from benchmark.schema import Metrics, PerClass, Provenance, RunResult, RunSpec
 
-    spec = RunSpec(dataset=dataset, method=method, method_id=method_id or _ascii_id(method), backbone=backbone,
-                   seed=seed, protocol=protocol)
+    spec = RunSpec(
+        dataset=dataset,
+        method=method,
+        method_id=method_id or _ascii_id(method),
+        backbone=backbone,
+        seed=seed,
+        protocol=protocol,
+    )
     medium = metrics.get("mcr_medium")
-    group = ["major", "major", "medium" if medium is not None else "", "medium" if medium is not None else "",
-             "minor", "minor"]
-    per_group = {"major": metrics["mcr_major"], "medium": medium if medium is not None else metrics["mcr_all"],
-                 "minor": metrics["mcr_minor"], "": metrics["mcr_all"]}
+    group = [
+        "major",
+        "major",
+        "medium" if medium is not None else "",
+        "medium" if medium is not None else "",
+        "minor",
+        "minor",
+    ]
+    per_group = {
+        "major": metrics["mcr_major"],
+        "medium": medium if medium is not None else metrics["mcr_all"],
+        "minor": metrics["mcr_minor"],
+        "": metrics["mcr_all"],
+    }
     recall = [float(per_group[g]) for g in group]
     cm = []
     for c, r in enumerate(recall):
@@ -67,16 +111,32 @@ def write_synthetic_result(root: Path, *, dataset: str, method: str, seed: int, 
         row[(c + 1) % num_classes] = 100 - int(round(r))
         cm.append(row)
     result = RunResult(
-        spec=spec, status="ok", description=extra.pop("description", f"synthetic {method}"),
+        spec=spec,
+        status="ok",
+        description=extra.pop("description", f"synthetic {method}"),
         metrics=Metrics(**metrics),
-        per_class=PerClass(class_names=[f"c{i}" for i in range(num_classes)], train_counts=[500, 300, 100, 60, 20, 10],
-                           recall=recall, group=group),
-        confusion_matrix=cm, dataset_manifest_sha256="a" * 64, stage1_key={"recipe": "synthetic"},
+        per_class=PerClass(
+            class_names=[f"c{i}" for i in range(num_classes)],
+            train_counts=[500, 300, 100, 60, 20, 10],
+            recall=recall,
+            group=group,
+        ),
+        confusion_matrix=cm,
+        dataset_manifest_sha256="a" * 64,
+        stage1_key={"recipe": "synthetic"},
         stage1_sha256="b" * 64,
-        provenance=Provenance(package_version="0.1.0", git_commit="0" * 40, torch_version="2.0", python_version="3.11",
-                              device="cpu", wall_seconds=1.0, started="2024-01-01T00:00:00Z",
-                              finished="2024-01-01T00:00:01Z"),
-        **extra)
+        provenance=Provenance(
+            package_version="0.1.0",
+            git_commit="0" * 40,
+            torch_version="2.0",
+            python_version="3.11",
+            device="cpu",
+            wall_seconds=1.0,
+            started="2024-01-01T00:00:00Z",
+            finished="2024-01-01T00:00:01Z",
+        ),
+        **extra,
+    )
     path = result_path(root, spec)
     write_result(path, result)
     return path

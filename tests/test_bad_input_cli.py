@@ -1,4 +1,5 @@
 """Bad command-line input is a one-line ``error: ...`` naming the thing at fault, exit 2, and nothing written."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,15 +9,15 @@ import pytest
 from benchmark.cli import main
 
 BOOM = 'raise RuntimeError("boom: the user\'s code failed\\nsecond line")\n'
-METHOD = '''
+METHOD = """
 from methods import Method
 
 
 class Mine(Method):
     name = "Mine"
     id = {id!r}
-'''
-REGISTERED = '''
+"""
+REGISTERED = """
 from methods import Method, register_method
 
 
@@ -24,7 +25,7 @@ from methods import Method, register_method
 class Mine(Method):
     name = "Mine (registered)"
     id = {id!r}
-'''
+"""
 
 
 def _files(tmp_path: Path) -> dict[str, str]:
@@ -55,15 +56,19 @@ RUN_CASES = [
     (["--method", "{good.py}:Mine:cZZ"], "{good.py}:Mine:cZZ: unknown stage-2 suffix 'cZZ'; valid: cRW, cRS"),
     (["--method", "{boom.py}:Mine"], "{boom.py}: importing it failed: RuntimeError: boom: the user's code failed"),
     (["--method", "{syntax.py}:Mine"], "{syntax.py}: importing it failed: SyntaxError"),
-    (["--method", "{missing_import.py}:Mine"],
-     "{missing_import.py}: importing it failed: ModuleNotFoundError: No module named 'no_such_module_for_medlt'"),
+    (
+        ["--method", "{missing_import.py}:Mine"],
+        "{missing_import.py}: importing it failed: ModuleNotFoundError: No module named 'no_such_module_for_medlt'",
+    ),
     (["--method", "{dots.py}:Mine"], "{dots.py}:Mine: id '..' is not a valid method id"),
     (["--method", "{slash.py}:Mine"], "{slash.py}:Mine: id 'a/b' is not a valid method id"),
     (["--method", "{backslash.py}:Mine"], "id 'a\\\\b' is not a valid method id"),
     (["--method", "{nul.py}:Mine"], "id 'a\\x00b' is not a valid method id"),
     (["--method", "{hidden.py}:Mine"], "id '.stage1' is not a valid method id"),
-    (["--method", "{registered_dots.py}:Mine"],
-     "{registered_dots.py}: importing it failed: ValueError: Mine: id '../escape' is not a valid method id"),
+    (
+        ["--method", "{registered_dots.py}:Mine"],
+        "{registered_dots.py}: importing it failed: ValueError: Mine: id '../escape' is not a valid method id",
+    ),
 ]
 
 
@@ -88,8 +93,20 @@ def test_run_bad_input_is_a_one_line_error(args, expected, tmp_path, capsys):
         files[name] = tmp_path / name
         files[name].write_text(text)
     results, cache = tmp_path / "results", tmp_path / "cache"
-    argv = ["run", *(_fill(a, files) for a in args), "--protocol", "smoke", "--dataset", "digits-lt",
-            "--cache-dir", str(cache), "--device", "cpu", "--quiet", "--no-site"]
+    argv = [
+        "run",
+        *(_fill(a, files) for a in args),
+        "--protocol",
+        "smoke",
+        "--dataset",
+        "digits-lt",
+        "--cache-dir",
+        str(cache),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+    ]
     if "--results" not in args:
         argv += ["--results", str(results)]
     err = _one_line_error(main(argv), capsys)

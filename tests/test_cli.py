@@ -1,4 +1,5 @@
 """The command line: errors are one line listing valid names; run -> JSON -> table; report."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,14 @@ from benchmark.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("argv,names", [
-    (["run", "--all", "--dataset", "no-such-set"], ["digits-lt", "pathmnist-lt"]),
-    (["run", "--method", "no-such-method"], ["ce", "ce-crw", "rw"]),
-    (["run", "--all", "--protocol", "no-such-protocol"], ["paper", "quick", "smoke"]),
-])
+@pytest.mark.parametrize(
+    "argv,names",
+    [
+        (["run", "--all", "--dataset", "no-such-set"], ["digits-lt", "pathmnist-lt"]),
+        (["run", "--method", "no-such-method"], ["ce", "ce-crw", "rw"]),
+        (["run", "--all", "--protocol", "no-such-protocol"], ["paper", "quick", "smoke"]),
+    ],
+)
 def test_unknown_name_is_a_one_line_error_listing_valid_names(argv, names, capsys, tmp_path):
     assert main(argv + ["--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
@@ -33,8 +37,25 @@ def test_run_without_methods_is_an_error(capsys, tmp_path):
 
 def test_run_then_report(cache_dir, tmp_path, capsys):
     """With no --dataset, ``run`` trains on the embedded bloodcell-lt."""
-    argv = ["run", "--method", "CE", "--method", "ce-crw", "--seeds", "0", "1", "--protocol", "smoke",
-            "--results", str(tmp_path), "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]
+    argv = [
+        "run",
+        "--method",
+        "CE",
+        "--method",
+        "ce-crw",
+        "--seeds",
+        "0",
+        "1",
+        "--protocol",
+        "smoke",
+        "--results",
+        str(tmp_path),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert main(argv) == 0
     out = capsys.readouterr()
     assert "CE→cRW" in out.out and "bloodcell-lt All" in out.out
@@ -47,8 +68,30 @@ def test_run_then_report(cache_dir, tmp_path, capsys):
 
 
 def test_report_warns_on_mixed_manifest_hashes(cache_dir, tmp_path, capsys):
-    assert main(["run", "--dataset", "digits-lt", "--method", "CE", "--seeds", "0", "1", "--protocol", "smoke",
-                 "--results", str(tmp_path), "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--dataset",
+                "digits-lt",
+                "--method",
+                "CE",
+                "--seeds",
+                "0",
+                "1",
+                "--protocol",
+                "smoke",
+                "--results",
+                str(tmp_path),
+                "--cache-dir",
+                str(cache_dir),
+                "--device",
+                "cpu",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     f = sorted(tmp_path.rglob("seed-1.json"))[0]
     data = json.loads(f.read_text())
@@ -59,7 +102,9 @@ def test_report_warns_on_mixed_manifest_hashes(cache_dir, tmp_path, capsys):
 
 
 def test_list_and_help():
-    out = subprocess.run([sys.executable, "-m", "benchmark", "list", "methods"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmark", "list", "methods"], cwd=ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0 and "CE→cRW" in out.stdout and "ce-crs" in out.stdout
     out = subprocess.run([sys.executable, "-m", "benchmark", "run", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and "--protocol" in out.stdout
@@ -71,8 +116,28 @@ def test_custom_protocol_file_is_used(cache_dir, tmp_path, capsys):
     text = (PROTOCOL_DIR / "smoke.toml").read_text()
     mine = tmp_path / "tiny.toml"
     mine.write_text(text.replace('name = "smoke"', 'name = "tiny"').replace("epochs = 4", "epochs = 1"))
-    assert main(["run", "--method", "CE", "--seeds", "0", "--protocol", str(mine), "--results", str(tmp_path / "r"),
-                 "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--method",
+                "CE",
+                "--seeds",
+                "0",
+                "--protocol",
+                str(mine),
+                "--results",
+                str(tmp_path / "r"),
+                "--cache-dir",
+                str(cache_dir),
+                "--device",
+                "cpu",
+                "--quiet",
+                "--no-site",
+            ]
+        )
+        == 0
+    )
     result = json.loads(next((tmp_path / "r").rglob("seed-0.json")).read_text())
     assert result["spec"]["protocol"] == "tiny" and result["protocol_config"]["epochs"] == 1
     # a custom file may not pose as a shipped protocol with other settings

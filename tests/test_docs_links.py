@@ -11,11 +11,12 @@
 * A ``#anchor`` on a link or mention to a Markdown file names a heading (GitHub-style slug) or an
   explicit ``<a id="...">`` of that file.
 """
+
 from __future__ import annotations
 
 import re
 import subprocess
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
@@ -55,8 +56,7 @@ def _line(text: str, pos: int) -> int:
 
 
 def _markdown_files() -> list[Path]:
-    return [p for p in repo_files() if p.suffix == ".md"
-            and (p == ROOT / "README.md" or (ROOT / "docs") in p.parents)]
+    return [p for p in repo_files() if p.suffix == ".md" and (p == ROOT / "README.md" or (ROOT / "docs") in p.parents)]
 
 
 def github_slug(heading: str) -> str:
@@ -66,7 +66,7 @@ def github_slug(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
 
 
-@lru_cache(maxsize=None)
+@cache
 def anchors(path: Path) -> frozenset[str]:
     """The anchors a Markdown file defines: heading slugs (with GitHub's -1, -2 for repeats) and ``<a id>``s."""
     text = FENCE.sub("", _text(path))
@@ -95,8 +95,10 @@ def test_no_file_cites_the_private_specification():
         text = _text(path)
         for m in PRIVATE_SPEC.finditer(text):
             offenders.append(f"{path.relative_to(ROOT)}:{_line(text, m.start())}: {m.group(0)}")
-    assert not offenders, ("these cite a file that is not in the repository (methods: docs/methods.md, datasets: "
-                           "docs/datasets/<name>.md, design: docs/architecture.md):\n" + "\n".join(offenders))
+    assert not offenders, (
+        "these cite a file that is not in the repository (methods: docs/methods.md, datasets: "
+        "docs/datasets/<name>.md, design: docs/architecture.md):\n" + "\n".join(offenders)
+    )
 
 
 def test_markdown_links_resolve():

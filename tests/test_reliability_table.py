@@ -5,13 +5,14 @@ command's arguments; the test runs the command and checks the exit code, that th
 line (no traceback) and that it holds the documented message. A second test keeps the table in
 docs/reliability.md identical to ``CASES``, so the document cannot drift from what is tested.
 """
+
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -44,8 +45,23 @@ class Work:
         return self.run("--protocol", path)
 
     def run(self, *extra: str) -> list[str]:
-        base = ["run", "--dataset", "digits-lt", "--method", "ce", "--seeds", "0", "--quiet", "--no-site",
-                "--device", "cpu", "--results", str(self.results), "--cache-dir", str(self.cache)]
+        base = [
+            "run",
+            "--dataset",
+            "digits-lt",
+            "--method",
+            "ce",
+            "--seeds",
+            "0",
+            "--quiet",
+            "--no-site",
+            "--device",
+            "cpu",
+            "--results",
+            str(self.results),
+            "--cache-dir",
+            str(self.cache),
+        ]
         return base + list(extra)
 
     def method_file(self, body: str) -> str:
@@ -54,8 +70,13 @@ class Work:
     def some_results(self, predictions: bool = False) -> Path:
         for method in ("CE", "RW"):
             for seed in range(3):
-                path = self.synthetic_result(self.results, dataset="skin7", method=method, seed=seed,
-                                             metrics={"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0})
+                path = self.synthetic_result(
+                    self.results,
+                    dataset="skin7",
+                    method=method,
+                    seed=seed,
+                    metrics={"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0},
+                )
                 if predictions:
                     from benchmark.results import write_predictions
 
@@ -116,6 +137,7 @@ def _manifest_edit(key: str) -> Callable[[Work], list[str]]:
         folder = w.prepared()
         _edit_json(folder / "manifest.json", lambda d: d.pop(key))
         return ["datasets", "verify", "digits-lt", "--size", "8", "--cache-dir", str(w.cache)]
+
     return setup
 
 
@@ -135,6 +157,7 @@ def _reference(text: str) -> Callable[[Work], list[str]]:
     def setup(w: Work) -> list[str]:
         w.some_results()
         return ["check", "--results", str(w.results), "--reference", w.file("ref.csv", text)]
+
     return setup
 
 
@@ -147,94 +170,242 @@ CASES: list[BadInput] = [
     BadInput("NaN learning rate", P, "lr = NaN: must be a finite number", lambda w: w.protocol("lr = nan")),
     BadInput("a string for a number", P, 'epochs = "3": must be a valid integer', lambda w: w.protocol('epochs = "3"')),
     BadInput("misspelled key", P, "unknown key 'epoch'; did you mean 'epochs'?", lambda w: w.protocol("epoch = 3")),
-    BadInput("crop larger than the cached image", P, "image_size = 64: must be <= cache_size (32)",
-             lambda w: w.protocol("image_size = 64\ncache_size = 32")),
-    BadInput("warmup longer than training", P, "warmup_epochs = 9: must be <= epochs (4)",
-             lambda w: w.protocol("epochs = 4\nwarmup_epochs = 9")),
-    BadInput("unknown precision", P, "precision = \"float16\": must be 'float32' or 'float64'",
-             lambda w: w.protocol('precision = "float16"')),
-    BadInput("bad value in a per-dataset table", P, "[datasets.skin7] batch_size = 0: must be >= 1",
-             lambda w: w.protocol("[datasets.skin7]\nbatch_size = 0")),
+    BadInput(
+        "crop larger than the cached image",
+        P,
+        "image_size = 64: must be <= cache_size (32)",
+        lambda w: w.protocol("image_size = 64\ncache_size = 32"),
+    ),
+    BadInput(
+        "warmup longer than training",
+        P,
+        "warmup_epochs = 9: must be <= epochs (4)",
+        lambda w: w.protocol("epochs = 4\nwarmup_epochs = 9"),
+    ),
+    BadInput(
+        "unknown precision",
+        P,
+        "precision = \"float16\": must be 'float32' or 'float64'",
+        lambda w: w.protocol('precision = "float16"'),
+    ),
+    BadInput(
+        "bad value in a per-dataset table",
+        P,
+        "[datasets.skin7] batch_size = 0: must be >= 1",
+        lambda w: w.protocol("[datasets.skin7]\nbatch_size = 0"),
+    ),
     BadInput("malformed TOML", P, "not valid TOML", lambda w: w.protocol("epochs = = 3")),
-    BadInput("protocol name that is a path", P, "a protocol name is a folder name", lambda w: w.protocol('', name="..")),
-    BadInput("unknown protocol name", "run --protocol fast", "unknown protocol 'fast'; valid: paper, quick, smoke",
-             lambda w: w.run("--protocol", "fast")),
-    BadInput("protocol name that climbs out", "run --protocol ../smoke", "unknown protocol '../smoke'",
-             lambda w: w.run("--protocol", "../smoke")),
+    BadInput(
+        "protocol name that is a path", P, "a protocol name is a folder name", lambda w: w.protocol("", name="..")
+    ),
+    BadInput(
+        "unknown protocol name",
+        "run --protocol fast",
+        "unknown protocol 'fast'; valid: paper, quick, smoke",
+        lambda w: w.run("--protocol", "fast"),
+    ),
+    BadInput(
+        "protocol name that climbs out",
+        "run --protocol ../smoke",
+        "unknown protocol '../smoke'",
+        lambda w: w.run("--protocol", "../smoke"),
+    ),
     # run: names, seeds, folders
-    BadInput("unknown method", "run --method nope", "unknown method 'nope'; valid: ce, ce-crw",
-             lambda w: w.run("--method", "nope")),
-    BadInput("unknown dataset", "run --dataset nope", "unknown dataset 'nope'; valid: bloodcell-lt",
-             lambda w: w.run("--dataset", "nope")),
-    BadInput("dataset that needs an argument", "run --dataset medmnist-lt", "needs an argument, e.g. medmnist-lt:bloodmnist",
-             lambda w: w.run("--dataset", "medmnist-lt")),
-    BadInput("unknown backbone", "run --backbone resnet-9000", "unknown timm backbone 'resnet-9000'",
-             lambda w: w.run("--backbone", "resnet-9000")),
-    BadInput("missing pretrained weights file", "run --protocol paper --weights nofile.pth",
-             "pretrained weights file nofile.pth not found", lambda w: w.run("--protocol", "paper", "--weights", "nofile.pth")),
+    BadInput(
+        "unknown method",
+        "run --method nope",
+        "unknown method 'nope'; valid: ce, ce-crw",
+        lambda w: w.run("--method", "nope"),
+    ),
+    BadInput(
+        "unknown dataset",
+        "run --dataset nope",
+        "unknown dataset 'nope'; valid: bloodcell-lt",
+        lambda w: w.run("--dataset", "nope"),
+    ),
+    BadInput(
+        "dataset that needs an argument",
+        "run --dataset medmnist-lt",
+        "needs an argument, e.g. medmnist-lt:bloodmnist",
+        lambda w: w.run("--dataset", "medmnist-lt"),
+    ),
+    BadInput(
+        "unknown backbone",
+        "run --backbone resnet-9000",
+        "unknown timm backbone 'resnet-9000'",
+        lambda w: w.run("--backbone", "resnet-9000"),
+    ),
+    BadInput(
+        "missing pretrained weights file",
+        "run --protocol paper --weights nofile.pth",
+        "pretrained weights file nofile.pth not found",
+        lambda w: w.run("--protocol", "paper", "--weights", "nofile.pth"),
+    ),
     BadInput("negative seed", "run --seeds -1", "--seeds -1: a seed must be >= 0", lambda w: w.run("--seeds", "-1")),
-    BadInput("no method named", "run", "name methods with --method NAME",
-             lambda w: [a for a in w.run() if a not in ("--method", "ce")]),
-    BadInput("--results is a file", "run --results afile", "is a file; give a directory",
-             lambda w: w.run("--results", w.file("afile", "x"))),
-    BadInput("unknown stage-2 suffix", "run --method ce:cXX", "unknown stage-2 suffix 'cXX'; valid: cRW, cRS",
-             lambda w: w.run("--method", "ce:cXX")),
-    BadInput("unknown dataset parameter", "run -p nosuch=1", "bad dataset parameter ['nosuch']",
-             lambda w: w.run("-p", "nosuch=1")),
+    BadInput(
+        "no method named",
+        "run",
+        "name methods with --method NAME",
+        lambda w: [a for a in w.run() if a not in ("--method", "ce")],
+    ),
+    BadInput(
+        "--results is a file",
+        "run --results afile",
+        "is a file; give a directory",
+        lambda w: w.run("--results", w.file("afile", "x")),
+    ),
+    BadInput(
+        "unknown stage-2 suffix",
+        "run --method ce:cXX",
+        "unknown stage-2 suffix 'cXX'; valid: cRW, cRS",
+        lambda w: w.run("--method", "ce:cXX"),
+    ),
+    BadInput(
+        "unknown dataset parameter",
+        "run -p nosuch=1",
+        "bad dataset parameter ['nosuch']",
+        lambda w: w.run("-p", "nosuch=1"),
+    ),
     # a user's method file
-    BadInput("method file that raises on import", "run --method mine.py:Mine", "importing it failed: RuntimeError: boom",
-             lambda w: w.run("--method", w.file("mine.py", "raise RuntimeError('boom')\n") + ":Mine")),
-    BadInput("method file without the class", "run --method mine.py:Nope", "Nope",
-             lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = "mine"') + ":Nope")),
-    BadInput("method file reusing a registered id", "run --method mine.py:Mine", "clashes with the registered method 'CE'",
-             lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = "ce"') + ":Mine")),
-    BadInput("method id that is a path", "run --method mine.py:Mine", "id '..' is not a valid method id",
-             lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = ".."') + ":Mine")),
-    BadInput("bad suffix on a user method", "run --method mine.py:Mine:cZZ", "unknown stage-2 suffix 'cZZ'",
-             lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = "mine"') + ":Mine:cZZ")),
+    BadInput(
+        "method file that raises on import",
+        "run --method mine.py:Mine",
+        "importing it failed: RuntimeError: boom",
+        lambda w: w.run("--method", w.file("mine.py", "raise RuntimeError('boom')\n") + ":Mine"),
+    ),
+    BadInput(
+        "method file without the class",
+        "run --method mine.py:Nope",
+        "Nope",
+        lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = "mine"') + ":Nope"),
+    ),
+    BadInput(
+        "method file reusing a registered id",
+        "run --method mine.py:Mine",
+        "clashes with the registered method 'CE'",
+        lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = "ce"') + ":Mine"),
+    ),
+    BadInput(
+        "method id that is a path",
+        "run --method mine.py:Mine",
+        "id '..' is not a valid method id",
+        lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = ".."') + ":Mine"),
+    ),
+    BadInput(
+        "bad suffix on a user method",
+        "run --method mine.py:Mine:cZZ",
+        "unknown stage-2 suffix 'cZZ'",
+        lambda w: w.run("--method", w.method_file('    name = "Mine"\n    id = "mine"') + ":Mine:cZZ"),
+    ),
     # datasets
-    BadInput("negative image size", "datasets prepare digits-lt --size -4", "image size -4 px: must be a whole number >= 1",
-             lambda w: ["datasets", "prepare", "digits-lt", "--size", "-4", "--cache-dir", str(w.cache)]),
-    BadInput("missing raw folder", "datasets prepare skin7 --raw nowhere",
-             "Download ISIC2018_Task3_Training_GroundTruth.csv",
-             lambda w: ["datasets", "prepare", "skin7", "--raw", str(w.root / "nowhere"), "--cache-dir", str(w.cache)]),
-    BadInput("unknown MedMNIST flag", "datasets prepare medmnist-lt:nosuch", "unknown MedMNIST flag 'nosuch'",
-             lambda w: ["datasets", "prepare", "medmnist-lt:nosuch", "--raw", str(w.root), "--cache-dir", str(w.cache)]),
-    BadInput("malformed --param", "datasets prepare digits-lt -p rho", "--param 'rho': expected KEY=VALUE",
-             lambda w: ["datasets", "prepare", "digits-lt", "-p", "rho", "--cache-dir", str(w.cache)]),
-    BadInput("dataset not prepared", "datasets info skin7", "skin7 is not prepared",
-             lambda w: ["datasets", "info", "skin7", "--cache-dir", str(w.cache)]),
-    BadInput("manifest without split_counts", "datasets verify digits-lt", "manifest.json has no 'split_counts'",
-             _manifest_edit("split_counts")),
-    BadInput("labels.npy shorter than images.npy", "datasets verify digits-lt", "but labels.npy",
-             _short_labels),
-    BadInput("missing embedding source", "datasets embed bloodcell-lt --source none.npz", "none.npz: not found",
-             lambda w: ["datasets", "embed", "bloodcell-lt", "--source", str(w.root / "none.npz"), "--out",
-                        str(w.root / "b.npz")]),
+    BadInput(
+        "negative image size",
+        "datasets prepare digits-lt --size -4",
+        "image size -4 px: must be a whole number >= 1",
+        lambda w: ["datasets", "prepare", "digits-lt", "--size", "-4", "--cache-dir", str(w.cache)],
+    ),
+    BadInput(
+        "missing raw folder",
+        "datasets prepare skin7 --raw nowhere",
+        "Download ISIC2018_Task3_Training_GroundTruth.csv",
+        lambda w: ["datasets", "prepare", "skin7", "--raw", str(w.root / "nowhere"), "--cache-dir", str(w.cache)],
+    ),
+    BadInput(
+        "unknown MedMNIST flag",
+        "datasets prepare medmnist-lt:nosuch",
+        "unknown MedMNIST flag 'nosuch'",
+        lambda w: ["datasets", "prepare", "medmnist-lt:nosuch", "--raw", str(w.root), "--cache-dir", str(w.cache)],
+    ),
+    BadInput(
+        "malformed --param",
+        "datasets prepare digits-lt -p rho",
+        "--param 'rho': expected KEY=VALUE",
+        lambda w: ["datasets", "prepare", "digits-lt", "-p", "rho", "--cache-dir", str(w.cache)],
+    ),
+    BadInput(
+        "dataset not prepared",
+        "datasets info skin7",
+        "skin7 is not prepared",
+        lambda w: ["datasets", "info", "skin7", "--cache-dir", str(w.cache)],
+    ),
+    BadInput(
+        "manifest without split_counts",
+        "datasets verify digits-lt",
+        "manifest.json has no 'split_counts'",
+        _manifest_edit("split_counts"),
+    ),
+    BadInput("labels.npy shorter than images.npy", "datasets verify digits-lt", "but labels.npy", _short_labels),
+    BadInput(
+        "missing embedding source",
+        "datasets embed bloodcell-lt --source none.npz",
+        "none.npz: not found",
+        lambda w: [
+            "datasets",
+            "embed",
+            "bloodcell-lt",
+            "--source",
+            str(w.root / "none.npz"),
+            "--out",
+            str(w.root / "b.npz"),
+        ],
+    ),
     # results and what reads them
-    BadInput("missing results directory", "report --results nowhere", "results directory",
-             lambda w: ["report", "--results", str(w.root / "nowhere")]),
+    BadInput(
+        "missing results directory",
+        "report --results nowhere",
+        "results directory",
+        lambda w: ["report", "--results", str(w.root / "nowhere")],
+    ),
     BadInput("truncated result JSON", "report --results results", "not a valid result file", _corrupt_result),
-    BadInput("truncated predictions file", "leaderboard --results results --out site",
-             "not a readable predictions file", _truncated_predictions),
-    BadInput("predictions file outside the results", "leaderboard --results results --out site",
-             "is outside the submission", _outside_predictions),
-    BadInput("site folder that is not a site", "leaderboard --results results --out mysite",
-             "is not a leaderboard site (no .medlt-site file); refusing to replace it", _non_site_folder),
-    BadInput("reference CSV with wrong columns", "check --reference ref.csv", "needs columns method, dataset",
-             _reference("name,score\nCE,1\n")),
-    BadInput("reference CSV with a non-number", "check --reference ref.csv", "all_mean = 'high' is not a number",
-             _reference("method,dataset,all_mean\nCE,skin7,high\n")),
-    BadInput("reference that matches no run", "check --reference ref.csv", "the reference has datasets xray9",
-             _reference("method,dataset,all_mean\nCE,xray9,50\n")),
-    BadInput("negative tolerance", "check --tolerance -1", "--tolerance must be >= 0",
-             lambda w: ["check", "--results", str(w.some_results()), "--tolerance", "-1"]),
+    BadInput(
+        "truncated predictions file",
+        "leaderboard --results results --out site",
+        "not a readable predictions file",
+        _truncated_predictions,
+    ),
+    BadInput(
+        "predictions file outside the results",
+        "leaderboard --results results --out site",
+        "is outside the submission",
+        _outside_predictions,
+    ),
+    BadInput(
+        "site folder that is not a site",
+        "leaderboard --results results --out mysite",
+        "is not a leaderboard site (no .medlt-site file); refusing to replace it",
+        _non_site_folder,
+    ),
+    BadInput(
+        "reference CSV with wrong columns",
+        "check --reference ref.csv",
+        "needs columns method, dataset",
+        _reference("name,score\nCE,1\n"),
+    ),
+    BadInput(
+        "reference CSV with a non-number",
+        "check --reference ref.csv",
+        "all_mean = 'high' is not a number",
+        _reference("method,dataset,all_mean\nCE,skin7,high\n"),
+    ),
+    BadInput(
+        "reference that matches no run",
+        "check --reference ref.csv",
+        "the reference has datasets xray9",
+        _reference("method,dataset,all_mean\nCE,xray9,50\n"),
+    ),
+    BadInput(
+        "negative tolerance",
+        "check --tolerance -1",
+        "--tolerance must be >= 0",
+        lambda w: ["check", "--results", str(w.some_results()), "--tolerance", "-1"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.what for c in CASES])
-def test_bad_input_gets_its_one_line_message(case: BadInput, tmp_path: Path, synthetic_result, capsys,
-                                             monkeypatch) -> None:
+def test_bad_input_gets_its_one_line_message(
+    case: BadInput, tmp_path: Path, synthetic_result, capsys, monkeypatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     work = Work(tmp_path, synthetic_result)
     argv = case.setup(work)
@@ -261,7 +432,9 @@ def test_the_document_shows_exactly_the_tested_table() -> None:
     text = DOC.read_text(encoding="utf-8")
     assert BEGIN in text and END in text
     table = text.split(BEGIN, 1)[1].split(END, 1)[0].strip().splitlines()
-    assert table[2:] == _rows(), "docs/reliability.md is out of date: python tests/test_reliability_table.py rewrites it"
+    assert table[2:] == _rows(), (
+        "docs/reliability.md is out of date: python tests/test_reliability_table.py rewrites it"
+    )
     assert len(CASES) >= 40
 
 

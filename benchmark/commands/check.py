@@ -1,4 +1,5 @@
 """``check``: regression check of a results directory against reported numbers."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,31 +8,54 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "check", help="check that results reproduce reported numbers within a tolerance",
+        "check",
+        help="check that results reproduce reported numbers within a tolerance",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Compare the mean over seeds of every (method, dataset, metric all/major/medium/minor) cell\n"
-                    "that the results and the reference both hold, with a two-sided Welch test at 95 %. A cell fails when\n"
-                    "  |reproduced - reported| > max(TOLERANCE, t_0.975,df * sqrt(s^2/n + s_ref^2/n_ref))\n"
-                    "using the runs' std s over n seeds and the reference's std s_ref over n_ref seeds (the paper's\n"
-                    "are 3-seed means; a reference without a std is assumed to share the runs' spread).\n"
-                    "A cell with fewer than 3 runs or a band wider than --max-band is INCONCLUSIVE: it could not\n"
-                    "have failed a real difference. Exit 1 naming every failing (or inconclusive) cell, 0 when all\n"
-                    "pass, 2 when nothing can be compared.")
+        "that the results and the reference both hold, with a two-sided Welch test at 95 %. A cell fails when\n"
+        "  |reproduced - reported| > max(TOLERANCE, t_0.975,df * sqrt(s^2/n + s_ref^2/n_ref))\n"
+        "using the runs' std s over n seeds and the reference's std s_ref over n_ref seeds (the paper's\n"
+        "are 3-seed means; a reference without a std is assumed to share the runs' spread).\n"
+        "A cell with fewer than 3 runs or a band wider than --max-band is INCONCLUSIVE: it could not\n"
+        "have failed a real difference. Exit 1 naming every failing (or inconclusive) cell, 0 when all\n"
+        "pass, 2 when nothing can be compared.",
+    )
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
-    p.add_argument("--reference", default="paper",
-                   help="'paper' (the paper's Tables 2-5, shipped in benchmark/reference/) or a CSV with the columns "
-                        "of paper_table2.csv: method,dataset,all_mean,all_std,major,minor (default: paper)")
-    p.add_argument("--tolerance", type=float, default=1.0, metavar="PP",
-                   help="least allowed |difference| in percentage points (default 1.0)")
-    p.add_argument("--max-band", type=float, default=5.0, metavar="PP",
-                   help="widest allowed band for a cell to count as checked (default 5.0)")
-    p.add_argument("--allow-inconclusive", action="store_true",
-                   help="report inconclusive cells (too few seeds, too wide a band) but do not fail on them")
+    p.add_argument(
+        "--reference",
+        default="paper",
+        help="'paper' (the paper's Tables 2-5, shipped in benchmark/reference/) or a CSV with the columns "
+        "of paper_table2.csv: method,dataset,all_mean,all_std,major,minor (default: paper)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=1.0,
+        metavar="PP",
+        help="least allowed |difference| in percentage points (default 1.0)",
+    )
+    p.add_argument(
+        "--max-band",
+        type=float,
+        default=5.0,
+        metavar="PP",
+        help="widest allowed band for a cell to count as checked (default 5.0)",
+    )
+    p.add_argument(
+        "--allow-inconclusive",
+        action="store_true",
+        help="report inconclusive cells (too few seeds, too wide a band) but do not fail on them",
+    )
     p.add_argument("--backbone", default=None, help="only runs with this backbone")
     p.add_argument("--protocol", default=None, help="only runs of this protocol")
     p.add_argument("--show-missing", action="store_true", help="also list reference cells the results have no runs for")
-    p.add_argument("--write-reference", type=Path, default=None, metavar="FILE",
-                   help="instead of checking, write the results' means as a reference CSV (e.g. a golden file)")
+    p.add_argument(
+        "--write-reference",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="instead of checking, write the results' means as a reference CSV (e.g. a golden file)",
+    )
     p.set_defaults(func=run)
 
 
@@ -39,8 +63,14 @@ def run(args: argparse.Namespace) -> int:
     """Compare with the reference; a broken result file refuses the check (exit 2, naming the file): a
     verdict must cover every run of the directory."""
     from ..cli import UserError
-    from ..regression import (ReferenceError, compare, format_comparisons, load_reference, reference_csv_from_frame,
-                              why_nothing_matches)
+    from ..regression import (
+        ReferenceError,
+        compare,
+        format_comparisons,
+        load_reference,
+        reference_csv_from_frame,
+        why_nothing_matches,
+    )
     from ..results import atomic_write_bytes, load_results, results_frame
 
     if not args.results.is_dir():
@@ -61,24 +91,31 @@ def run(args: argparse.Namespace) -> int:
         reference = load_reference(args.reference)
     except ReferenceError as e:
         raise UserError(str(e)) from None
-    comparisons = compare(frame, reference, args.tolerance, backbone=args.backbone, protocol=args.protocol,
-                          max_band=args.max_band)
+    comparisons = compare(
+        frame, reference, args.tolerance, backbone=args.backbone, protocol=args.protocol, max_band=args.max_band
+    )
     ran = [c for c in comparisons if c.ran]
     if not ran:
-        raise UserError(f"no run in {args.results} matches a cell of reference {args.reference!r} "
-                        f"({len(reference)} reference cells): {why_nothing_matches(frame, reference)}")
+        raise UserError(
+            f"no run in {args.results} matches a cell of reference {args.reference!r} "
+            f"({len(reference)} reference cells): {why_nothing_matches(frame, reference)}"
+        )
     print(format_comparisons(comparisons, show_missing=args.show_missing))
     failed = [c for c in ran if not c.ok]
     inconclusive = [c for c in ran if c.ok and c.inconclusive]
     print()
     for c in failed:
-        print(f"FAIL {c.label}: reproduced {c.reproduced:.2f} vs reported {c.ref.value:.2f} ({c.ref.source}), "
-              f"difference {c.diff:+.2f} outside ±{c.allowed:.2f}")
+        print(
+            f"FAIL {c.label}: reproduced {c.reproduced:.2f} vs reported {c.ref.value:.2f} ({c.ref.source}), "
+            f"difference {c.diff:+.2f} outside ±{c.allowed:.2f}"
+        )
     for c in inconclusive:
         print(f"INCONCLUSIVE {c.label}: {c.inconclusive}; run more seeds (or raise --max-band)")
     missing = len(comparisons) - len(ran)
-    print(f"{len(ran)} cells compared: {len(ran) - len(failed)} within tolerance, {len(failed)} outside"
-          + (f", {len(inconclusive)} of those within inconclusive" if inconclusive else "")
-          + (f"; {missing} reference cells have no runs" if missing else "")
-          + f" (Welch band at 95 %, at least {args.tolerance:g} pp)")
+    print(
+        f"{len(ran)} cells compared: {len(ran) - len(failed)} within tolerance, {len(failed)} outside"
+        + (f", {len(inconclusive)} of those within inconclusive" if inconclusive else "")
+        + (f"; {missing} reference cells have no runs" if missing else "")
+        + f" (Welch band at 95 %, at least {args.tolerance:g} pp)"
+    )
     return 1 if failed or (inconclusive and not args.allow_inconclusive) else 0

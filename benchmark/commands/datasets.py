@@ -10,6 +10,7 @@
 ``medmnist-lt:bloodmnist`` or ``-p split=patient`` for ``xray9``; ``info`` needs the same
 ``--seed`` / ``--param`` as ``prepare`` (they are part of the dataset's identity).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from datasets import (DEFAULT_CACHE, DatasetBuilder, DatasetError, PreparedDataset, create_builder, manifest_sha256,
-                      registered_builders)
+from datasets import (
+    DEFAULT_CACHE,
+    DatasetBuilder,
+    DatasetError,
+    PreparedDataset,
+    create_builder,
+    manifest_sha256,
+    registered_builders,
+)
 from datasets.prepared import MANIFEST
 
 EXIT_ERROR = 2
@@ -27,18 +35,29 @@ EXIT_ERROR = 2
 
 def register(subparsers: Any) -> None:
     """Add the ``datasets`` command (``prepare`` / ``info`` / ``list``) to a CLI's subparsers."""
-    parser = subparsers.add_parser("datasets", help="prepare, inspect and list datasets",
-                                   description="Prepare a dataset once from its official files; inspect it; list all.")
+    parser = subparsers.add_parser(
+        "datasets",
+        help="prepare, inspect and list datasets",
+        description="Prepare a dataset once from its official files; inspect it; list all.",
+    )
     sub = parser.add_subparsers(dest="datasets_command", metavar="{prepare,info,list,verify,embed}")
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("name", help="dataset name (see `datasets list`), e.g. skin7 or medmnist-lt:bloodmnist")
         p.add_argument("--size", type=int, default=None, help="cached image size in px (default: the dataset's)")
-        p.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})")
+        p.add_argument(
+            "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})"
+        )
         p.add_argument("--seed", type=int, default=0, help="construction seed (default 0)")
-        p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                       help="construction parameter, e.g. rho=10 (repeatable)")
+        p.add_argument(
+            "-p",
+            "--param",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="construction parameter, e.g. rho=10 (repeatable)",
+        )
 
     prepare = sub.add_parser("prepare", help="decode, resize and cache a dataset from its official files")
     common(prepare)
@@ -51,26 +70,34 @@ def register(subparsers: Any) -> None:
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(func=cmd_info)
 
-    verify = sub.add_parser("verify", help="recompute a prepared dataset's checksums and compare with its manifest",
-                            description="Recompute the label and split checksums and per-split counts of a prepared "
-                                        "dataset (and, with --raw, its source files' sha256) and compare them with "
-                                        "its manifest. Prints OK, or each mismatch and exits 1.")
+    verify = sub.add_parser(
+        "verify",
+        help="recompute a prepared dataset's checksums and compare with its manifest",
+        description="Recompute the label and split checksums and per-split counts of a prepared "
+        "dataset (and, with --raw, its source files' sha256) and compare them with "
+        "its manifest. Prints OK, or each mismatch and exits 1.",
+    )
     common(verify)
     verify.add_argument("--raw", type=Path, default=None, help="folder holding the official files (checks them too)")
     verify.set_defaults(func=cmd_verify)
 
     embed = sub.add_parser(
-        "embed", help="regenerate the embedded bloodcell-lt file from a BloodMNIST-format npz",
+        "embed",
+        help="regenerate the embedded bloodcell-lt file from a BloodMNIST-format npz",
         description="Re-derive datasets/data/bloodcell_lt.npz (and its manifest) bit-identically from "
-                    "bloodmnist_pbc_28.npz (shared/data/bloodcell/) or the official bloodmnist.npz (other counts).")
+        "bloodmnist_pbc_28.npz (shared/data/bloodcell/) or the official bloodmnist.npz (other counts).",
+    )
     embed.add_argument("name", choices=["bloodcell-lt"], help="the embedded dataset to build")
     embed.add_argument("--source", type=Path, required=True, help="a BloodMNIST-format .npz")
-    embed.add_argument("--out", type=Path, default=None,
-                       help="where to write the .npz (default: the shipped file inside the package)")
+    embed.add_argument(
+        "--out", type=Path, default=None, help="where to write the .npz (default: the shipped file inside the package)"
+    )
     embed.set_defaults(func=cmd_embed)
 
     listing = sub.add_parser("list", help="registered datasets and whether they are prepared")
-    listing.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})")
+    listing.add_argument(
+        "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})"
+    )
     listing.set_defaults(func=cmd_list)
 
 
@@ -97,8 +124,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         try:
             stats = dataset_stats(manifest, folder)
         except (KeyError, TypeError, ValueError) as e:
-            raise DatasetError(f"{folder / MANIFEST}: incomplete manifest ({type(e).__name__}: {e});"
-                               f" delete {folder} and prepare again") from None
+            raise DatasetError(
+                f"{folder / MANIFEST}: incomplete manifest ({type(e).__name__}: {e}); delete {folder} and prepare again"
+            ) from None
     except DatasetError as e:
         return _error(e)
     if args.json:
@@ -189,8 +217,10 @@ def dataset_stats(manifest: dict[str, Any], folder: str | Path | None = None) ->
         "rho": round(n_max / n_min, 1) if n_min > 0 else None,
         "images": {**{s: sum(c) for s, c in counts.items()}, "total": int(m["num_images"])},
         "groups": m["groups"],
-        "classes": [{"index": i, "name": n, "group": group_of.get(i), **{s: counts[s][i] for s in counts}}
-                    for i, n in enumerate(names)],
+        "classes": [
+            {"index": i, "name": n, "group": group_of.get(i), **{s: counts[s][i] for s in counts}}
+            for i, n in enumerate(names)
+        ],
         "construction": m.get("construction", {}),
     }
 
@@ -213,12 +243,18 @@ def format_stats(stats: dict[str, Any]) -> str:
         "",
     ]
     rows = [("#", "class", "group", "train", "val", "test")]
-    rows += [(str(c["index"]), c["name"], c["group"] or "-", str(c["train"]), str(c["val"]), str(c["test"]))
-             for c in stats["classes"]]
+    rows += [
+        (str(c["index"]), c["name"], c["group"] or "-", str(c["train"]), str(c["val"]), str(c["test"]))
+        for c in stats["classes"]
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for r in rows:
-        cells = [r[0].rjust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
-                 *(c.rjust(w) for c, w in zip(r[3:], widths[3:]))]
+        cells = [
+            r[0].rjust(widths[0]),
+            r[1].ljust(widths[1]),
+            r[2].ljust(widths[2]),
+            *(c.rjust(w) for c, w in zip(r[3:], widths[3:])),
+        ]
         lines.append("  " + "  ".join(cells))
     return "\n".join(lines)
 
@@ -249,10 +285,17 @@ def _require_prepared(args: argparse.Namespace) -> Path:
     folder = _prepared_folder(builder, Path(args.cache_dir), args.size)
     if folder is None:
         size = args.size or builder.default_size
-        extra = "".join([f" --size {args.size}" if args.size else "", f" --seed {args.seed}" if args.seed else "",
-                         *(f" -p {p}" for p in args.param)])
-        raise DatasetError(f"{builder.id} is not prepared at {size} px in {args.cache_dir}; run `python -m benchmark"
-                           f" datasets prepare {args.name} --raw DIR --cache-dir {args.cache_dir}{extra}` first")
+        extra = "".join(
+            [
+                f" --size {args.size}" if args.size else "",
+                f" --seed {args.seed}" if args.seed else "",
+                *(f" -p {p}" for p in args.param),
+            ]
+        )
+        raise DatasetError(
+            f"{builder.id} is not prepared at {size} px in {args.cache_dir}; run `python -m benchmark"
+            f" datasets prepare {args.name} --raw DIR --cache-dir {args.cache_dir}{extra}` first"
+        )
     return folder
 
 

@@ -1,4 +1,5 @@
 """``leaderboard``: write the static leaderboard site of a results directory."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,17 +7,29 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("leaderboard", help="write the static leaderboard site of a results directory",
-                       description="Write a self-contained static site (open index.html from disk or publish the "
-                                   "folder): the main table, one page per dataset and per method, paper vs "
-                                   "reproduced, and results.json / results.csv.")
+    p = sub.add_parser(
+        "leaderboard",
+        help="write the static leaderboard site of a results directory",
+        description="Write a self-contained static site (open index.html from disk or publish the "
+        "folder): the main table, one page per dataset and per method, paper vs "
+        "reproduced, and results.json / results.csv.",
+    )
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder, replaced as a whole when it is a site this tool wrote (default: site/, "
-                        "which is not replaced when it holds the site of another results directory)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder, replaced as a whole when it is a site this tool wrote (default: site/, "
+        "which is not replaced when it holds the site of another results directory)",
+    )
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
-    p.add_argument("--tolerance", type=float, default=1.0, metavar="PP",
-                   help="tolerance of the paper-vs-reproduced page, as in `check` (default 1.0)")
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=1.0,
+        metavar="PP",
+        help="tolerance of the paper-vs-reproduced page, as in `check` (default 1.0)",
+    )
     p.set_defaults(func=run)
 
 
@@ -24,8 +37,13 @@ def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
     out = args.out or Path("site")
-    index = write_site(args.results, out, n_resamples=args.resamples, tolerance=args.tolerance,
-                       replace_other_results=args.out is not None)
+    index = write_site(
+        args.results,
+        out,
+        n_resamples=args.resamples,
+        tolerance=args.tolerance,
+        replace_other_results=args.out is not None,
+    )
     print(f"leaderboard site written to {out}; open {index.resolve().as_uri()}")
     return 0
 

@@ -1,4 +1,5 @@
 """``report``: the paper's tables (2: main, 3: ablation, 4: backbones, 5: with Medium) from a results directory."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,18 +14,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     specs = metric_specs()
     lower = [name for name, spec in specs.items() if not spec.higher_is_better]
 
-    p = sub.add_parser("report", help="print a paper-layout table (Table 2 by default) of a results directory",
-                       formatter_class=argparse.RawDescriptionHelpFormatter,
-                       description="Mean (± sample std over seeds for Table 2) of MCR (or --metric) in the paper's "
-                                   "layouts:\n  "
-                                   + "\n  ".join(TABLE_HELP[t] for t in TABLES)
-                                   + "\nBest per column in bold (text: *), second underlined (text: _); csv has plain numbers.")
+    p = sub.add_parser(
+        "report",
+        help="print a paper-layout table (Table 2 by default) of a results directory",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Mean (± sample std over seeds for Table 2) of MCR (or --metric) in the paper's "
+        "layouts:\n  "
+        + "\n  ".join(TABLE_HELP[t] for t in TABLES)
+        + "\nBest per column in bold (text: *), second underlined (text: _); csv has plain numbers.",
+    )
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
     p.add_argument("--format", choices=list(FORMATS), default="text")
     p.add_argument("--table", type=int, choices=list(TABLES), default=2, help="which table layout (default 2)")
-    p.add_argument("--metric", metavar="NAME", default=None,
-                   help="show this metric of the result schema instead of the MCR columns All / Major / Minor "
-                        f"(one column per dataset; lowest marked best for {', '.join(lower)}): {', '.join(specs)}")
+    p.add_argument(
+        "--metric",
+        metavar="NAME",
+        default=None,
+        help="show this metric of the result schema instead of the MCR columns All / Major / Minor "
+        f"(one column per dataset; lowest marked best for {', '.join(lower)}): {', '.join(specs)}",
+    )
     p.set_defaults(func=run)
 
 

@@ -1,4 +1,5 @@
 """``run``: the grid of datasets × methods × backbones × seeds."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,34 +10,71 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "run", help="run a grid of datasets × methods × backbones × seeds",
+        "run",
+        help="run a grid of datasets × methods × backbones × seeds",
         description="Train and evaluate methods. Finished runs are skipped, a killed run resumes, "
-                    "and the Table-2 summary is printed at the end.")
+        "and the Table-2 summary is printed at the end.",
+    )
     p.add_argument("--all", action="store_true", help="every registered method")
-    p.add_argument("--method", action="append", default=[], metavar="NAME",
-                   help="a method name or id (repeatable), or path/to/file.py:ClassName")
-    p.add_argument("--dataset", action="append", default=[], metavar="NAME",
-                   help="a dataset (repeatable; default: bloodcell-lt, real blood-cell images shipped with the package)")
-    p.add_argument("--backbone", action="append", default=[], metavar="TIMM_NAME",
-                   help="any timm model name (repeatable; default: the protocol's)")
+    p.add_argument(
+        "--method",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a method name or id (repeatable), or path/to/file.py:ClassName",
+    )
+    p.add_argument(
+        "--dataset",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a dataset (repeatable; default: bloodcell-lt, real blood-cell images shipped with the package)",
+    )
+    p.add_argument(
+        "--backbone",
+        action="append",
+        default=[],
+        metavar="TIMM_NAME",
+        help="any timm model name (repeatable; default: the protocol's)",
+    )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="seeds (default: 0 1 2)")
     p.add_argument("--protocol", default="quick", help="quick (default), paper, smoke, or a .toml file")
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
-    p.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)")
+    p.add_argument(
+        "--cache-dir", type=Path, default=None, help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)"
+    )
     p.add_argument("--data-root", type=Path, default=None, help="folder with the dataset's official files")
-    p.add_argument("-p", "--dataset-param", action="append", default=[], metavar="KEY=VALUE",
-                   help="dataset construction parameter, as `datasets prepare -p` takes it (repeatable; applies to "
-                        "every --dataset; seed=N sets the construction seed), e.g. -p split=patient for xray9")
+    p.add_argument(
+        "-p",
+        "--dataset-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dataset construction parameter, as `datasets prepare -p` takes it (repeatable; applies to "
+        "every --dataset; seed=N sets the construction seed), e.g. -p split=patient for xray9",
+    )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--weights", type=Path, default=None, help="pretrained backbone weights file (offline machines)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local",
-                   help="local: jobs in this process (default); ray: one Ray task per stage-1 job")
-    p.add_argument("--ray-address", default=None, help="Ray cluster address ('auto' joins a running cluster; "
-                   "default: start a local Ray instance)")
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local: jobs in this process (default); ray: one Ray task per stage-1 job",
+    )
+    p.add_argument(
+        "--ray-address",
+        default=None,
+        help="Ray cluster address ('auto' joins a running cluster; default: start a local Ray instance)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--site", type=Path, default=None, metavar="DIR",
-                   help="write the leaderboard site here at the end (default: site/ next to the results directory, "
-                        "left alone when it holds the site of another results directory)")
+    p.add_argument(
+        "--site",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write the leaderboard site here at the end (default: site/ next to the results directory, "
+        "left alone when it holds the site of another results directory)",
+    )
     p.add_argument("--no-site", action="store_true", help="do not write the leaderboard site")
     p.set_defaults(func=run)
 
@@ -45,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
     import datasets
     from methods import create_method, method_entries
 
-    from ..cli import UserError
     from ..backbones import check_backbone
+    from ..cli import UserError
     from ..grid import GridRunner, GridSettings, dataset_builder, expand_grid
     from ..protocol import load_protocol
     from ..report import format_table2, table2
@@ -68,9 +106,15 @@ def run(args: argparse.Namespace) -> int:
     runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol)
     for backbone, pretrained in sorted({(r.backbone, r.protocol.pretrained) for r in runs}):
         check_backbone(backbone, pretrained, args.weights)  # unknown names, missing weights: fail before any work
-    settings = GridSettings(results_dir=args.results, cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
-                            data_root=args.data_root, device=args.device, weights_file=args.weights,
-                            progress=not args.quiet, dataset_params=dataset_params)
+    settings = GridSettings(
+        results_dir=args.results,
+        cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+        data_root=args.data_root,
+        device=args.device,
+        weights_file=args.weights,
+        progress=not args.quiet,
+        dataset_params=dataset_params,
+    )
     t0 = time.perf_counter()
     executor = None
     if args.executor == "ray":
@@ -79,13 +123,19 @@ def run(args: argparse.Namespace) -> int:
         executor = RayExecutor(address=args.ray_address)
     counts = GridRunner(settings).run(runs, executor)
     wall = time.perf_counter() - t0
-    print(f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done, "
-          f"{counts['locked']} held by another worker ({wall:.1f} s)", file=sys.stderr)
+    print(
+        f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done, "
+        f"{counts['locked']} held by another worker ({wall:.1f} s)",
+        file=sys.stderr,
+    )
     wanted = {(r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) for r in runs}
     # This summary warns about, and leaves out, a broken file of another run instead of failing: the
     # grid's own runs are saved by now. `report`, `check` and the site refuse such a directory.
-    results = [r for r in load_results(args.results, on_invalid=_warn_left_out)
-               if (r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) in wanted]
+    results = [
+        r
+        for r in load_results(args.results, on_invalid=_warn_left_out)
+        if (r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) in wanted
+    ]
     summary, warnings_ = table2(results, warn=False)
     for w in warnings_:
         print(f"warning: {w}", file=sys.stderr)
@@ -115,8 +165,7 @@ def _check_distinct_ids(methods: list) -> None:
         mine = (where, m.source_sha256)  # one class of one file, however often it is named
         other = seen.setdefault(m.method_id, mine)
         if other != mine:
-            raise UserError(f"two methods have the id {m.method_id!r} ({other[0]} and {mine[0]}); "
-                            "give each its own id")
+            raise UserError(f"two methods have the id {m.method_id!r} ({other[0]} and {mine[0]}); give each its own id")
 
 
 def _check_seeds(seeds: list[int]) -> None:

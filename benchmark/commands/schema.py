@@ -1,4 +1,5 @@
 """``schema``: print or write the JSON Schema of a result file (``docs/result.schema.json``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -6,8 +7,11 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("schema", help="print or write the JSON Schema of a result file",
-                       description="The JSON Schema generated from the result model (docs/result.schema.json).")
+    p = sub.add_parser(
+        "schema",
+        help="print or write the JSON Schema of a result file",
+        description="The JSON Schema generated from the result model (docs/result.schema.json).",
+    )
     p.add_argument("--out", type=Path, default=None, help="write it to this file (default: print it)")
     p.set_defaults(func=run)
 

@@ -1,4 +1,5 @@
 """``validate``: check a results directory before submitting it."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,19 +8,27 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "validate", help="check a results directory before submitting it",
+        "validate",
+        help="check a results directory before submitting it",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Check every result file: the schema, finished runs, provenance, a known protocol, the dataset\n"
-                    "manifest hash, the file path, duplicates, and at least 3 seeds per\n"
-                    "(dataset, backbone, protocol, method). Exit 1 listing every problem, 0 with a one-line summary.\n\n"
-                    "Manifest hashes: datasets that need no download (digits-lt) are built into --cache-dir and\n"
-                    "must match exactly; for the others the expected hash comes from --manifest NAME=SHA or from\n"
-                    "a prepared manifest of the default construction in --cache-dir.")
+        "manifest hash, the file path, duplicates, and at least 3 seeds per\n"
+        "(dataset, backbone, protocol, method). Exit 1 listing every problem, 0 with a one-line summary.\n\n"
+        "Manifest hashes: datasets that need no download (digits-lt) are built into --cache-dir and\n"
+        "must match exactly; for the others the expected hash comes from --manifest NAME=SHA or from\n"
+        "a prepared manifest of the default construction in --cache-dir.",
+    )
     p.add_argument("results", type=Path, metavar="DIR", help="results directory")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)")
-    p.add_argument("--manifest", action="append", default=[], metavar="NAME=SHA256",
-                   help="expected dataset manifest hash (repeatable; see `datasets info NAME --json`)")
+    p.add_argument(
+        "--cache-dir", type=Path, default=None, help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)"
+    )
+    p.add_argument(
+        "--manifest",
+        action="append",
+        default=[],
+        metavar="NAME=SHA256",
+        help="expected dataset manifest hash (repeatable; see `datasets info NAME --json`)",
+    )
     p.add_argument("--min-seeds", type=int, default=3, help="seeds required per cell (default 3)")
     p.set_defaults(func=run)
 

@@ -2,6 +2,7 @@
 
 python -m benchmark run --method docs/examples/my_method.py:LogitAdjustedCE --protocol smoke --seeds 0
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

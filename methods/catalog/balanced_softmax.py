@@ -1,4 +1,5 @@
 """Balanced Softmax (Ren et al., NeurIPS 2020): cross-entropy on logits + log(training count)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,8 +41,10 @@ class BalancedSoftmax(Method):
     name = "Balanced-Softmax"  # the paper's "Balanced Softmax"; display names carry no spaces
     id = "balanced-softmax"
     description = "Balanced Softmax: cross-entropy on logits + log(training class count)."
-    reference = ("Ren et al., Balanced Meta-Softmax for Long-Tailed Visual Recognition, NeurIPS 2020, "
-                 "https://github.com/jiawei-ren/BalancedMetaSoftmax-Classification")
+    reference = (
+        "Ren et al., Balanced Meta-Softmax for Long-Tailed Visual Recognition, NeurIPS 2020, "
+        "https://github.com/jiawei-ren/BalancedMetaSoftmax-Classification"
+    )
     url = "https://arxiv.org/abs/2007.10740"
 
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:

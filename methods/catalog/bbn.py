@@ -1,4 +1,5 @@
 """BBN: bilateral-branch network with cumulative learning (Zhou et al., CVPR 2020)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,5 +56,8 @@ class BBN(Method):
         logits = model.head(bbn_mix_features(f_c, f_r, alpha))
         loss_c = F.cross_entropy(logits, batch.labels)
         loss_r = F.cross_entropy(logits, batch.paired_labels)
-        return {"loss": alpha * loss_c + (1.0 - alpha) * loss_r, "ce_conventional": loss_c.detach(),
-                "ce_rebalancing": loss_r.detach()}
+        return {
+            "loss": alpha * loss_c + (1.0 - alpha) * loss_r,
+            "ce_conventional": loss_c.detach(),
+            "ce_rebalancing": loss_r.detach(),
+        }

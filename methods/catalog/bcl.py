@@ -1,4 +1,5 @@
 """Balanced contrastive learning, BCL (Zhu et al., CVPR 2022): logit-adjusted CE + balanced SupCon."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,10 @@ class BCL(Method):
     name = "BCL"
     id = "bcl"
     description = "Logit-adjusted CE (cosine head, s = 30) + 0.35 · balanced contrastive loss (T = 0.07), 3 views."
-    reference = ("Zhu et al., Balanced Contrastive Learning for Long-Tailed Visual Recognition, CVPR 2022, "
-                 "https://github.com/FlamieZhu/Balanced-Contrastive-Learning")
+    reference = (
+        "Zhu et al., Balanced Contrastive Learning for Long-Tailed Visual Recognition, CVPR 2022, "
+        "https://github.com/FlamieZhu/Balanced-Contrastive-Learning"
+    )
     url = "https://arxiv.org/abs/2207.09052"
     views = 3  # one for the classifier, two for the contrastive branch
 
@@ -67,9 +70,15 @@ class BCL(Method):
     projection_dim: int = 1024  # the reference's --feat_dim
 
     def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:
-        return Classifier(backbone, feat_dim, NormedLinear(feat_dim, num_classes), extras={
-            "projector": BCLMLP(feat_dim, feat_dim, self.projection_dim),
-            "prototype_projector": BCLMLP(feat_dim, feat_dim, self.projection_dim)})
+        return Classifier(
+            backbone,
+            feat_dim,
+            NormedLinear(feat_dim, num_classes),
+            extras={
+                "projector": BCLMLP(feat_dim, feat_dim, self.projection_dim),
+                "prototype_projector": BCLMLP(feat_dim, feat_dim, self.projection_dim),
+            },
+        )
 
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         if len(batch.views) < 3:
@@ -81,6 +90,7 @@ class BCL(Method):
         z = full_precision(model.extras["projector"](feats))
         prototypes = full_precision(model.extras["prototype_projector"](model.head.weight.T))
         with torch.autocast(device_type=z.device.type, enabled=False):
-            bcl = balanced_contrastive_loss(torch.stack([z[n:2 * n], z[2 * n:]], dim=1), batch.labels, prototypes,
-                                            self.temperature)
+            bcl = balanced_contrastive_loss(
+                torch.stack([z[n : 2 * n], z[2 * n :]], dim=1), batch.labels, prototypes, self.temperature
+            )
         return {"loss": self.lc_weight * lc + self.bcl_weight * bcl, "lc": lc.detach(), "bcl": bcl.detach()}

@@ -1,4 +1,5 @@
 """Cross-entropy and its classic re-balancing: CE, CE-DRW, RS, RW (registered in the paper's Table-2 order)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,12 @@ class DeferredReweighting(Method):
 
     def class_weights(self, info: StepInfo) -> Tensor | None:
         active = info.epoch >= drw_start_epoch(info.epochs, self.start_fraction)
-        return info.memo(("drw", self.start_fraction, self.beta, active), lambda: _on_device(
-            drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta), info))
+        return info.memo(
+            ("drw", self.start_fraction, self.beta, active),
+            lambda: _on_device(
+                drw_weights(info.epoch, info.epochs, info.class_counts, self.start_fraction, self.beta), info
+            ),
+        )
 
 
 @register_method

@@ -1,4 +1,5 @@
 """Focal losses: softmax Focal (Lin et al.) and Cui et al.'s class-balanced sigmoid focal loss."""
+
 from __future__ import annotations
 
 import math
@@ -65,8 +66,10 @@ class CBFocal(Method):
         return Classifier(backbone, feat_dim, head)
 
     def class_weights(self, info: StepInfo) -> Tensor | None:
-        return info.memo(("class_balanced", self.beta),
-                         lambda: class_balanced_weights(info.class_counts, self.beta).to(info.class_counts.device))
+        return info.memo(
+            ("class_balanced", self.beta),
+            lambda: class_balanced_weights(info.class_counts, self.beta).to(info.class_counts.device),
+        )
 
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
         return sigmoid_class_balanced_focal_loss(full_precision(logits), labels, self.class_weights(info), self.gamma)

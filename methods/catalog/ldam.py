@@ -1,4 +1,5 @@
 """LDAM and LDAM-DRW (Cao et al., NeurIPS 2019): a label-distribution-aware margin on a cosine head."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,10 @@ class LDAM(Method):
         return Classifier(backbone, feat_dim, NormedLinear(feat_dim, num_classes))
 
     def loss(self, logits: Tensor, labels: Tensor, info: StepInfo) -> Tensor:
-        margins = info.memo(("ldam_margins", self.max_margin),
-                            lambda: ldam_margins(info.class_counts, self.max_margin).to(logits.device))
+        margins = info.memo(
+            ("ldam_margins", self.max_margin),
+            lambda: ldam_margins(info.class_counts, self.max_margin).to(logits.device),
+        )
         return ldam_loss(full_precision(logits), labels, margins, self.scale, weight=self.class_weights(info))
 
 

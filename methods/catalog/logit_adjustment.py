@@ -1,4 +1,5 @@
 """Logit-adjusted cross-entropy (Menon et al., ICLR 2021): cross-entropy on logits + τ · log(class prior)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,10 @@ class LogitAdjustedCE(Method):
     name = "LA-loss"
     id = "la-loss"
     description = "Logit-adjusted cross-entropy: τ · log(training class prior) added to the logits, τ = 1."
-    reference = ("Menon et al., Long-tail learning via logit adjustment, ICLR 2021, "
-                 "https://github.com/google-research/google-research/tree/master/logit_adjustment")
+    reference = (
+        "Menon et al., Long-tail learning via logit adjustment, ICLR 2021, "
+        "https://github.com/google-research/google-research/tree/master/logit_adjustment"
+    )
     url = "https://arxiv.org/abs/2007.07314"
 
     tau: float = 1.0

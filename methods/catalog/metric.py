@@ -4,6 +4,7 @@ Stage-1 loss ``CE + λ · L_M`` on the backbone's pooled features, then classifi
 re-weighting (→cRW). ``L_M`` is the center loss (CE+CT), the batch-hard triplet loss (CE+TP) or the
 supervised contrastive loss on a projection head (CE+SC); SC→cRW drops the CE term (Table 3).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from ..heads import ProjectionHead
 from ..losses import batch_hard_triplet_loss, center_loss, supcon_loss
 from ..registry import register_method
 
-PAPER = ("Zeng et al., Learning Discriminative Representation via Metric Learning for Imbalanced Medical Image "
-         "Classification")
+PAPER = (
+    "Zeng et al., Learning Discriminative Representation via Metric Learning for Imbalanced Medical Image "
+    "Classification"
+)
 
 
 def _fp32(x: Tensor) -> torch.autocast:
@@ -63,15 +66,20 @@ class CECT(Method):
     center_lr: float = 0.005
 
     def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:
-        return Classifier(backbone, feat_dim, nn.Linear(feat_dim, num_classes),
-                          extras={"centers": ClassCenters(num_classes, feat_dim)})
+        return Classifier(
+            backbone,
+            feat_dim,
+            nn.Linear(feat_dim, num_classes),
+            extras={"centers": ClassCenters(num_classes, feat_dim)},
+        )
 
     def param_groups(self, model: Classifier) -> list[dict[str, Any]]:
         centers = model.extras["centers"].centers
         rest = [p for p in model.parameters() if p.requires_grad and p is not centers]
-        return [{"params": rest},
-                {"params": [centers], "lr": self.center_lr, "momentum": 0.0, "weight_decay": 0.0,
-                 "scheduled": False}]
+        return [
+            {"params": rest},
+            {"params": [centers], "lr": self.center_lr, "momentum": 0.0, "weight_decay": 0.0, "scheduled": False},
+        ]
 
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         feats = full_precision(model.features(batch.images))

@@ -1,4 +1,5 @@
 """Weight balancing, WB (Alshammari et al., "Long-Tailed Recognition via Weight Balancing", CVPR 2022)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -10,8 +10,9 @@ from torch import Tensor
 __all__ = ["balanced_contrastive_loss"]
 
 
-def balanced_contrastive_loss(features: Tensor, labels: Tensor, prototypes: Tensor,
-                              temperature: float = 0.07) -> Tensor:
+def balanced_contrastive_loss(
+    features: Tensor, labels: Tensor, prototypes: Tensor, temperature: float = 0.07
+) -> Tensor:
     """BCL: supervised contrastive loss with class-averaging and class-complement.
 
     The authors' ``BalSCL`` (``loss/contrastive.py`` of github.com/FlamieZhu/Balanced-Contrastive-Learning),
@@ -40,8 +41,10 @@ def balanced_contrastive_loss(features: Tensor, labels: Tensor, prototypes: Tens
     if features.dim() == 2:
         features = features.unsqueeze(1)
     if features.dim() != 3 or prototypes.dim() != 2 or prototypes.shape[1] != features.shape[2]:
-        raise ValueError(f"features (N, V, D) and prototypes (C, D) expected, got {tuple(features.shape)} and "
-                         f"{tuple(prototypes.shape)}")
+        raise ValueError(
+            f"features (N, V, D) and prototypes (C, D) expected, got {tuple(features.shape)} and "
+            f"{tuple(prototypes.shape)}"
+        )
     n, views, dim = features.shape
     num_classes = prototypes.shape[0]
     labels = labels.reshape(-1).long()
@@ -61,8 +64,9 @@ def balanced_contrastive_loss(features: Tensor, labels: Tensor, prototypes: Tens
     weights = keys_per_class[key_labels].unsqueeze(0) - pos_mask.to(anchors.dtype)  # class-averaging
 
     logits = anchors @ keys.T / temperature
-    log_denominator = torch.logsumexp((logits - weights.log()).masked_fill(self_mask, float("-inf")),
-                                      dim=1, keepdim=True)
+    log_denominator = torch.logsumexp(
+        (logits - weights.log()).masked_fill(self_mask, float("-inf")), dim=1, keepdim=True
+    )
     log_prob = logits - log_denominator
     mean_log_prob_pos = log_prob.masked_fill(~pos_mask, 0.0).sum(dim=1) / pos_mask.sum(dim=1).to(log_prob.dtype)
     return -mean_log_prob_pos.mean()

@@ -29,9 +29,7 @@ def focal_loss(logits: Tensor, target: Tensor, gamma: float = 1.0) -> Tensor:
     return -(modulator * log_p).mean()
 
 
-def sigmoid_class_balanced_focal_loss(
-    logits: Tensor, target: Tensor, weights: Tensor, gamma: float = 1.0
-) -> Tensor:
+def sigmoid_class_balanced_focal_loss(logits: Tensor, target: Tensor, weights: Tensor, gamma: float = 1.0) -> Tensor:
     """Class-balanced sigmoid focal loss of Cui et al. (CVPR 2019).
 
     One-vs-all: for every sample ``i`` and class ``j`` with ``z = logits[i, j]``

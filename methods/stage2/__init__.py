@@ -4,6 +4,7 @@ One class per kind, one file per concept; :data:`STAGE2_KINDS` (in listing order
 of them. ``Rebalance(kind)`` in :mod:`methods.base` names one; the registry turns its suffix into
 the row's display name (``→suffix``) and id (``-id_suffix``).
 """
+
 from __future__ import annotations
 
 from .kind import TAU_GRID, Criterion, Projection, Stage2Kind

@@ -14,10 +14,12 @@ reads those attributes and never asks which kind it has:
 
 The extractor is always frozen and in eval mode; nothing here imports ``benchmark``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -90,6 +92,8 @@ def frozen(module: nn.Module) -> nn.Module:
 def linear_head(head: nn.Module, kind: str) -> nn.Linear:
     """``head`` as an ``nn.Linear``; a TypeError naming the stage-2 kind when the stage-1 head is another module."""
     if not isinstance(head, nn.Linear):
-        raise TypeError(f"stage 2 {kind!r} needs a linear stage-1 head (one weight row per class); "
-                        f"this method's head is {type(head).__name__}")
+        raise TypeError(
+            f"stage 2 {kind!r} needs a linear stage-1 head (one weight row per class); "
+            f"this method's head is {type(head).__name__}"
+        )
     return head

@@ -5,6 +5,7 @@ The stage-1 classifier is frozen and a per-class scale ``f_c`` (initialised to 1
 logits, ``f ⊙ (W x + b)``; only ``f`` is trained, with class-balanced sampling (the official
 ``ClassAwareSampler``) and cross-entropy, over the protocol's stage-2 schedule.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

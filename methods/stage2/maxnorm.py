@@ -17,6 +17,7 @@ The stage-1 linear classifier (weight and bias) is fine-tuned on the frozen feat
 Deviation: the official code leaves the frozen backbone's batch-norm layers in train mode during the
 second stage; here, as for every stage 2, the extractor is in eval mode (its statistics frozen).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,12 +66,15 @@ class MaxNormProjection:
 
 @dataclass(frozen=True)
 class MaxNorm(Stage2Kind):
-    """MaxNorm: fine-tune the stage-1 linear head with the class-balanced loss, weight decay and a per-class norm cap."""
+    """MaxNorm: fine-tune the stage-1 linear head with the class-balanced loss, weight decay and a per-class
+    norm cap."""
 
     kind = "maxnorm"
     suffix = "MaxNorm"
     id_suffix = "maxnorm"
-    description = "Stage-1 head fine-tuned with class-balanced loss (β = 0.9999), weight decay 0.1 and MaxNorm (thresh 0.1)."
+    description = (
+        "Stage-1 head fine-tuned with class-balanced loss (β = 0.9999), weight decay 0.1 and MaxNorm (thresh 0.1)."
+    )
     reference = "Alshammari et al., CVPR 2022, https://github.com/ShadeAlsha/LTR-weight-balancing"
     weight_decay = 0.1
 

@@ -5,6 +5,7 @@ No training: the stage-1 logits minus ``log(π^τ + 1e-12)`` with ``π`` the tra
 ``n_c / N`` (the official ``logits - tf.math.log(base_probs**tau + 1e-12)``); τ chosen on the
 validation split from 0, 0.1, …, 2 (the official code takes one ``--tau``, default 1, which the grid contains).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,12 @@ class PostHocLogitAdjustment(Stage2Kind):
     kind = "pla"
     suffix = "PLA"
     id_suffix = "pla"
-    description = "Post-hoc logit adjustment: logits − log(π^τ), π the training prior, τ ∈ {0, 0.1, …, 2} chosen on validation."
-    reference = "Menon et al., ICLR 2021, https://github.com/google-research/google-research/tree/master/logit_adjustment"
+    description = (
+        "Post-hoc logit adjustment: logits − log(π^τ), π the training prior, τ ∈ {0, 0.1, …, 2} chosen on validation."
+    )
+    reference = (
+        "Menon et al., ICLR 2021, https://github.com/google-research/google-research/tree/master/logit_adjustment"
+    )
     trains = False
 
     tau_grid: tuple[float, ...] = TAU_GRID

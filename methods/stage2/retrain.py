@@ -3,6 +3,7 @@
 The stage-1 head is replaced by a freshly initialised ``nn.Linear`` trained with plain
 cross-entropy over the protocol's stage-2 schedule.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ No training: each row of the stage-1 linear classifier is divided by its L2 norm
 ``w̃_c = w_c / ‖w_c‖^τ``, the bias is dropped (the official ``dotproduct_similarity``), and τ is
 chosen on the validation split from 0, 0.1, …, 2 (the official sweep).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Batch augmentation: exact centre crop at test time, flips and crops as pixel-exact warps."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """Backbones: any timm name; pretrained weights only from a local file, with a clear error otherwise."""
+
 from __future__ import annotations
 
 import pytest

@@ -3,6 +3,7 @@
 Also two ``datasets prepare`` of one dataset at once. ``benchmarks/concurrent_workers.py`` runs the
 worker test for more trials.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -24,17 +25,38 @@ from datasets.prepared import remove_stale_temporaries
 from methods import create_method
 
 ROOT = Path(__file__).resolve().parents[2]
-GRID = ["--protocol", "smoke", "--dataset", "digits-lt", "--method", "CE", "--method", "ce-crw", "--method", "rw",
-        "--seeds", "0", "--quiet", "--no-site", "--device", "cpu"]
+GRID = [
+    "--protocol",
+    "smoke",
+    "--dataset",
+    "digits-lt",
+    "--method",
+    "CE",
+    "--method",
+    "ce-crw",
+    "--method",
+    "rw",
+    "--seeds",
+    "0",
+    "--quiet",
+    "--no-site",
+    "--device",
+    "cpu",
+]
 
 
 def start_worker(results: Path, cache: Path, trace: Path, *args: str, **env: str) -> subprocess.Popen:
     """``python -m benchmark run`` of GRID as a separate process, tracing every execution to ``trace``."""
     environ = {**os.environ, "MEDLT_TRACE": str(trace), "OMP_NUM_THREADS": "1", **env}
     environ.pop("MEDLT_KILL_AT", None)
-    return subprocess.Popen([sys.executable, "-m", "benchmark", "run", *GRID, *args, "--results", str(results),
-                             "--cache-dir", str(cache)], cwd=ROOT, env=environ, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "benchmark", "run", *GRID, *args, "--results", str(results), "--cache-dir", str(cache)],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def executions(trace: Path, event: str) -> Counter:
@@ -69,11 +91,20 @@ def test_concurrent_workers_execute_each_run_once(tmp_path):
 def test_worker_rechecks_finished_runs_after_taking_the_lock(cache_dir, tmp_path, synthetic_result, monkeypatch):
     """The race, made deterministic: a worker listed the run as pending, another finished it meanwhile."""
     runs = expand_grid(["digits-lt"], [create_method("CE")], [None], [0], "smoke")
-    runner = GridRunner(GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False))
+    runner = GridRunner(
+        GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
+    )
     (job,) = group_jobs(runner.pending(runs))  # listed as pending ...
-    done = synthetic_result(tmp_path / "results", dataset="digits-lt", method="CE", method_id="ce", seed=0,
-                            backbone="test_resnet", protocol="smoke",
-                            metrics={"mcr_all": 1.0, "mcr_major": 1.0, "mcr_minor": 1.0})  # ... finished by another
+    done = synthetic_result(
+        tmp_path / "results",
+        dataset="digits-lt",
+        method="CE",
+        method_id="ce",
+        seed=0,
+        backbone="test_resnet",
+        protocol="smoke",
+        metrics={"mcr_all": 1.0, "mcr_major": 1.0, "mcr_minor": 1.0},
+    )  # ... finished by another
     before = done.read_bytes()
     monkeypatch.setattr("benchmark.engine.train_stage1", lambda *a, **k: pytest.fail("trained a finished run"))
     assert list(runner.run_job(job)) == ["skipped"]
@@ -84,23 +115,61 @@ def test_run_reports_rechecked_runs_as_already_done(cache_dir, tmp_path, synthet
     results = tmp_path / "results"
 
     def pending_then_finished(self, runs):  # the other worker finishes right after our listing
-        synthetic_result(results, dataset="digits-lt", method="CE", method_id="ce", seed=0, backbone="test_resnet",
-                         protocol="smoke", metrics={"mcr_all": 1.0, "mcr_major": 1.0, "mcr_minor": 1.0})
+        synthetic_result(
+            results,
+            dataset="digits-lt",
+            method="CE",
+            method_id="ce",
+            seed=0,
+            backbone="test_resnet",
+            protocol="smoke",
+            metrics={"mcr_all": 1.0, "mcr_major": 1.0, "mcr_minor": 1.0},
+        )
         return list(runs)
 
     monkeypatch.setattr(GridRunner, "pending", pending_then_finished)
-    assert main(["run", *GRID[:6], "--seeds", "0", "--quiet", "--no-site", "--device", "cpu", "--results", str(results),
-                 "--cache-dir", str(cache_dir)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                *GRID[:6],
+                "--seeds",
+                "0",
+                "--quiet",
+                "--no-site",
+                "--device",
+                "cpu",
+                "--results",
+                str(results),
+                "--cache-dir",
+                str(cache_dir),
+            ]
+        )
+        == 0
+    )
     assert "1 runs: 0 ok, 0 failed, 1 already done, 0 held by another worker" in capsys.readouterr().err
 
 
 # -- datasets prepare ----------------------------------------------------------------------------
 def test_two_prepares_of_one_dataset_at_once(tmp_path):
     cache = tmp_path / "cache"
-    cmd = [sys.executable, "-m", "benchmark", "datasets", "prepare", "digits-lt", "--size", "12", "--cache-dir", str(cache)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmark",
+        "datasets",
+        "prepare",
+        "digits-lt",
+        "--size",
+        "12",
+        "--cache-dir",
+        str(cache),
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err[-2000:]
@@ -134,8 +203,10 @@ def test_stale_temporary_sweep_spares_live_owners(tmp_path):
         import socket
 
         host = socket.gethostname()
-        folders = {name: out.with_name(f"20px.tmp-{name}") for name in
-                   (f"{host}-{live.pid}", f"{host}-{gone.pid}", str(gone.pid), f"other-host.example-{gone.pid}")}
+        folders = {
+            name: out.with_name(f"20px.tmp-{name}")
+            for name in (f"{host}-{live.pid}", f"{host}-{gone.pid}", str(gone.pid), f"other-host.example-{gone.pid}")
+        }
         for f in folders.values():
             f.mkdir()
         remove_stale_temporaries(out)

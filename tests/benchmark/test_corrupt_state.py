@@ -3,6 +3,7 @@
 Also: temporary files a killed worker left are removed by the next worker that takes the job, and
 never while another worker holds it.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -54,8 +55,15 @@ def job(cache_dir, tmp_path) -> CEJob:
     stage1 = results / ".stage1"
     stage1.mkdir(parents=True)
     runner = GridRunner(GridSettings(results_dir=results, cache_dir=cache_dir, device="cpu", progress=False))
-    return CEJob(runner, runs, data, result_path(results, r.spec), stage1 / f"{s1}.pt", stage1 / f"{s1}.resume.pt",
-                 stage1 / f"{s1}.lock")
+    return CEJob(
+        runner,
+        runs,
+        data,
+        result_path(results, r.spec),
+        stage1 / f"{s1}.pt",
+        stage1 / f"{s1}.resume.pt",
+        stage1 / f"{s1}.lock",
+    )
 
 
 def unbroken_ce(smoke_results: Path):
@@ -71,7 +79,7 @@ def assert_set_aside(path: Path, err: str) -> None:
 
 def _flip_a_byte(data: bytes) -> bytes:
     i = len(data) // 2  # most of a checkpoint is tensor data, where torch itself would not notice
-    return data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+    return data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
 
 
 def _bad_final(job, case: str) -> bytes:
@@ -117,8 +125,12 @@ def test_unusable_resume_file_is_set_aside_and_training_starts_over(case, job, s
 def test_orphan_temporaries_go_once_no_live_worker_holds_the_job(job):
     checkpoints.save_checkpoint(job.fresh_model().state_dict(), job.final)  # stage 1 saved ...
     checkpoints.save_checkpoint({"epoch": 3}, job.resume)  # ... and killed before the resume file was removed
-    orphans = [job.final.with_name(f".{job.final.name}.a1b2c3.tmp"), job.resume.with_name(f".{job.resume.name}.x9.tmp"),
-               job.result.with_name(".seed-0.json.q7.tmp"), job.result.with_name(".seed-0.preds.npz.r8.tmp")]
+    orphans = [
+        job.final.with_name(f".{job.final.name}.a1b2c3.tmp"),
+        job.resume.with_name(f".{job.resume.name}.x9.tmp"),
+        job.result.with_name(".seed-0.json.q7.tmp"),
+        job.result.with_name(".seed-0.preds.npz.r8.tmp"),
+    ]
     job.result.parent.mkdir(parents=True)
     for orphan in orphans:
         orphan.write_bytes(b"half")

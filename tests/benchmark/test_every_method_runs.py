@@ -1,5 +1,6 @@
 """Every registered method through the real grid and engine (samplers, paired streams, two views,
 stage 2, evaluation, result file), on a tiny protocol."""
+
 from __future__ import annotations
 
 import math
@@ -20,10 +21,12 @@ def every_method_results(cache_dir, tmp_path_factory, request):
     text = text.replace('precision = "float64"', f'precision = "{request.param}"')
     text = text.replace("epochs = 4", "epochs = 1").replace("max_steps_per_epoch = 0", "max_steps_per_epoch = 2")
     (root / "tiny.toml").write_text(text)
-    runs = expand_grid(["digits-lt"], [e.create() for e in method_entries()], [None], [0],
-                       load_protocol(str(root / "tiny.toml")))
-    counts = GridRunner(GridSettings(results_dir=root / "results", cache_dir=cache_dir, device="cpu",
-                                     progress=False)).run(runs)
+    runs = expand_grid(
+        ["digits-lt"], [e.create() for e in method_entries()], [None], [0], load_protocol(str(root / "tiny.toml"))
+    )
+    counts = GridRunner(
+        GridSettings(results_dir=root / "results", cache_dir=cache_dir, device="cpu", progress=False)
+    ).run(runs)
     return counts, {r.spec.method_id: r for r in map(read_result, iter_result_files(root / "results"))}
 
 

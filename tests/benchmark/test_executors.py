@@ -1,4 +1,5 @@
 """The Ray executor runs the same jobs as the local one, one task per stage-1 job."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,12 +13,15 @@ from methods import create_method
 
 def test_ray_executor_matches_local(cache_dir, tmp_path):
     ray = pytest.importorskip("ray", reason="Ray is an optional extra (pip install 'medlt-bench[ray]')")
-    runs = expand_grid(["digits-lt"], [create_method("CE"), create_method("CE→cRW"), create_method("RW")], [None], [0],
-                       "smoke")
+    runs = expand_grid(
+        ["digits-lt"], [create_method("CE"), create_method("CE→cRW"), create_method("RW")], [None], [0], "smoke"
+    )
     results = {}
     threads = torch.get_num_threads()
     for name, executor in (("local", None), ("ray", RayExecutor(num_cpus=2, gpus_per_job=0))):
-        runner = GridRunner(GridSettings(results_dir=tmp_path / name, cache_dir=cache_dir, device="cpu", progress=False))
+        runner = GridRunner(
+            GridSettings(results_dir=tmp_path / name, cache_dir=cache_dir, device="cpu", progress=False)
+        )
         # A Ray task with one CPU runs torch on one thread; float sums depend on the thread count.
         torch.set_num_threads(1)
         try:

@@ -1,4 +1,5 @@
 """The run grid: stage-1 sharing, frozen stage 2, determinism, skipping, resuming, failures."""
+
 from __future__ import annotations
 
 import copy
@@ -23,7 +24,10 @@ from methods import Method, Rebalance, create_method
 @pytest.fixture()
 def runner_factory(cache_dir, tmp_path):
     def make(results: str = "results") -> GridRunner:
-        return GridRunner(GridSettings(results_dir=tmp_path / results, cache_dir=cache_dir, device="cpu", progress=False))
+        return GridRunner(
+            GridSettings(results_dir=tmp_path / results, cache_dir=cache_dir, device="cpu", progress=False)
+        )
+
     return make
 
 
@@ -88,6 +92,7 @@ def test_killed_stage1_resumes_and_matches(runner_factory, monkeypatch):
         def on_epoch(epoch, epochs, loss):
             if epoch == 0:
                 raise KeyboardInterrupt  # killed after the first epoch's checkpoint
+
         return on_epoch
 
     with monkeypatch.context() as m:
@@ -95,7 +100,9 @@ def test_killed_stage1_resumes_and_matches(runner_factory, monkeypatch):
         with pytest.raises(KeyboardInterrupt):
             runner_factory("killed").run(smoke_runs("CE"))
     stage1 = runner_factory("killed").settings.results_dir / ".stage1"
-    assert list(stage1.glob("*.resume.pt")) and not list(iter_result_files(runner_factory("killed").settings.results_dir))
+    assert list(stage1.glob("*.resume.pt")) and not list(
+        iter_result_files(runner_factory("killed").settings.results_dir)
+    )
     calls = []
     real = engine.train_stage1
     monkeypatch.setattr(engine, "train_stage1", lambda *a, **k: calls.append(Path(a[6]).exists()) or real(*a, **k))
@@ -119,7 +126,9 @@ def test_failed_run_is_recorded_and_grid_goes_on(runner_factory):
     runs = expand_grid(["digits-lt"], [Exploding(), create_method("CE")], [None], [0], "smoke")
     counts = runner_factory().run(runs)
     assert counts["ok"] == 1 and counts["failed"] == 1
-    failed = [read_result(p) for p in iter_result_files(runner_factory().settings.results_dir) if "exploding" in str(p)][0]
+    failed = [
+        read_result(p) for p in iter_result_files(runner_factory().settings.results_dir) if "exploding" in str(p)
+    ][0]
     assert failed.status == "failed" and "RuntimeError: boom" in failed.error
     # a failed run is retried on the next invocation, a finished one is not
     assert runner_factory().run(runs)["skipped"] == 1
@@ -130,8 +139,9 @@ def test_stage2_leaves_extractor_bit_identical(cache_dir):
     data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
     train = data.splits["train"]
     device = torch.device("cpu")
-    split = engine.TrainSplit(ImageBank(data.images, train, device), data.labels[train],
-                              torch.tensor(data.train_counts, dtype=torch.float32))
+    split = engine.TrainSplit(
+        ImageBank(data.images, train, device), data.labels[train], torch.tensor(data.train_counts, dtype=torch.float32)
+    )
     torch.manual_seed(0)
     backbone, dim = create_backbone(protocol.backbone)
     model = create_method("CE").build(backbone, dim, data.num_classes, split.class_counts)
@@ -149,12 +159,35 @@ def test_result_json_has_design_fields(runner_factory):
     runner_factory().run(smoke_runs("CE→cRW"))
     path = next(iter_result_files(runner_factory().settings.results_dir))
     assert path.relative_to(runner_factory().settings.results_dir).parts == (
-        "digits-lt", "test_resnet", "smoke", "ce-crw", "seed-0.json")
+        "digits-lt",
+        "test_resnet",
+        "smoke",
+        "ce-crw",
+        "seed-0.json",
+    )
     data = json.loads(path.read_text())
-    assert data["spec"] == {"dataset": "digits-lt", "method": "CE→cRW", "method_id": "ce-crw",
-                            "backbone": "test_resnet", "seed": 0, "protocol": "smoke"}
-    assert set(data["metrics"]) == {"mcr_all", "mcr_major", "mcr_minor", "mcr_medium", "accuracy", "macro_f1",
-                                    "macro_auc", "ece", "nll", "mcr_many_shot", "mcr_medium_shot", "mcr_few_shot"}
+    assert data["spec"] == {
+        "dataset": "digits-lt",
+        "method": "CE→cRW",
+        "method_id": "ce-crw",
+        "backbone": "test_resnet",
+        "seed": 0,
+        "protocol": "smoke",
+    }
+    assert set(data["metrics"]) == {
+        "mcr_all",
+        "mcr_major",
+        "mcr_minor",
+        "mcr_medium",
+        "accuracy",
+        "macro_f1",
+        "macro_auc",
+        "ece",
+        "nll",
+        "mcr_many_shot",
+        "mcr_medium_shot",
+        "mcr_few_shot",
+    }
     assert data["schema_version"] == 2 and data["metrics"]["nll"] > 0
     assert set(data["val_metrics"]) == set(data["metrics"]) and data["val_metrics"] != data["metrics"]
     assert len(data["per_class"]["recall"]) == 10 and len(data["confusion_matrix"]) == 10
@@ -191,8 +224,11 @@ def test_a_job_locked_by_another_worker_is_left_alone(runner_factory, cache_dir)
     runs = smoke_runs("CE", "CE→cRW")
     protocol = runs[0].protocol
     data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
-    lock_path = runner_factory().settings.results_dir / ".stage1" / (
-        stage1_sha256(data.manifest_sha256, runs[0].method, runs[0].backbone, 0, protocol) + ".lock")
+    lock_path = (
+        runner_factory().settings.results_dir
+        / ".stage1"
+        / (stage1_sha256(data.manifest_sha256, runs[0].method, runs[0].backbone, 0, protocol) + ".lock")
+    )
     lock_path.parent.mkdir(parents=True)
     with open(lock_path, "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another worker is training this stage 1

@@ -4,6 +4,7 @@ them), run it again each time, and find every result identical to an unbroken ru
 The kills come from ``MEDLT_KILL_AT`` (``benchmark/faults.py``). Each grid is a forked child of this
 process (torch is imported once, so 15 grids stay cheap) running ``python -m benchmark run``'s main.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,8 +73,23 @@ def grid_in_child(argv: list[str], kill_at: str | None, log: Path, timeout: floa
 
 def test_grid_killed_anywhere_finishes_identical_to_an_unbroken_run(cache_dir, smoke_results, tmp_path):
     results, log = tmp_path / "results", tmp_path / "grid.log"
-    argv = ["run", "--protocol", "smoke", "--dataset", "digits-lt", "--seeds", "0", "--device", "cpu", "--quiet",
-            "--no-site", "--results", str(results), "--cache-dir", str(cache_dir)]
+    argv = [
+        "run",
+        "--protocol",
+        "smoke",
+        "--dataset",
+        "digits-lt",
+        "--seeds",
+        "0",
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+        "--results",
+        str(results),
+        "--cache-dir",
+        str(cache_dir),
+    ]
     for m in METHODS:
         argv += ["--method", m]
     for kill_at, leaves in KILLS:

@@ -1,4 +1,5 @@
 """Metrics against scikit-learn and hand-worked cases."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,9 +7,23 @@ import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, log_loss, recall_score, roc_auc_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from benchmark.metrics import (FEW_SHOT_MAX, MANY_SHOT_MIN, accuracy, confusion_matrix, evaluate_predictions,
-                               expected_calibration_error, log_softmax, macro_auc_ovr, macro_f1, mean_class_recall,
-                               negative_log_likelihood, per_class_recall, shot_groups, softmax, stored_logits)
+from benchmark.metrics import (
+    FEW_SHOT_MAX,
+    MANY_SHOT_MIN,
+    accuracy,
+    confusion_matrix,
+    evaluate_predictions,
+    expected_calibration_error,
+    log_softmax,
+    macro_auc_ovr,
+    macro_f1,
+    mean_class_recall,
+    negative_log_likelihood,
+    per_class_recall,
+    shot_groups,
+    softmax,
+    stored_logits,
+)
 
 CASES = [
     # (y_true, y_pred, num_classes)
@@ -24,7 +39,9 @@ CASES = [
 def test_matches_scikit_learn(y_true, y_pred, c):
     cm = confusion_matrix(y_true, y_pred, c)
     np.testing.assert_array_equal(cm, sk_confusion_matrix(y_true, y_pred, labels=list(range(c))))
-    np.testing.assert_allclose(per_class_recall(cm), recall_score(y_true, y_pred, average=None, labels=list(range(c)), zero_division=0))
+    np.testing.assert_allclose(
+        per_class_recall(cm), recall_score(y_true, y_pred, average=None, labels=list(range(c)), zero_division=0)
+    )
     assert mean_class_recall(cm) == pytest.approx(100 * balanced_accuracy_score(y_true, y_pred))
     assert mean_class_recall(cm) == pytest.approx(100 * recall_score(y_true, y_pred, average="macro", zero_division=0))
 
@@ -88,16 +105,19 @@ def test_auc_and_nll_match_scikit_learn(seed):
     probs = softmax(logits)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
     assert macro_auc_ovr(y_true, probs) == pytest.approx(
-        100 * roc_auc_score(y_true, probs, multi_class="ovr", average="macro"), abs=1e-9)
+        100 * roc_auc_score(y_true, probs, multi_class="ovr", average="macro"), abs=1e-9
+    )
     assert negative_log_likelihood(y_true, logits) == pytest.approx(
-        log_loss(y_true, probs, labels=list(range(logits.shape[1]))), abs=1e-9)
+        log_loss(y_true, probs, labels=list(range(logits.shape[1]))), abs=1e-9
+    )
 
 
 def test_auc_handles_ties_like_scikit_learn():
     y_true = np.array([0, 1, 2, 0, 1, 2, 0, 1])
     probs = softmax(np.round(np.random.default_rng(3).normal(size=(8, 3)), 0))  # many tied scores
     assert macro_auc_ovr(y_true, probs) == pytest.approx(
-        100 * roc_auc_score(y_true, probs, multi_class="ovr", average="macro"), abs=1e-9)
+        100 * roc_auc_score(y_true, probs, multi_class="ovr", average="macro"), abs=1e-9
+    )
 
 
 def test_auc_leaves_out_classes_absent_from_the_test_set():
@@ -121,10 +141,14 @@ def test_auc_leaves_out_classes_absent_from_the_test_set():
 
 def test_ece_two_bins_hand_worked():
     # bins (0, 0.5] and (0.5, 1]
-    probs = np.array([[0.40, 0.30, 0.30],   # conf 0.40, predicts 0, true 0: correct   -> bin 0
-                      [0.20, 0.45, 0.35],   # conf 0.45, predicts 1, true 2: wrong     -> bin 0
-                      [0.90, 0.05, 0.05],   # conf 0.90, predicts 0, true 0: correct   -> bin 1
-                      [0.10, 0.70, 0.20]])  # conf 0.70, predicts 1, true 0: wrong     -> bin 1
+    probs = np.array(
+        [
+            [0.40, 0.30, 0.30],  # conf 0.40, predicts 0, true 0: correct   -> bin 0
+            [0.20, 0.45, 0.35],  # conf 0.45, predicts 1, true 2: wrong     -> bin 0
+            [0.90, 0.05, 0.05],  # conf 0.90, predicts 0, true 0: correct   -> bin 1
+            [0.10, 0.70, 0.20],
+        ]
+    )  # conf 0.70, predicts 1, true 0: wrong     -> bin 1
     y_true = [0, 2, 0, 0]
     # bin 0: accuracy 0.5, confidence 0.425 ; bin 1: accuracy 0.5, confidence 0.8
     # ECE = 2/4 * 0.075 + 2/4 * 0.3 = 0.1875
@@ -198,8 +222,7 @@ def test_evaluate_predictions_fills_every_schema_metric():
 def test_non_finite_logits_give_nan_not_a_crash():
     y_true, logits = _random_run(6, n=20, c=3)
     logits[3, 1] = np.nan
-    m = evaluate_predictions(y_true, logits.argmax(1), 3, {"major": [0], "minor": [2], "medium": None},
-                             logits=logits)
+    m = evaluate_predictions(y_true, logits.argmax(1), 3, {"major": [0], "minor": [2], "medium": None}, logits=logits)
     assert all(np.isnan(m[k]) for k in ("macro_auc", "ece", "nll"))
 
 

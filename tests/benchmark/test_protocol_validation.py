@@ -1,4 +1,5 @@
 """Protocol files are validated (types, ranges, unknown keys, names that are paths): one line naming file and key."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,8 +44,10 @@ BAD_PROTOCOLS = [
     ("[datasets.skin7]\nbatch_size = 0", "[datasets.skin7] batch_size = 0: must be >= 1"),
     ("[datasets.skin7]\nbogus = 1", "[datasets.skin7] unknown key 'bogus'"),
     ('[datasets.skin7]\nlr = "fast"', '[datasets.skin7] lr = "fast": must be a valid number'),
-    ("epochs = 3\nwarmup_epochs = 1\n[datasets.skin7]\nwarmup_epochs = 5",
-     "[datasets.skin7] warmup_epochs = 5: must be <= epochs (3)"),
+    (
+        "epochs = 3\nwarmup_epochs = 1\n[datasets.skin7]\nwarmup_epochs = 5",
+        "[datasets.skin7] warmup_epochs = 5: must be <= epochs (3)",
+    ),
     ('[datasets.skin7]\nname = "other"', "[datasets.skin7] name: cannot be set per dataset"),
 ]
 
@@ -64,8 +67,25 @@ BAD_NAMES = [
 def _run_with(protocol: Path, tmp_path: Path, capsys) -> str:
     """``run`` with this protocol file: exit 2, one line, no traceback, nothing written; the line."""
     results = tmp_path / "results"
-    code = main(["run", "--method", "ce", "--seeds", "0", "--protocol", str(protocol), "--results", str(results),
-                 "--cache-dir", str(tmp_path / "cache"), "--device", "cpu", "--quiet", "--no-site"])
+    code = main(
+        [
+            "run",
+            "--method",
+            "ce",
+            "--seeds",
+            "0",
+            "--protocol",
+            str(protocol),
+            "--results",
+            str(results),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--device",
+            "cpu",
+            "--quiet",
+            "--no-site",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
@@ -90,12 +110,15 @@ def test_name_that_is_a_path_is_refused(name, expected, tmp_path, capsys):
     assert "name = " in err and expected in err and "folder name" in err
 
 
-@pytest.mark.parametrize("text,line", [
-    ('name = "unterminated\nepochs = 1\n', "line 1"),
-    ('name = "mine"\nepochs = = 3\n', "line 2"),
-    ('name = "mine"\n[datasets.skin7\nlr = 0.1\n', "line 2"),
-    ('name = "mine"\nepochs = 1\nepochs = 2\n', "line 3"),
-])
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        ('name = "unterminated\nepochs = 1\n', "line 1"),
+        ('name = "mine"\nepochs = = 3\n', "line 2"),
+        ('name = "mine"\n[datasets.skin7\nlr = 0.1\n', "line 2"),
+        ('name = "mine"\nepochs = 1\nepochs = 2\n', "line 3"),
+    ],
+)
 def test_malformed_toml_is_a_one_line_error_naming_file_and_line(text, line, tmp_path, capsys):
     protocol = tmp_path / "mine.toml"
     protocol.write_text(text)
@@ -105,7 +128,7 @@ def test_malformed_toml_is_a_one_line_error_naming_file_and_line(text, line, tmp
 
 def test_protocol_file_that_is_not_text(tmp_path, capsys):
     protocol = tmp_path / "mine.toml"
-    protocol.write_bytes(b"name = \"mine\"\nepochs = \xff\xfe\n")
+    protocol.write_bytes(b'name = "mine"\nepochs = \xff\xfe\n')
     assert "not valid TOML" in _run_with(protocol, tmp_path, capsys)
 
 
@@ -131,8 +154,10 @@ def test_shipped_protocols_and_their_overrides_are_valid(name):
 
 def test_a_valid_user_protocol_loads_with_ints_for_floats(tmp_path):
     path = tmp_path / "mine.toml"
-    path.write_text('name = "mine"\nlr = 1\nrotation = 0\nepochs = 3\nwarmup_epochs = 3\n'
-                    '[datasets.skin7]\nbatch_size = 8\nprecision = "float64"\n')
+    path.write_text(
+        'name = "mine"\nlr = 1\nrotation = 0\nepochs = 3\nwarmup_epochs = 3\n'
+        '[datasets.skin7]\nbatch_size = 8\nprecision = "float64"\n'
+    )
     p = load_protocol(str(path))
     assert p.lr == 1.0 and isinstance(p.lr, float) and p.epochs == 3
     assert p.for_dataset("skin7").batch_size == 8 and p.for_dataset("skin7").precision == "float64"

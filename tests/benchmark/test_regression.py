@@ -1,4 +1,5 @@
 """``check``: reproduced vs reported within max(tolerance, the runs' 95 % t-interval); the golden smoke results."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def write_paper_results(root: Path, synthetic_result) -> None:
             metrics["mcr_all"] = all_ + delta
             metrics.setdefault("mcr_major", all_)
             metrics.setdefault("mcr_minor", all_)
-            synthetic_result(root, dataset=dataset, method=method, seed=seed, backbone=backbone, protocol="paper",
-                             metrics=metrics)
+            synthetic_result(
+                root, dataset=dataset, method=method, seed=seed, backbone=backbone, protocol="paper", metrics=metrics
+            )
 
 
 @pytest.fixture()
@@ -66,8 +68,10 @@ def test_check_paper_names_the_cell_moved_past_the_tolerance(paper_results, caps
     assert main(["check", "--results", str(paper_results), "--reference", "paper", "--tolerance", "0.5"]) == 1
     out = capsys.readouterr().out
     fails = [line for line in out.splitlines() if line.startswith("FAIL")]
-    assert fails == ["FAIL CE→cRW / xray9 / minor (resnet50, paper): reproduced 48.59 vs reported 47.79 (Table 2), "
-                     "difference +0.80 outside ±0.50"]
+    assert fails == [
+        "FAIL CE→cRW / xray9 / minor (resnet50, paper): reproduced 48.59 vs reported 47.79 (Table 2), "
+        "difference +0.80 outside ±0.50"
+    ]
     # a wider tolerance accepts it
     assert main(["check", "--results", str(paper_results), "--tolerance", "1.0"]) == 0
 
@@ -117,8 +121,11 @@ def test_too_few_seeds_or_too_wide_a_band_is_inconclusive(paper_results, tmp_pat
     assert "INCONCLUSIVE CE / skin7 / all (resnet50, paper): 2 runs (fewer than 3 seeds)" in capsys.readouterr().out
     assert main(argv + ["--allow-inconclusive"]) == 0
     # noisy references: a band wider than --max-band could not have failed a real difference
-    ref.write_text("method,dataset,all_mean,all_std\nCE→cRW,skin7,{:.4f},6.0\n".format(
-        results_frame(load_results(paper_results)).query("method == 'CE→cRW' and dataset == 'skin7'").mcr_all.mean()))
+    ref.write_text(
+        "method,dataset,all_mean,all_std\nCE→cRW,skin7,{:.4f},6.0\n".format(
+            results_frame(load_results(paper_results)).query("method == 'CE→cRW' and dataset == 'skin7'").mcr_all.mean()
+        )
+    )
     assert main(argv) == 1
     out = capsys.readouterr().out
     assert "INCONCLUSIVE CE→cRW / skin7 / all (resnet50, paper): band ±" in out and "wider than 5 pp" in out
@@ -132,8 +139,9 @@ def test_reference_file_with_wrong_columns_is_a_user_error(paper_results, tmp_pa
 
 
 def test_nothing_to_compare_is_a_user_error(tmp_path, synthetic_result, capsys):
-    synthetic_result(tmp_path, dataset="digits-lt", method="CE", seed=0, metrics={"mcr_all": 1.0, "mcr_major": 1.0,
-                                                                                   "mcr_minor": 1.0})
+    synthetic_result(
+        tmp_path, dataset="digits-lt", method="CE", seed=0, metrics={"mcr_all": 1.0, "mcr_major": 1.0, "mcr_minor": 1.0}
+    )
     assert main(["check", "--results", str(tmp_path), "--reference", "paper"]) == 2
     err = capsys.readouterr().err
     assert "no run" in err and "the reference has datasets" in err and "the results have datasets digits-lt" in err
@@ -145,8 +153,21 @@ def test_golden_smoke_results_reproduce(smoke_results, capsys):
     assert {r.method for r in golden} == {"CE", "CE→cRW", "RW"}
     # the smoke seeds are noisy (bands of 2-56 pp, so some cells are inconclusive): the exact
     # comparison below is what holds the line
-    assert main(["check", "--results", str(smoke_results), "--reference", str(GOLDEN_SMOKE), "--tolerance", "0.5",
-                 "--allow-inconclusive"]) == 0
+    assert (
+        main(
+            [
+                "check",
+                "--results",
+                str(smoke_results),
+                "--reference",
+                str(GOLDEN_SMOKE),
+                "--tolerance",
+                "0.5",
+                "--allow-inconclusive",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "9 cells compared: 9 within tolerance" in out
     # and the golden numbers are the runs' exact means, not just inside the t-interval
@@ -169,13 +190,49 @@ def test_golden_path_does_not_depend_on_threads_or_cpu_kernels(smoke_results, ca
 
     from benchmark.results import load_results
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", ATEN_CPU_CAPABILITY="default",
-               ONEDNN_MAX_CPU_ISA="SSE41", MKL_CBWR="COMPATIBLE", MEDLT_CACHE=str(cache_dir))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        ATEN_CPU_CAPABILITY="default",
+        ONEDNN_MAX_CPU_ISA="SSE41",
+        MKL_CBWR="COMPATIBLE",
+        MEDLT_CACHE=str(cache_dir),
+    )
     other = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "benchmark", "run", "--dataset", "digits-lt", "--protocol", "smoke", "--method", "CE", "--method",
-                    "ce-crw", "--method", "rw", "--seeds", "0", "1", "--results", str(other), "--cache-dir",
-                    str(cache_dir), "--device", "cpu", "--quiet", "--no-site"], env=env, check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmark",
+            "run",
+            "--dataset",
+            "digits-lt",
+            "--protocol",
+            "smoke",
+            "--method",
+            "CE",
+            "--method",
+            "ce-crw",
+            "--method",
+            "rw",
+            "--seeds",
+            "0",
+            "1",
+            "--results",
+            str(other),
+            "--cache-dir",
+            str(cache_dir),
+            "--device",
+            "cpu",
+            "--quiet",
+            "--no-site",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     here = {(r.spec.method_id, r.spec.seed): r for r in load_results(smoke_results)}
     there = {(r.spec.method_id, r.spec.seed): r for r in load_results(other)}
     assert len(there) == 6

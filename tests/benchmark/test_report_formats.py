@@ -1,4 +1,5 @@
 """Report layouts (Tables 2-5) and formats (text, markdown, csv, latex) with best / second marks."""
+
 from __future__ import annotations
 
 import csv
@@ -9,15 +10,19 @@ import pytest
 from benchmark.cli import main
 from benchmark.report import format_blocks, format_table2, summary_table, table_blocks
 
-M = lambda a, j, n, d=None: {"mcr_all": a, "mcr_major": j, "mcr_minor": n, "mcr_medium": d}  # noqa: E731
+M = lambda a, j, n, d=None: {"mcr_all": a, "mcr_major": j, "mcr_minor": n, "mcr_medium": d}
 
 
 @pytest.fixture()
 def results(tmp_path, synthetic_result):
     root = tmp_path / "results"
     rows = {  # method: (All, Major, Minor) on skin7, seeds add -1 / 0 / +1 to All
-        "CE": (83.0, 85.0, 80.0), "CE+SC": (84.0, 86.0, 81.0), "CE→cRW": (85.0, 84.0, 83.0),
-        "SC→cRW": (82.0, 83.0, 84.0), "CE+SC→cRW": (86.0, 85.5, 90.0), "Focal": (81.0, 80.0, 70.0),
+        "CE": (83.0, 85.0, 80.0),
+        "CE+SC": (84.0, 86.0, 81.0),
+        "CE→cRW": (85.0, 84.0, 83.0),
+        "SC→cRW": (82.0, 83.0, 84.0),
+        "CE+SC→cRW": (86.0, 85.5, 90.0),
+        "Focal": (81.0, 80.0, 70.0),
     }
     for method, (a, j, n) in rows.items():
         for seed, delta in enumerate((-1.0, 0.0, 1.0)):
@@ -27,8 +32,9 @@ def results(tmp_path, synthetic_result):
             synthetic_result(root, dataset="flower-lt", method=method, seed=seed, metrics=M(a, 92.0, 82.0, 90.0))
     for backbone, a in (("mobilenetv2", 84.0), ("densenet121", 86.0)):
         for seed in range(3):
-            synthetic_result(root, dataset="skin7", method="CE+SC→cRW", seed=seed, backbone=backbone,
-                             metrics=M(a, 85.0, 87.0))
+            synthetic_result(
+                root, dataset="skin7", method="CE+SC→cRW", seed=seed, backbone=backbone, metrics=M(a, 85.0, 87.0)
+            )
     return root
 
 

@@ -1,4 +1,5 @@
 """A result's path is built from its spec: a component that is not one safe folder name is refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,12 +10,27 @@ from benchmark.schema import RunSpec
 GOOD = dict(dataset="digits-lt", method="CE", method_id="ce", backbone="test_resnet", seed=0, protocol="smoke")
 
 
-@pytest.mark.parametrize("field,value", [
-    ("method_id", ".."), ("method_id", "."), ("method_id", ""), ("method_id", "a/b"), ("method_id", "../../x"),
-    ("method_id", "a\\b"), ("method_id", "a\0b"), ("method_id", ".stage1"),
-    ("protocol", ".."), ("protocol", ""), ("protocol", "a/b"), ("protocol", "x\nnew"),
-    ("dataset", ".."), ("dataset", ""), ("backbone", "../x"), ("backbone", "."),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("method_id", ".."),
+        ("method_id", "."),
+        ("method_id", ""),
+        ("method_id", "a/b"),
+        ("method_id", "../../x"),
+        ("method_id", "a\\b"),
+        ("method_id", "a\0b"),
+        ("method_id", ".stage1"),
+        ("protocol", ".."),
+        ("protocol", ""),
+        ("protocol", "a/b"),
+        ("protocol", "x\nnew"),
+        ("dataset", ".."),
+        ("dataset", ""),
+        ("backbone", "../x"),
+        ("backbone", "."),
+    ],
+)
 def test_unsafe_component_is_refused(field, value, tmp_path):
     with pytest.raises(ValueError, match="one folder name"):
         result_path(tmp_path, RunSpec(**{**GOOD, field: value}))
@@ -24,13 +40,15 @@ def test_unsafe_component_is_refused(field, value, tmp_path):
 def test_names_of_outside_things_keep_their_layout(tmp_path):
     """Dataset flags and timm hub names carry ':' and '/' by design; they map to '_' as before."""
     spec = RunSpec(**{**GOOD, "dataset": "medmnist-lt:bloodmnist", "backbone": "hf-hub:timm/resnet18"})
-    assert result_path(tmp_path, spec) == (tmp_path / "medmnist-lt_bloodmnist" / "hf-hub_timm_resnet18" / "smoke"
-                                           / "ce" / "seed-0.json")
+    assert result_path(tmp_path, spec) == (
+        tmp_path / "medmnist-lt_bloodmnist" / "hf-hub_timm_resnet18" / "smoke" / "ce" / "seed-0.json"
+    )
     assert result_path(tmp_path, RunSpec(**{**GOOD, "method_id": "ce+sc-crw"})).parent.name == "ce+sc-crw"
 
 
-@pytest.mark.parametrize("name,ok", [("smoke", True), ("my protocol v2", True), ("..", False), ("a/b", False),
-                                     ("a\tb", False), ("", False)])
+@pytest.mark.parametrize(
+    "name,ok", [("smoke", True), ("my protocol v2", True), ("..", False), ("a/b", False), ("a\tb", False), ("", False)]
+)
 def test_path_component_problem(name, ok):
     assert (path_component_problem(name) is None) == ok
 
@@ -42,8 +60,15 @@ def test_validate_reports_a_submitted_spec_with_a_path_name(tmp_path, synthetic_
     from benchmark.validate import validate_results
 
     metrics = dict(mcr_all=50.0, mcr_major=60.0, mcr_minor=40.0)
-    path = synthetic_result(tmp_path, dataset="synthetic-set", method="CE", seed=0, metrics=metrics,
-                            backbone="test_resnet", protocol="smoke")
+    path = synthetic_result(
+        tmp_path,
+        dataset="synthetic-set",
+        method="CE",
+        seed=0,
+        metrics=metrics,
+        backbone="test_resnet",
+        protocol="smoke",
+    )
     data = json.loads(path.read_text())
     data["spec"]["method_id"] = ".."
     path.write_text(json.dumps(data))

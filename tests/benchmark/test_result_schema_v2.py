@@ -1,5 +1,6 @@
 """Schema version 2: the new metrics, the logits in the predictions file, old (version 1) results still
 readable, ``report --metric`` and ``validate``'s recomputation of the new metrics."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,16 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.metrics import evaluate_predictions, stored_logits
-from benchmark.results import (ResultFileError, load_predictions, load_results, read_predictions, read_result,
-                               results_frame, write_predictions, write_result)
+from benchmark.results import (
+    ResultFileError,
+    load_predictions,
+    load_results,
+    read_predictions,
+    read_result,
+    results_frame,
+    write_predictions,
+    write_result,
+)
 from benchmark.schema import SCHEMA_VERSION, Metrics, RunResult, metric_names, metric_specs
 from benchmark.validate import validate_results
 
@@ -56,8 +65,9 @@ def v1_dir(tmp_path) -> Path:
     path = root / CE0
     path.parent.mkdir(parents=True)
     path.write_text(V1_RESULT)
-    np.savez_compressed(path.with_name("seed-0.preds.npz"), y_true=Y_TRUE.astype(np.int32),
-                        y_pred=Y_PRED.astype(np.int32))  # no logits, as version 1 wrote it
+    np.savez_compressed(
+        path.with_name("seed-0.preds.npz"), y_true=Y_TRUE.astype(np.int32), y_pred=Y_PRED.astype(np.int32)
+    )  # no logits, as version 1 wrote it
     return root
 
 
@@ -70,8 +80,14 @@ def _v2_result(root: Path, logits: np.ndarray | None = None) -> tuple[RunResult,
         logits[np.arange(8), Y_PRED] += 6.0  # argmax = Y_PRED
     stored = stored_logits(logits)
     assert np.array_equal(stored.argmax(1), Y_PRED)
-    m = evaluate_predictions(Y_TRUE, Y_PRED, 4, {"major": [0, 1], "minor": [2, 3], "medium": None}, logits=stored,
-                             train_counts=data["per_class"]["train_counts"])
+    m = evaluate_predictions(
+        Y_TRUE,
+        Y_PRED,
+        4,
+        {"major": [0, 1], "minor": [2, 3], "medium": None},
+        logits=stored,
+        train_counts=data["per_class"]["train_counts"],
+    )
     data.update(schema_version=SCHEMA_VERSION, metrics={k: m[k] for k in metric_names()})
     result = RunResult.model_validate(data)
     path = root / CE0
@@ -84,10 +100,13 @@ def _problems(root: Path, tmp_path: Path) -> list[str]:
     """validate's problems about metrics and the predictions file (skin7's manifest and the seed count
     cannot pass here and are not what these tests are about)."""
     report = validate_results(root, cache_dir=tmp_path / "cache")
-    return [str(p) for p in report.problems if p.field and (p.field.startswith("metrics") or p.field == "predictions_file")]
+    return [
+        str(p) for p in report.problems if p.field and (p.field.startswith("metrics") or p.field == "predictions_file")
+    ]
 
 
 # -- version 1 results stay valid and readable -----------------------------------------------------------------------
+
 
 def test_a_version_1_result_is_still_read(v1_dir, tmp_path, capsys):
     r = read_result(v1_dir / CE0)
@@ -116,6 +135,7 @@ def test_an_unknown_schema_version_is_refused(v1_dir):
 
 # -- version 2 ------------------------------------------------------------------------------------------------------
 
+
 def test_a_version_2_result_round_trips_with_its_logits(tmp_path):
     root = tmp_path / "results"
     result, stored = _v2_result(root)
@@ -142,12 +162,15 @@ def test_json_schema_documents_units_and_directions():
     assert all(s.description for s in specs.values())
 
 
-@pytest.mark.parametrize("bad,problem", [
-    (np.zeros(8, np.float16), r"float16 array of shape \(8,\)"),
-    (np.zeros((8, 3), np.float16), r"shape \(8, 3\); expected a float array of shape \(8, 4\)"),
-    (np.zeros((7, 4), np.float16), r"shape \(7, 4\); expected"),
-    (np.zeros((8, 4), np.int32), "int32 array"),
-])
+@pytest.mark.parametrize(
+    "bad,problem",
+    [
+        (np.zeros(8, np.float16), r"float16 array of shape \(8,\)"),
+        (np.zeros((8, 3), np.float16), r"shape \(8, 3\); expected a float array of shape \(8, 4\)"),
+        (np.zeros((7, 4), np.float16), r"shape \(7, 4\); expected"),
+        (np.zeros((8, 4), np.int32), "int32 array"),
+    ],
+)
 def test_malformed_logits_are_refused_naming_the_file(tmp_path, bad, problem):
     root = tmp_path / "results"
     _v2_result(root)
@@ -174,7 +197,11 @@ def test_validate_recomputes_the_new_metrics(tmp_path):
 
     for name in ("accuracy", "macro_f1", "mcr_many_shot", "mcr_medium_shot", "mcr_few_shot"):
         problems = tampered(**{name: 1e-5})
-        assert len(problems) == 1 and f"metrics.{name}:" in problems[0] and "disagrees with seed-0.preds.npz" in problems[0]
+        assert (
+            len(problems) == 1
+            and f"metrics.{name}:" in problems[0]
+            and "disagrees with seed-0.preds.npz" in problems[0]
+        )
     for name in ("macro_auc", "ece", "nll"):
         problems = tampered(**{name: 1e-5})
         assert len(problems) == 1 and f"metrics.{name}:" in problems[0]
@@ -183,17 +210,24 @@ def test_validate_recomputes_the_new_metrics(tmp_path):
     path.write_text(original)
     # other logits than those the metrics came from (rows in reverse order)
     _, stored = _v2_result(root)
-    np.savez_compressed(path.with_name("seed-0.preds.npz"), y_true=Y_TRUE.astype(np.int32),
-                        y_pred=Y_PRED.astype(np.int32), logits=stored[::-1])
+    np.savez_compressed(
+        path.with_name("seed-0.preds.npz"),
+        y_true=Y_TRUE.astype(np.int32),
+        y_pred=Y_PRED.astype(np.int32),
+        logits=stored[::-1],
+    )
     problems = _problems(root, tmp_path)
     assert {p.split(": ")[1] for p in problems} == {"metrics.macro_auc", "metrics.ece", "metrics.nll"}
     # metrics that need logits, with a predictions file that has none: they cannot be checked
-    np.savez_compressed(path.with_name("seed-0.preds.npz"), y_true=Y_TRUE.astype(np.int32), y_pred=Y_PRED.astype(np.int32))
+    np.savez_compressed(
+        path.with_name("seed-0.preds.npz"), y_true=Y_TRUE.astype(np.int32), y_pred=Y_PRED.astype(np.int32)
+    )
     problems = _problems(root, tmp_path)
     assert len(problems) == 3 and all("cannot be checked: seed-0.preds.npz holds no logits" in p for p in problems)
 
 
 # -- report --metric ----------------------------------------------------------------------------------------------
+
 
 def _metrics(all_: float, **extra: float) -> dict:
     return {"mcr_all": all_, "mcr_major": all_, "mcr_minor": all_, **extra}
@@ -205,8 +239,13 @@ def v2_synthetic(tmp_path, synthetic_result) -> Path:
     rows = {"CE": (80.0, 3.0, 0.9), "Focal": (82.0, 1.0, 0.7), "CE→cRW": (81.0, 2.0, 0.5)}  # all, ece, nll
     for method, (a, ece, nll) in rows.items():
         for seed, delta in enumerate((-0.5, 0.0, 0.5)):
-            synthetic_result(root, dataset="skin7", method=method, seed=seed,
-                             metrics=_metrics(a, accuracy=a + 5 + delta, ece=ece + delta, nll=nll))
+            synthetic_result(
+                root,
+                dataset="skin7",
+                method=method,
+                seed=seed,
+                metrics=_metrics(a, accuracy=a + 5 + delta, ece=ece + delta, nll=nll),
+            )
     return root
 
 
@@ -224,8 +263,15 @@ def test_report_metric_shows_any_schema_metric(v2_synthetic, capsys):
     assert main(["report", "--results", str(v2_synthetic), "--metric", "nll", "--table", "4"]) == 0
     assert "nll, nats, lower is better" in capsys.readouterr().out
     assert main(["report", "--results", str(v2_synthetic)]) == 0  # the default headline is still MCR
-    assert capsys.readouterr().out.splitlines()[1].split() == ["Method", "skin7", "All", "skin7", "Major",
-                                                                "skin7", "Minor"]
+    assert capsys.readouterr().out.splitlines()[1].split() == [
+        "Method",
+        "skin7",
+        "All",
+        "skin7",
+        "Major",
+        "skin7",
+        "Minor",
+    ]
 
 
 def test_report_metric_unknown_name_lists_the_valid_ones(v2_synthetic, capsys):
@@ -244,6 +290,7 @@ def test_report_metric_needs_every_seed_of_a_cell(v2_synthetic, synthetic_result
 
 # -- what run writes ------------------------------------------------------------------------------------------------
 
+
 def test_run_writes_logits_and_every_metric(smoke_results):
     path = smoke_results / "digits-lt/test_resnet/smoke/ce-crw/seed-1.json"
     r = read_result(path)
@@ -251,8 +298,14 @@ def test_run_writes_logits_and_every_metric(smoke_results):
     p = load_predictions(path.with_name("seed-1.preds.npz"), num_classes=10)
     assert p.logits is not None and p.logits.dtype == np.float16 and p.logits.shape == (len(p.y_true), 10)
     assert np.mean(p.logits.argmax(1) == p.y_pred) > 0.95  # float16 rounding may only flip near-ties
-    recomputed = evaluate_predictions(p.y_true, p.y_pred, 10, {"major": [0, 1, 2], "minor": [7, 8, 9], "medium": None},
-                                      logits=p.logits, train_counts=r.per_class.train_counts)
+    recomputed = evaluate_predictions(
+        p.y_true,
+        p.y_pred,
+        10,
+        {"major": [0, 1, 2], "minor": [7, 8, 9], "medium": None},
+        logits=p.logits,
+        train_counts=r.per_class.train_counts,
+    )
     for name in metric_names():
         got = getattr(r.metrics, name)
         if name in ("mcr_medium", "mcr_many_shot"):  # digits-lt: no medium group, no class above 100 images

@@ -1,4 +1,5 @@
 """The committed JSON Schema is the one generated from the pydantic model."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,8 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "result.schema.json
 
 def test_committed_schema_equals_generated():
     assert SCHEMA_FILE.read_text(encoding="utf-8") == json_schema_text(), (
-        "docs/result.schema.json is stale: run `python -m benchmark schema --out docs/result.schema.json`")
+        "docs/result.schema.json is stale: run `python -m benchmark schema --out docs/result.schema.json`"
+    )
 
 
 def test_schema_describes_the_result_file(tmp_path, capsys):

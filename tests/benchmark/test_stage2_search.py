@@ -1,6 +1,7 @@
 """Stage 2 through the engine and the grid: the post-hoc τ searches (τ-norm, PLA) read the validation split
 only, and never the test split before the final evaluation; the τ they keep is the best on validation;
 LWS trains only its scales; MaxNorm leaves every class vector within its cap."""
+
 from __future__ import annotations
 
 import copy
@@ -30,8 +31,11 @@ def stage1(cache_dir):
     device = torch.device("cpu")
     with engine.numeric_precision(protocol.precision):
         train = data.splits["train"]
-        split = engine.TrainSplit(ImageBank(data.images, train, device), data.labels[train],
-                                  torch.tensor(data.train_counts, dtype=torch.float64))
+        split = engine.TrainSplit(
+            ImageBank(data.images, train, device),
+            data.labels[train],
+            torch.tensor(data.train_counts, dtype=torch.float64),
+        )
         val = engine.EvalSplit(ImageBank(data.images, data.splits["val"], device), data.labels[data.splits["val"]])
         torch.manual_seed(0)
         backbone, dim = create_backbone(protocol.backbone)
@@ -44,8 +48,15 @@ def stage1(cache_dir):
 def _stage2(stage1, method_id: str, **kwargs):
     protocol, _, split, val, model = stage1
     with engine.numeric_precision(protocol.precision):
-        return engine.train_stage2(copy.deepcopy(model), create_method(method_id).rebalance, split, protocol,
-                                   torch.device("cpu"), seed=0, **{"val": val, **kwargs})
+        return engine.train_stage2(
+            copy.deepcopy(model),
+            create_method(method_id).rebalance,
+            split,
+            protocol,
+            torch.device("cpu"),
+            seed=0,
+            **{"val": val, **kwargs},
+        )
 
 
 def _val_mcr(model, stage1) -> float:
@@ -105,8 +116,11 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
     gather = ImageBank.gather
 
     def recording_gather(bank: ImageBank, positions: np.ndarray) -> torch.Tensor:
-        split = next(name for name, idx in data.splits.items()
-                     if len(idx) == len(bank.indices) and np.array_equal(idx, bank.indices))
+        split = next(
+            name
+            for name, idx in data.splits.items()
+            if len(idx) == len(bank.indices) and np.array_equal(idx, bank.indices)
+        )
         events.append(("read", split))
         return gather(bank, positions)
 
@@ -123,8 +137,9 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
     trace = tmp_path / "trace.log"
     monkeypatch.setenv("MEDLT_TRACE", str(trace))
     runs = expand_grid(["digits-lt"], [create_method(m) for m in SEARCHING], [None], [0], protocol)
-    counts = GridRunner(GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu",
-                                     progress=False)).run(runs)
+    counts = GridRunner(
+        GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
+    ).run(runs)
     assert counts["ok"] == len(SEARCHING), counts
 
     starts = [i for i, e in enumerate(events) if e == ("stage2", "start")]

@@ -1,5 +1,6 @@
 """Statistics against hand-computed values, published tables and naive reference loops: Welch, Holm, ranks,
 Friedman / Iman-Davenport / exact permutation test, Nemenyi, bootstrap, Bayesian signed rank, CD diagram."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,10 +11,27 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from benchmark.stats import (BAYES_PRIOR, FriedmanTest, average_ranks, bayesian_comparisons, bayesian_signed_rank,
-                             bootstrap_mcr_ci, cd_diagram_svg, cell_stats, cliques, compare_methods,
-                             critical_difference, friedman, friedman_chi2_from_average_ranks, holm, iman_davenport,
-                             nemenyi_q, rank_summary, t_interval_halfwidth, welch_test)
+from benchmark.stats import (
+    BAYES_PRIOR,
+    FriedmanTest,
+    average_ranks,
+    bayesian_comparisons,
+    bayesian_signed_rank,
+    bootstrap_mcr_ci,
+    cd_diagram_svg,
+    cell_stats,
+    cliques,
+    compare_methods,
+    critical_difference,
+    friedman,
+    friedman_chi2_from_average_ranks,
+    holm,
+    iman_davenport,
+    nemenyi_q,
+    rank_summary,
+    t_interval_halfwidth,
+    welch_test,
+)
 
 
 def test_welch_t_test_matches_hand_computation():
@@ -41,8 +59,19 @@ def _frame(values: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
     for dataset, methods in values.items():
         for method, seeds in methods.items():
             for seed, v in enumerate(seeds):
-                rows.append({"dataset": dataset, "backbone": "b", "protocol": "p", "method": method, "seed": seed,
-                             "mcr_all": v, "mcr_major": v + 1, "mcr_minor": v - 1, "mcr_medium": None})
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "backbone": "b",
+                        "protocol": "p",
+                        "method": method,
+                        "seed": seed,
+                        "mcr_all": v,
+                        "mcr_major": v + 1,
+                        "mcr_minor": v - 1,
+                        "mcr_medium": None,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -99,9 +128,24 @@ def test_friedman_chi2_matches_scipy_with_and_without_ties(shape, levels):
 # Demšar (2006), JMLR 7, Table 6: ranks of C4.5, C4.5+m, C4.5+cf, C4.5+m+cf on 14 data sets (1 = best, ties
 # averaged) as printed in the table (the AUCs printed there are rounded; the voting row, 0.975 / 0.975 for the
 # last two, is ranked 2 and 3 in the paper from the unrounded values).
-DEMSAR_TABLE6_RANKS = np.array([
-    [4, 3, 2, 1], [1, 2, 3, 4], [4, 1, 2, 3], [4, 1, 3, 2], [4, 2, 3, 1], [1, 2.5, 4, 2.5], [3, 2, 4, 1],
-    [2.5, 2.5, 4, 1], [4, 3, 2, 1], [2.5, 2.5, 2.5, 2.5], [4, 2.5, 1, 2.5], [3, 2, 4, 1], [4, 1, 2, 3], [3, 1, 4, 2]])
+DEMSAR_TABLE6_RANKS = np.array(
+    [
+        [4, 3, 2, 1],
+        [1, 2, 3, 4],
+        [4, 1, 2, 3],
+        [4, 1, 3, 2],
+        [4, 2, 3, 1],
+        [1, 2.5, 4, 2.5],
+        [3, 2, 4, 1],
+        [2.5, 2.5, 4, 1],
+        [4, 3, 2, 1],
+        [2.5, 2.5, 2.5, 2.5],
+        [4, 2.5, 1, 2.5],
+        [3, 2, 4, 1],
+        [4, 1, 2, 3],
+        [3, 1, 4, 2],
+    ]
+)
 
 
 def test_iman_davenport_reproduces_demsar_2006_worked_example():
@@ -173,11 +217,14 @@ def _brute_force_p(blocks: np.ndarray) -> float:
     return hits / total
 
 
-@pytest.mark.parametrize("blocks", [
-    ((1, 2, 3), (2, 1, 3), (1, 3, 2)),
-    ((1, 2.5, 2.5), (1, 2, 3), (3, 1, 2)),  # a tie in block 1: its mid-ranks are permuted as they are
-    ((1.5, 1.5, 3, 4), (1, 2, 3, 4), (2, 1, 4, 3)),
-])
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        ((1, 2, 3), (2, 1, 3), (1, 3, 2)),
+        ((1, 2.5, 2.5), (1, 2, 3), (3, 1, 2)),  # a tie in block 1: its mid-ranks are permuted as they are
+        ((1.5, 1.5, 3, 4), (1, 2, 3, 4), (2, 1, 4, 3)),
+    ],
+)
 def test_exact_p_equals_brute_force_enumeration(blocks):
     arr = np.asarray(blocks, dtype=float)
     test = friedman(_scores_from_ranks(*blocks))
@@ -212,8 +259,9 @@ def test_friedman_p_choice_and_degenerate_tables():
         friedman(pd.DataFrame([[1.0, np.nan, 2.0], [1.0, 2.0, 3.0]]))
 
 
-@pytest.mark.parametrize("k,q", [(2, 1.960), (3, 2.343), (4, 2.569), (5, 2.728), (6, 2.850), (7, 2.949), (8, 3.031),
-                                 (9, 3.102), (10, 3.164)])
+@pytest.mark.parametrize(
+    "k,q", [(2, 1.960), (3, 2.343), (4, 2.569), (5, 2.728), (6, 2.850), (7, 2.949), (8, 3.031), (9, 3.102), (10, 3.164)]
+)
 def test_nemenyi_q_matches_published_table(k, q):
     assert nemenyi_q(k) == pytest.approx(q, abs=1e-3)  # Demšar (2006), Table 5(a)
 
@@ -319,8 +367,19 @@ def test_interval_on_the_golden_results_is_wider_than_the_old_and_covers_the_see
         new = bootstrap_mcr_ci(preds, n_resamples=2000, seed=0)
         # the old interval: each seed's test set resampled independently, seeds never resampled
         rng = np.random.default_rng(0)
-        old = np.mean([[100 * np.mean([rng.binomial((t == c).sum(), np.mean(p[t == c] == c)) / (t == c).sum()
-                                       for c in np.unique(t)]) for _ in range(2000)] for t, p in preds], axis=0)
+        old = np.mean(
+            [
+                [
+                    100
+                    * np.mean(
+                        [rng.binomial((t == c).sum(), np.mean(p[t == c] == c)) / (t == c).sum() for c in np.unique(t)]
+                    )
+                    for _ in range(2000)
+                ]
+                for t, p in preds
+            ],
+            axis=0,
+        )
         old_lo, old_hi = np.quantile(old, [0.025, 0.975])
         assert new.high - new.low > old_hi - old_lo, method
         mcrs = [100 * np.mean([np.mean(p[t == c] == c) for c in np.unique(t)]) for t, p in preds]
@@ -335,7 +394,7 @@ def test_cliques_and_cd_diagram_svg_escapes_names():
     svg = cd_diagram_svg(ranks, 1.0, title="t & <b>")
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert "<script>" not in svg and "&lt;script&gt;x&lt;/script&gt;" in svg and "t &amp; &lt;b&gt;" in svg
-    assert "CD = 1.00" in svg and svg.count("stroke-width=\"4\"") == 2
+    assert "CD = 1.00" in svg and svg.count('stroke-width="4"') == 2
     assert "no complete ranking" in cd_diagram_svg({}, None)
 
 
@@ -365,11 +424,14 @@ def _naive_bayes_signed_rank(z: np.ndarray, rope: float, samples: int, seed: int
     return float(wins[0]), float(wins[1]), float(wins[2])
 
 
-@pytest.mark.parametrize("a,b", [
-    ([71.0, 64.6, 80.5], [68.0, 65.0, 79.0]),
-    ([71.0, 64.6, 80.5, 55.0, 68.2], [68.0, 65.0, 79.0, 57.5, 66.9]),
-    ([60.0, 62.0], [61.5, 64.1]),
-])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ([71.0, 64.6, 80.5], [68.0, 65.0, 79.0]),
+        ([71.0, 64.6, 80.5, 55.0, 68.2], [68.0, 65.0, 79.0, 57.5, 66.9]),
+        ([60.0, 62.0], [61.5, 64.1]),
+    ],
+)
 def test_bayesian_signed_rank_matches_naive_posterior(a, b):
     test = bayesian_signed_rank(a, b, rope=1.0, seed=0, nsamples=50000)
     ref = _naive_bayes_signed_rank(np.subtract(a, b), 1.0, samples=200_000, seed=1)
@@ -412,13 +474,23 @@ def test_bayesian_signed_rank_directions_equivalence_and_errors():
 
 
 def test_bayesian_comparisons_one_row_per_method_against_the_baseline():
-    scores = pd.DataFrame({"CE": [70.0, 60.0, 50.0, 65.0], "A": [72.0, 61.0, 49.0, np.nan],
-                           "B": [90.0, 80.0, 70.0, 85.0], "C": [np.nan] * 4}, index=["d1", "d2", "d3", "d4"])
+    scores = pd.DataFrame(
+        {
+            "CE": [70.0, 60.0, 50.0, 65.0],
+            "A": [72.0, 61.0, 49.0, np.nan],
+            "B": [90.0, 80.0, 70.0, 85.0],
+            "C": [np.nan] * 4,
+        },
+        index=["d1", "d2", "d3", "d4"],
+    )
     table = bayesian_comparisons(scores, baseline="CE", rope=1.0).set_index("method")
     assert list(table.index) == ["A", "B"]  # C shares no dataset with CE
     assert table.loc["A", "n"] == 3 and table.loc["A", "mean_diff"] == pytest.approx((2 + 1 - 1) / 3)
     ref = bayesian_signed_rank([72.0, 61.0, 49.0], [70.0, 60.0, 50.0], rope=1.0)
-    assert (table.loc["A", "p_left"], table.loc["A", "p_rope"], table.loc["A", "p_right"]) == \
-        (ref.p_left, ref.p_rope, ref.p_right)
+    assert (table.loc["A", "p_left"], table.loc["A", "p_rope"], table.loc["A", "p_right"]) == (
+        ref.p_left,
+        ref.p_rope,
+        ref.p_right,
+    )
     assert table.loc["B", "verdict"].startswith("B better (P = ") and table.loc["B", "baseline"] == "CE"
     assert bayesian_comparisons(scores, baseline="XX").empty

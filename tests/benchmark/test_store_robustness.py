@@ -1,4 +1,5 @@
 """The results store and its readers facing corrupt, NaN-bearing or escaping files, and the user's umask."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,11 @@ METRICS = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
 
 def _synthetic_grid(root: Path, synthetic_result, **extra) -> list[Path]:
     """CE and RW, seeds 0-2, on skin7 (no predictions unless ``extra`` names them)."""
-    return [synthetic_result(root, dataset="skin7", method=m, seed=s, metrics=dict(METRICS), **extra)
-            for m in ("CE", "RW") for s in range(3)]
+    return [
+        synthetic_result(root, dataset="skin7", method=m, seed=s, metrics=dict(METRICS), **extra)
+        for m in ("CE", "RW")
+        for s in range(3)
+    ]
 
 
 def _one_error_line(err: str, *needles: str) -> str:
@@ -38,16 +42,34 @@ def test_run_summary_skips_a_corrupt_unrelated_result_and_publishers_refuse(smok
     bad.parent.mkdir(parents=True)
     bad.write_text('{"spec": {"dataset": "digits-lt", "meth')  # truncated
     capsys.readouterr()
-    argv = ["run", "--dataset", "digits-lt", "--method", "CE", "--protocol", "smoke", "--results", str(root),
-            "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]
+    argv = [
+        "run",
+        "--dataset",
+        "digits-lt",
+        "--method",
+        "CE",
+        "--protocol",
+        "smoke",
+        "--results",
+        str(root),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+    ]
     assert main(argv) == 0  # its own runs are saved and summarised; the unrelated file is named and left out
     out, err = capsys.readouterr()
     assert "3 already done" in err, err
     warnings_ = [line for line in err.splitlines() if str(bad) in line]
     assert len(warnings_) == 1 and warnings_[0].startswith("warning: ") and "left out" in warnings_[0], err
     assert "CE" in out and "Traceback" not in err
-    for command in (["report", "--results", str(root)], ["check", "--results", str(root)],
-                    ["leaderboard", "--results", str(root), "--out", str(tmp_path / "site")]):
+    for command in (
+        ["report", "--results", str(root)],
+        ["check", "--results", str(root)],
+        ["leaderboard", "--results", str(root), "--out", str(tmp_path / "site")],
+    ):
         assert main(command) == 2, command  # publishing a table or a site from a broken directory is refused
         _one_error_line(capsys.readouterr().err, str(bad), "not a valid result file", "line 1")
     with pytest.raises(ValueError, match="not a valid result file"):
@@ -75,8 +97,8 @@ def test_truncated_predictions_file_is_named(smoke_results, cache_dir, tmp_path,
 
 # 3 -- a NaN metric ------------------------------------------------------------------------------------
 def test_nan_metric_round_trips_is_refused_by_validate_and_skipped_by_stats(synthetic_result, tmp_path, capsys):
-    from benchmark.stats import cell_stats
     from benchmark.results import results_frame
+    from benchmark.stats import cell_stats
 
     root = tmp_path / "results"
     paths = _synthetic_grid(root, synthetic_result)

@@ -1,4 +1,5 @@
 """``validate``: accepts what ``run`` writes; rejects each problem with a precise message."""
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,10 @@ def test_rejects_an_unknown_protocol(results, cache_dir, capsys):
     code, out = _validate(results, cache_dir, capsys)
     assert code == 1
     assert f"{CE0}: spec.protocol: unknown protocol 'fast'; valid: paper, quick, smoke" in out
-    assert f"{CE0}: spec: the file's path disagrees with its spec: expected digits-lt/test_resnet/fast/ce/seed-0.json" in out
+    assert (
+        f"{CE0}: spec: the file's path disagrees with its spec: expected digits-lt/test_resnet/fast/ce/seed-0.json"
+        in out
+    )
 
 
 def test_rejects_a_manifest_hash_mismatch(results, cache_dir, capsys):
@@ -81,8 +85,14 @@ def test_rejects_a_manifest_hash_mismatch(results, cache_dir, capsys):
     assert code == 1
     lines = [line for line in out.splitlines() if "dataset_manifest_sha256" in line]
     assert len(lines) == 1
-    assert lines[0].strip().startswith(f"{CE0}: dataset_manifest_sha256: 000000000000… does not match the registered "
-                                       "construction of digits-lt at 20 px (expected ")
+    assert (
+        lines[0]
+        .strip()
+        .startswith(
+            f"{CE0}: dataset_manifest_sha256: 000000000000… does not match the registered "
+            "construction of digits-lt at 20 px (expected "
+        )
+    )
 
 
 def test_rejects_a_duplicate_run(results, cache_dir, capsys):
@@ -92,8 +102,10 @@ def test_rejects_a_duplicate_run(results, cache_dir, capsys):
     shutil.copy(results / CE0.replace(".json", ".preds.npz"), copy.parent)
     code, out = _validate(results, cache_dir, capsys)
     assert code == 1
-    assert (f"digits-lt/test_resnet/smoke/ce-copy/seed-0.json: spec: duplicate run: CE (ce) seed 0 on "
-            f"digits-lt/test_resnet/smoke is also in {CE0}") in out
+    assert (
+        f"digits-lt/test_resnet/smoke/ce-copy/seed-0.json: spec: duplicate run: CE (ce) seed 0 on "
+        f"digits-lt/test_resnet/smoke is also in {CE0}"
+    ) in out
 
 
 def test_rejects_failed_runs_tampered_metrics_and_missing_predictions(results, cache_dir, capsys):
@@ -106,24 +118,36 @@ def test_rejects_failed_runs_tampered_metrics_and_missing_predictions(results, c
     assert f"{CE0}: metrics.mcr_all: 99.0 disagrees with the confusion matrix" in out
     assert "ce/seed-1.json: predictions_file: seed-1.preds.npz not found next to the result file" in out
     assert "rw/seed-0.json: status: run failed (RuntimeError: boom)" in out
-    assert "ce-crw/seed-0.json: not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2" in out
+    assert (
+        "ce-crw/seed-0.json: not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2"
+        in out
+    )
 
 
 def test_unverifiable_manifest_needs_manifest_option(tmp_path, cache_dir, synthetic_result):
     for seed in range(3):
-        synthetic_result(tmp_path, dataset="skin7", method="CE", seed=seed, protocol="paper",
-                         metrics={"mcr_all": 50.0, "mcr_major": 50.0, "mcr_minor": 50.0})
+        synthetic_result(
+            tmp_path,
+            dataset="skin7",
+            method="CE",
+            seed=seed,
+            protocol="paper",
+            metrics={"mcr_all": 50.0, "mcr_major": 50.0, "mcr_minor": 50.0},
+        )
     for p in tmp_path.rglob("seed-*.json"):  # synthetic files carry no predictions; this test is about manifests
         _edit(p, lambda d: d.update(predictions_file=None))
     report = validate_results(tmp_path, cache_dir=cache_dir)
     messages = [str(p) for p in report.problems if p.field == "dataset_manifest_sha256"]
-    assert messages == [f"skin7: dataset_manifest_sha256: cannot verify the manifest hash at 300 px (aaaaaaaaaaaa): "
-                        f"pass --manifest skin7=SHA256 or prepare skin7 into --cache-dir {cache_dir}"]
+    assert messages == [
+        f"skin7: dataset_manifest_sha256: cannot verify the manifest hash at 300 px (aaaaaaaaaaaa): "
+        f"pass --manifest skin7=SHA256 or prepare skin7 into --cache-dir {cache_dir}"
+    ]
     report = validate_results(tmp_path, cache_dir=cache_dir, manifests={"skin7": "a" * 64})
     assert not [p for p in report.problems if p.field == "dataset_manifest_sha256"]
     # no manifest here: the counts cannot be checked, and the report says so and why
-    assert report.notes == [f"class counts of skin7 at 300 px not checked: no dataset manifest here "
-                            f"(not prepared in {cache_dir})"]
+    assert report.notes == [
+        f"class counts of skin7 at 300 px not checked: no dataset manifest here (not prepared in {cache_dir})"
+    ]
     assert report.notes[0] in report.summary() and not report.verified_counts
     report = validate_results(tmp_path, cache_dir=cache_dir, manifests={"skin7": "c" * 64})
     assert any("does not match the registered construction of skin7 at 300 px" in str(p) for p in report.problems)
@@ -163,8 +187,9 @@ def test_rejects_train_counts_that_differ_from_the_dataset_manifest(results, cac
     code, out = _validate(results, cache_dir, capsys)
     assert code == 1
     lines = [line.strip() for line in out.splitlines() if "dataset manifest" in line]
-    assert lines == [(f"{CE0}: per_class.train_counts: class 3 '3' has {before + 2} in the result, {before} in the "
-                      f"dataset manifest")]
+    assert lines == [
+        (f"{CE0}: per_class.train_counts: class 3 '3' has {before + 2} in the result, {before} in the dataset manifest")
+    ]
 
 
 def _add_one_test_image(data: dict, path: Path, cls: int) -> None:
@@ -187,8 +212,14 @@ def _add_one_test_image(data: dict, path: Path, cls: int) -> None:
     np.savez_compressed(preds, **arrays)
     per_class = data["per_class"]
     groups = {g: [i for i, x in enumerate(per_class["group"]) if x == g] or None for g in ("major", "medium", "minor")}
-    metrics = evaluate_predictions(arrays["y_true"], arrays["y_pred"], len(per_class["class_names"]), groups,
-                                   logits=arrays.get("logits"), train_counts=per_class["train_counts"])
+    metrics = evaluate_predictions(
+        arrays["y_true"],
+        arrays["y_pred"],
+        len(per_class["class_names"]),
+        groups,
+        logits=arrays.get("logits"),
+        train_counts=per_class["train_counts"],
+    )
     data["confusion_matrix"] = np.asarray(metrics["confusion_matrix"]).tolist()
     per_class["recall"] = [float(x) for x in metrics["recall"]]
     data["metrics"].update({k: metrics[k] for k in data["metrics"] if metrics.get(k) is not None})
@@ -202,14 +233,20 @@ def test_rejects_a_confusion_matrix_row_that_differs_from_the_test_counts(result
     assert code == 1
     problems = [line.strip() for line in out.splitlines()[1:]]
     # the tampering is otherwise consistent: nothing else fails
-    assert problems == [(f"{CE0}: confusion_matrix: class 5 '5' has {before + 1} test images (row sum) in the "
-                         f"result, {before} in the dataset manifest")]
+    assert problems == [
+        (
+            f"{CE0}: confusion_matrix: class 5 '5' has {before + 1} test images (row sum) in the "
+            f"result, {before} in the dataset manifest"
+        )
+    ]
 
 
 def test_rejects_class_names_that_differ_from_the_dataset_manifest(results, cache_dir, capsys):
     _edit(results / CE0, lambda d: d["per_class"]["class_names"].__setitem__(2, "two"))
-    _edit(results / CE0.replace("ce/", "rw/"), lambda d: [d["per_class"][k].pop() for k in
-                                                          ("class_names", "train_counts", "recall", "group")])
+    _edit(
+        results / CE0.replace("ce/", "rw/"),
+        lambda d: [d["per_class"][k].pop() for k in ("class_names", "train_counts", "recall", "group")],
+    )
     code, out = _validate(results, cache_dir, capsys)
     assert code == 1
     assert f"{CE0}: per_class.class_names: class 2 is 'two' in the result, '2' in the dataset manifest" in out
@@ -222,11 +259,12 @@ def test_count_problems_against_the_shipped_bloodcell_manifest():
     from datasets.embedded import EMBEDDED_DIR, read_manifest
 
     manifest = read_manifest(EMBEDDED_DIR / "bloodcell_lt.json")
-    names, train, test = (manifest["class_names"], manifest["split_counts"]["train"],
-                          manifest["split_counts"]["test"])
+    names, train, test = (manifest["class_names"], manifest["split_counts"]["train"], manifest["split_counts"]["test"])
     assert count_problems(RunCounts("r.json", "x", names, train, test), manifest) == []
     fewer = list(train)
     fewer[5] -= 2
     [problem] = count_problems(RunCounts("r.json", "x", names, fewer, test), manifest)
-    assert str(problem) == (f"r.json: per_class.train_counts: class 5 'monocyte' has {train[5] - 2} in the result, "
-                            f"{train[5]} in the dataset manifest")
+    assert str(problem) == (
+        f"r.json: per_class.train_counts: class 5 'monocyte' has {train[5] - 2} in the result, "
+        f"{train[5]} in the dataset manifest"
+    )

@@ -3,11 +3,12 @@
 Images are tiny (4×4) and uniformly coloured by class, so a test can check that every
 prepared image still sits next to its own label after splitting, compaction and decoding.
 """
+
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
@@ -82,16 +83,42 @@ def write_skin7(root: Path, counts: dict[str, int], images: bool = True, shuffle
 
 
 # -- xray9: ChestX-ray14 ----------------------------------------------------------------
-XRAY_HEADER = ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
-               "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]")
-XRAY9_CLASSES = ("Atelectasis", "Effusion", "Nodule", "Pneumothorax", "Mass", "Cardiomegaly", "Emphysema", "Edema",
-                 "Hernia")
-XRAY9_REAL_COUNTS = {"Atelectasis": 4210, "Effusion": 3955, "Nodule": 2705, "Pneumothorax": 2194, "Mass": 2139,
-                     "Cardiomegaly": 1093, "Emphysema": 892, "Edema": 628, "Hernia": 110}
+XRAY_HEADER = (
+    "Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
+    "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]"
+)
+XRAY9_CLASSES = (
+    "Atelectasis",
+    "Effusion",
+    "Nodule",
+    "Pneumothorax",
+    "Mass",
+    "Cardiomegaly",
+    "Emphysema",
+    "Edema",
+    "Hernia",
+)
+XRAY9_REAL_COUNTS = {
+    "Atelectasis": 4210,
+    "Effusion": 3955,
+    "Nodule": 2705,
+    "Pneumothorax": 2194,
+    "Mass": 2139,
+    "Cardiomegaly": 1093,
+    "Emphysema": 892,
+    "Edema": 628,
+    "Hernia": 110,
+}
 
 
-def write_xray9(root: Path, findings: Sequence[str], patients: Sequence[int] | None = None, images: bool = True,
-                csv_name: str = "Data_Entry_2017.csv", layout: str = "images") -> list[str]:
+def write_xray9(
+    root: Path,
+    findings: Sequence[str],
+    patients: Sequence[int] | None = None,
+    images: bool = True,
+    csv_name: str = "Data_Entry_2017.csv",
+    layout: str = "images",
+) -> list[str]:
     """``Data_Entry_2017.csv`` (2017: trailing comma on every line; v2020: none) + PNGs.
 
     ``layout="images"``: ``images/<name>.png``; ``"kaggle"``: ``images_001/images/...`` in blocks.
@@ -121,9 +148,18 @@ def write_xray9(root: Path, findings: Sequence[str], patients: Sequence[int] | N
 PATHMNIST_REAL_TRAIN = (9366, 9509, 10360, 10401, 8006, 12182, 7886, 9401, 12885)
 
 
-def write_medmnist(root: Path, flag: str, train_counts: Sequence[int], val_counts: Sequence[int],
-                   test_counts: Sequence[int], size: int = 28, hw: int = 4, channels: int = 3) -> Path:
-    """``<flag>.npz`` (``<flag>_<size>.npz`` for MedMNIST+): ``{split}_images`` N×H×W[×3] uint8, ``{split}_labels`` N×1."""
+def write_medmnist(
+    root: Path,
+    flag: str,
+    train_counts: Sequence[int],
+    val_counts: Sequence[int],
+    test_counts: Sequence[int],
+    size: int = 28,
+    hw: int = 4,
+    channels: int = 3,
+) -> Path:
+    """``<flag>.npz`` (``<flag>_<size>.npz`` for MedMNIST+): ``{split}_images`` N×H×W[×3] uint8,
+    ``{split}_labels`` N×1."""
     rng = np.random.default_rng(0)
     arrays = {}
     for split, counts in (("train", train_counts), ("val", val_counts), ("test", test_counts)):
@@ -140,8 +176,9 @@ def write_medmnist(root: Path, flag: str, train_counts: Sequence[int], val_count
 
 
 # -- flower-lt: Oxford Flowers-102 -------------------------------------------------------
-def write_flowers(root: Path, per_class: Sequence[int], images: bool = True, setid: bool = True,
-                  shuffle_seed: int = 0) -> np.ndarray:
+def write_flowers(
+    root: Path, per_class: Sequence[int], images: bool = True, setid: bool = True, shuffle_seed: int = 0
+) -> np.ndarray:
     """``jpg/image_00001.jpg`` ..., ``imagelabels.mat`` (``labels`` uint8 (1, N), 1-based), ``setid.mat``."""
     import scipy.io
 
@@ -151,9 +188,14 @@ def write_flowers(root: Path, per_class: Sequence[int], images: bool = True, set
     if setid:
         ids = np.random.default_rng(1).permutation(np.arange(1, len(labels) + 1))
         a, b = len(ids) // 8, len(ids) // 4
-        scipy.io.savemat(root / "setid.mat", {"trnid": np.sort(ids[:a]).astype(np.uint16).reshape(1, -1),
-                                              "valid": np.sort(ids[a:b]).astype(np.uint16).reshape(1, -1),
-                                              "tstid": np.sort(ids[b:]).astype(np.uint16).reshape(1, -1)})
+        scipy.io.savemat(
+            root / "setid.mat",
+            {
+                "trnid": np.sort(ids[:a]).astype(np.uint16).reshape(1, -1),
+                "valid": np.sort(ids[a:b]).astype(np.uint16).reshape(1, -1),
+                "tstid": np.sort(ids[b:]).astype(np.uint16).reshape(1, -1),
+            },
+        )
     blobs = Blobs("JPEG")
     (root / "jpg").mkdir(exist_ok=True)
     for i, y in enumerate(labels, start=1):
@@ -162,8 +204,16 @@ def write_flowers(root: Path, per_class: Sequence[int], images: bool = True, set
 
 
 # -- dogs-lt: Stanford Dogs ---------------------------------------------------------------
-DOG_FOLDERS = ("n02085620-Chihuahua", "n02085782-Japanese_spaniel", "n02085936-Maltese_dog", "n02086079-Pekinese",
-               "n02086240-Shih-Tzu", "n02086646-Blenheim_spaniel", "n02086910-papillon", "n02087046-toy_terrier")
+DOG_FOLDERS = (
+    "n02085620-Chihuahua",
+    "n02085782-Japanese_spaniel",
+    "n02085936-Maltese_dog",
+    "n02086079-Pekinese",
+    "n02086240-Shih-Tzu",
+    "n02086646-Blenheim_spaniel",
+    "n02086910-papillon",
+    "n02087046-toy_terrier",
+)
 
 
 def dog_folder(c: int) -> str:
@@ -177,8 +227,13 @@ def _cell(strings: Sequence[str]) -> np.ndarray:
     return cell
 
 
-def write_dogs(root: Path, train_per_class: Sequence[int], test_per_class: Sequence[int], images: bool = True,
-               lists_dir: str = "lists") -> None:
+def write_dogs(
+    root: Path,
+    train_per_class: Sequence[int],
+    test_per_class: Sequence[int],
+    images: bool = True,
+    lists_dir: str = "lists",
+) -> None:
     """``Images/<wnid>-<breed>/<wnid>_<n>.jpg`` + ``lists/{train,test}_list.mat``.
 
     The lists hold ``file_list`` and ``annotation_list`` (cell arrays, N×1) and ``labels``
@@ -201,8 +256,11 @@ def write_dogs(root: Path, train_per_class: Sequence[int], test_per_class: Seque
                 files.append(rel)
                 labels.append(c + 1)
                 write_file(root / "Images" / rel, blobs(c) if images else None)
-        scipy.io.savemat(out / f"{split}_list.mat", {
-            "file_list": _cell(files),
-            "annotation_list": _cell([f[:-4] for f in files]),
-            "labels": np.asarray(labels, dtype=np.float64).reshape(-1, 1),
-        })
+        scipy.io.savemat(
+            out / f"{split}_list.mat",
+            {
+                "file_list": _cell(files),
+                "annotation_list": _cell([f[:-4] for f in files]),
+                "labels": np.asarray(labels, dtype=np.float64).reshape(-1, 1),
+            },
+        )

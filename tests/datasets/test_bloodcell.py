@@ -1,4 +1,5 @@
 """bloodcell-lt: the shipped file, its checksum, its re-derivation, the official-format path, the default."""
+
 from __future__ import annotations
 
 import hashlib
@@ -40,8 +41,16 @@ def test_shipped_arrays_follow_the_recipe():
     # every image keeps its PBC source name, in the folder of its class, and no image is used twice
     names = [f.decode() for f in arrays.files]
     assert len(set(names)) == len(names)
-    folders = {"basophil": 0, "eosinophil": 1, "erythroblast": 2, "ig": 3, "lymphocyte": 4, "monocyte": 5,
-               "neutrophil": 6, "platelet": 7}
+    folders = {
+        "basophil": 0,
+        "eosinophil": 1,
+        "erythroblast": 2,
+        "ig": 3,
+        "lymphocyte": 4,
+        "monocyte": 5,
+        "neutrophil": 6,
+        "platelet": 7,
+    }
     assert all(folders[n.split("/")[0]] == y for n, y in zip(names, arrays.labels))
 
 
@@ -52,8 +61,10 @@ def test_embedded_bytes_are_a_function_of_the_arrays():
 
 @pytest.mark.skipif(not SHARED_SOURCE.exists(), reason=f"the shared source {SHARED_SOURCE} is not on this machine")
 def test_rederived_from_the_shared_source_bit_identically(tmp_path):
-    assert main(["datasets", "embed", "bloodcell-lt", "--source", str(SHARED_SOURCE), "--out",
-                 str(tmp_path / "b.npz")]) == 0
+    assert (
+        main(["datasets", "embed", "bloodcell-lt", "--source", str(SHARED_SOURCE), "--out", str(tmp_path / "b.npz")])
+        == 0
+    )
     assert (tmp_path / "b.npz").read_bytes() == SHIPPED_FILE.read_bytes()
     rebuilt = json.loads((tmp_path / "b.json").read_text())
     assert {k: v for k, v in rebuilt.items() if k != "file"} == {k: v for k, v in MANIFEST.items() if k != "file"}
@@ -80,11 +91,14 @@ def test_builds_from_an_official_format_file_without_file_names(tmp_path):
     assert embedded_bytes(again) == embedded_bytes(arrays)
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing", "not found"),
-    ("few", "the recipe needs 40"),
-    ("keys", "missing array"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing", "not found"),
+        ("few", "the recipe needs 40"),
+        ("keys", "missing array"),
+    ],
+)
 def test_bad_sources_are_one_line_errors(tmp_path, capsys, case, message):
     source = tmp_path / "bloodmnist.npz"
     if case == "few":

@@ -1,4 +1,5 @@
 """The ``datasets`` CLI command (prepare / info / list), driven through its ``register`` hook."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ def test_prepare_info_list_skin7(tmp_path, capsys):
     counts = {"MEL": 20, "NV": 60, "BCC": 16, "AKIEC": 12, "BKL": 24, "DF": 8, "VASC": 14}
     write_skin7(tmp_path / "raw", counts)
     cache = tmp_path / "cache"
-    code, out, err = run(["prepare", "skin7", "--raw", tmp_path / "raw", "--size", 8, "--cache-dir", cache,
-                          "--workers", 1], capsys)
+    code, out, err = run(
+        ["prepare", "skin7", "--raw", tmp_path / "raw", "--size", 8, "--cache-dir", cache, "--workers", 1], capsys
+    )
     assert code == 0, err
     assert "prepared skin7 in" in out and str(cache) in out
     assert any(line.split() == ["NV", "45"] for line in out.splitlines())  # 60 - 12 test - 3 val
@@ -69,14 +71,17 @@ def test_info_json_digits_demo(tmp_path, capsys):
     assert code == 2 and "datasets prepare digits-lt" in err and "--size 8" in err and "-p rho=5" in err
 
 
-@pytest.mark.parametrize("argv, expect", [
-    (["prepare", "skin7", "--raw", "{tmp}/missing"], "error: skin7: the raw-data folder not found"),
-    (["prepare", "skin7", "--raw", "{tmp}"], "ISIC2018_Task3_Training_GroundTruth.csv not found"),
-    (["prepare", "nosuch"], "error: unknown dataset 'nosuch'; valid:"),
-    (["prepare", "xray9", "-p", "split=random"], "split must be one of"),
-    (["prepare", "skin7", "-p", "nosuchfield=1"], "bad --param"),
-    (["info", "skin7"], "skin7 is not prepared at 300 px in"),
-])
+@pytest.mark.parametrize(
+    "argv, expect",
+    [
+        (["prepare", "skin7", "--raw", "{tmp}/missing"], "error: skin7: the raw-data folder not found"),
+        (["prepare", "skin7", "--raw", "{tmp}"], "ISIC2018_Task3_Training_GroundTruth.csv not found"),
+        (["prepare", "nosuch"], "error: unknown dataset 'nosuch'; valid:"),
+        (["prepare", "xray9", "-p", "split=random"], "split must be one of"),
+        (["prepare", "skin7", "-p", "nosuchfield=1"], "bad --param"),
+        (["info", "skin7"], "skin7 is not prepared at 300 px in"),
+    ],
+)
 def test_errors_are_one_line_exit_2(tmp_path, capsys, argv, expect):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv] + ["--cache-dir", str(tmp_path / "cache")]
     code, out, err = run(argv, capsys)

@@ -1,4 +1,5 @@
 """Every registered dataset builder declares its facts and can be created by name."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,11 +10,15 @@ from datasets import DatasetBuilder, DatasetError, create_builder, dataset_names
 
 
 def builder_names() -> list[str]:
-    return sorted(n + (":bloodmnist" if getattr(c, "takes_argument", False) else "") for n, c in registered_builders().items())
+    return sorted(
+        n + (":bloodmnist" if getattr(c, "takes_argument", False) else "") for n, c in registered_builders().items()
+    )
 
 
 def test_registry_holds_the_papers_datasets():
-    assert {"digits-lt", "skin7", "xray9", "pathmnist-lt", "medmnist-lt", "flower-lt", "dogs-lt"} <= set(registered_builders())
+    assert {"digits-lt", "skin7", "xray9", "pathmnist-lt", "medmnist-lt", "flower-lt", "dogs-lt"} <= set(
+        registered_builders()
+    )
     assert "medmnist-lt:<flag>" in dataset_names()
 
 

@@ -1,4 +1,5 @@
 """flower-lt and dogs-lt: official .mat / folder layouts -> long-tailed train, balanced or official test."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -74,8 +75,14 @@ def test_flower_lt_bad_files(tmp_path):
     with pytest.raises(DatasetError, match=r"imagelabels\.mat: unreadable \.mat file"):
         create_builder("flower-lt").read(raw)
     write_flowers(raw, [25, 30, 30], images=False)
-    scipy.io.savemat(raw / "setid.mat", {"trnid": np.arange(1, 10, dtype=np.uint16).reshape(1, -1),
-                                         "valid": np.zeros((1, 0), np.uint16), "tstid": np.zeros((1, 0), np.uint16)})
+    scipy.io.savemat(
+        raw / "setid.mat",
+        {
+            "trnid": np.arange(1, 10, dtype=np.uint16).reshape(1, -1),
+            "valid": np.zeros((1, 0), np.uint16),
+            "tstid": np.zeros((1, 0), np.uint16),
+        },
+    )
     with pytest.raises(DatasetError, match=r"setid\.mat: trnid/valid/tstid do not partition"):
         create_builder("flower-lt").read(raw)
     (raw / "setid.mat").unlink()  # optional
@@ -94,8 +101,14 @@ def test_dogs_lt_tiny_construction(tmp_path):
     assert mat["file_list"].shape == (600, 1) and mat["labels"].shape == (600, 1)
     assert str(mat["file_list"][0, 0][0]) == "n02085620-Chihuahua/n02085620_1.jpg"
     ds = create_builder("dogs-lt").prepare(tmp_path / "raw", tmp_path / "cache", size=8, workers=2, progress=False)
-    assert ds.class_names == ["Chihuahua", "Japanese_spaniel", "Maltese_dog", "Pekinese", "Shih-Tzu",
-                              "Blenheim_spaniel"]
+    assert ds.class_names == [
+        "Chihuahua",
+        "Japanese_spaniel",
+        "Maltese_dog",
+        "Pekinese",
+        "Shih-Tzu",
+        "Blenheim_spaniel",
+    ]
     sc = ds.manifest["split_counts"]
     assert sc["train"] == [min(t, 95) for t in long_tailed_counts(100, 10, 6)] == [95, 63, 40, 25, 16, 10]
     assert sc["val"] == [5] * 6 and sc["test"] == [7, 8, 9, 10, 11, 12]  # official test unchanged

@@ -1,4 +1,5 @@
 """pathmnist-lt and medmnist-lt:<flag>: official npz files (all MedMNIST+ sizes), Table 1 reproduced."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,7 +40,8 @@ def test_pathmnist_lt_medmnist_plus_file_names(tmp_path, size):
     assert (tmp_path / "raw" / f"pathmnist_{size}.npz").is_file()
     # rho 10: with the default 100, n_max 20 leaves the smallest classes without a training image (refused)
     ds = create_builder("pathmnist-lt", medmnist_size=size, n_max=20, rho=10).prepare(
-        tmp_path / "raw", tmp_path / "cache", size=8, progress=False)
+        tmp_path / "raw", tmp_path / "cache", size=8, progress=False
+    )
     targets = long_tailed_counts(20, 10, 9)  # never more than a class has
     assert [ds.train_counts[c] for c in (0, 1, 2, 8, 4, 6, 7, 5, 3)] == targets
     assert list(ds.manifest["source_checksums"]) == [f"pathmnist_{size}.npz"]
@@ -53,7 +55,9 @@ def test_medmnist_lt_flag_with_rho(tmp_path):
     ds = b.prepare(tmp_path / "raw", tmp_path / "cache", size=8, progress=False)
     order = sorted(range(8), key=lambda c: (-train[c], c))
     assert ds.manifest["construction"]["class_order"] == order
-    assert [ds.train_counts[c] for c in order] == [min(t, train[c]) for t, c in zip(long_tailed_counts(330, 10, 8), order)]
+    assert [ds.train_counts[c] for c in order] == [
+        min(t, train[c]) for t, c in zip(long_tailed_counts(330, 10, 8), order)
+    ]
     assert ds.name == "medmnist-lt:bloodmnist" and ds.class_names[0] == "basophil"
     assert "medmnist-lt_bloodmnist-" in str(ds.root)
     # rho is part of the identity: another rho is another folder

@@ -1,4 +1,5 @@
 """Bad input gives one-line DatasetErrors and leaves nothing behind; an interrupted prepare recovers."""
+
 from __future__ import annotations
 
 import os
@@ -128,8 +129,14 @@ def test_killed_prepare_then_prepare_again_starts_clean(tmp_path):
     raw, cache = tmp_path / "raw", tmp_path / "cache"
     _skin7(raw)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(raw), str(cache)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(raw), str(cache)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     try:
         line = proc.stdout.readline()  # blocks until the child is inside write_prepared
         assert line.strip() == "WRITING", proc.stderr.read()

@@ -1,4 +1,5 @@
 """A real builder end to end: PathMNIST-LT from an official-format npz through `run --data-root`."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,29 @@ from benchmark.cli import main
 def test_run_pathmnist_lt_from_official_npz(tmp_path, capsys):
     # 100 official training images per class; PathMNIST-LT keeps min(n_i, 100) of class order[i]
     write_medmnist(tmp_path / "raw", "pathmnist", [100] * 9, [5] * 9, [6] * 9)
-    argv = ["run", "--dataset", "pathmnist-lt", "--method", "CE", "--method", "ce-crw", "--seeds", "0",
-            "--protocol", "smoke", "--data-root", str(tmp_path / "raw"), "--cache-dir", str(tmp_path / "cache"),
-            "--results", str(tmp_path / "results"), "--device", "cpu", "--quiet", "--no-site"]
+    argv = [
+        "run",
+        "--dataset",
+        "pathmnist-lt",
+        "--method",
+        "CE",
+        "--method",
+        "ce-crw",
+        "--seeds",
+        "0",
+        "--protocol",
+        "smoke",
+        "--data-root",
+        str(tmp_path / "raw"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--results",
+        str(tmp_path / "results"),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+    ]
     assert main(argv) == 0
     assert "pathmnist-lt All" in capsys.readouterr().out
     result = json.loads((tmp_path / "results/pathmnist-lt/test_resnet/smoke/ce-crw/seed-0.json").read_text())
@@ -40,7 +61,24 @@ def _with_method(argv: list[str], method: str) -> list[str]:
 
 
 def test_run_without_raw_files_says_what_to_download(tmp_path, capsys):
-    assert main(["run", "--dataset", "pathmnist-lt", "--method", "CE", "--data-root", str(tmp_path),
-                 "--cache-dir", str(tmp_path / "cache"), "--results", str(tmp_path / "r"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--dataset",
+                "pathmnist-lt",
+                "--method",
+                "CE",
+                "--data-root",
+                str(tmp_path),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--results",
+                str(tmp_path / "r"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pathmnist.npz not found" in err and "zenodo" in err

@@ -1,4 +1,5 @@
 """xray9: ChestX-ray14 Data_Entry CSV -> single-finding 9-class set, stratified or patient-wise."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,17 @@ from fake_raw import XRAY9_CLASSES, XRAY9_REAL_COUNTS, assert_images_match_label
 from datasets import DatasetError, create_builder
 
 #: Rows that must be excluded: multi-label, dropped findings, normal images.
-EXCLUDED = ["Atelectasis|Effusion", "Effusion|Infiltration", "Cardiomegaly|Emphysema|Hernia", "Infiltration",
-            "Consolidation", "Fibrosis", "Pneumonia", "Pleural_Thickening", "No Finding"]
+EXCLUDED = [
+    "Atelectasis|Effusion",
+    "Effusion|Infiltration",
+    "Cardiomegaly|Emphysema|Hernia",
+    "Infiltration",
+    "Consolidation",
+    "Fibrosis",
+    "Pneumonia",
+    "Pleural_Thickening",
+    "No Finding",
+]
 
 
 def findings_for(counts: dict[str, int], excluded_each: int, seed: int = 0) -> list[str]:
@@ -37,7 +47,7 @@ def test_xray9_tiny_counts_splits_classes(tmp_path):
 
 
 def test_xray9_table1_real_counts(tmp_path):
-    """4210 single-label Atelectasis rows (and the other classes' plausible counts) -> n_max 3158, exactly as Table 1."""
+    """4210 single-label Atelectasis rows (and the other classes' plausible counts) -> n_max 3158, as in Table 1."""
     findings = findings_for(XRAY9_REAL_COUNTS, 40)
     write_xray9(tmp_path / "raw", findings, images=False)  # read() never decodes: empty stand-ins
     raw = create_builder("xray9").read(tmp_path / "raw")

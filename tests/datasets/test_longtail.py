@@ -1,4 +1,5 @@
 """The shared long-tailed profile and class groups."""
+
 from __future__ import annotations
 
 import numpy as np

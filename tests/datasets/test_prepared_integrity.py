@@ -1,5 +1,6 @@
 """Prepared data is what it claims to be: built from the raw files given now, consistent with its card and
 its manifest (checked on every load, and in full by `datasets verify`), and `run -p` uses the `prepare -p` data."""
+
 from __future__ import annotations
 
 import json
@@ -47,9 +48,27 @@ def test_switching_raw_file_is_refused(tmp_path):
 def test_run_with_another_data_root_is_refused(tmp_path, capsys):
     blood_raw(tmp_path / "a")
     blood_raw(tmp_path / "b", train=[b + 1 for b in BLOOD])
-    argv = ["run", "--dataset", "medmnist-lt:bloodmnist", "-p", "rho=3", "--method", "CE", "--seeds", "0",
-            "--protocol", "smoke", "--cache-dir", str(tmp_path / "cache"), "--results", str(tmp_path / "results"),
-            "--device", "cpu", "--quiet", "--no-site"]
+    argv = [
+        "run",
+        "--dataset",
+        "medmnist-lt:bloodmnist",
+        "-p",
+        "rho=3",
+        "--method",
+        "CE",
+        "--seeds",
+        "0",
+        "--protocol",
+        "smoke",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        "--results",
+        str(tmp_path / "results"),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+    ]
     assert main(argv + ["--data-root", str(tmp_path / "a")]) == 0
     capsys.readouterr()
     assert main(argv + ["--data-root", str(tmp_path / "b")]) == 2  # finished results, other raw file: not "done"
@@ -61,8 +80,9 @@ def test_run_with_another_data_root_is_refused(tmp_path, capsys):
 def test_class_without_training_image_is_refused(tmp_path):
     blood_raw(tmp_path / "raw", train=[30, 27, 23, 20, 0, 15, 13, 11])
     with pytest.raises(DatasetError) as e:
-        create_builder("medmnist-lt:bloodmnist", rho=3).prepare(tmp_path / "raw", tmp_path / "cache", size=8,
-                                                              progress=False)
+        create_builder("medmnist-lt:bloodmnist", rho=3).prepare(
+            tmp_path / "raw", tmp_path / "cache", size=8, progress=False
+        )
     msg = str(e.value)
     assert "\n" not in msg and "has no training image" in msg and "bloodmnist.npz" in msg
     assert "'lymphocyte'" in msg  # BloodMNIST's class 4, by name
@@ -70,8 +90,9 @@ def test_class_without_training_image_is_refused(tmp_path):
 
 def test_rho_of_one_warns(tmp_path, capsys):
     blood_raw(tmp_path / "raw", train=[6] * 8)  # every class below the profile 600 ... 6: all capped at 6, rho 1
-    ds = create_builder("medmnist-lt:bloodmnist", rho=100, n_max=600).prepare(tmp_path / "raw", tmp_path / "cache", size=8,
-                                                                 progress=False)
+    ds = create_builder("medmnist-lt:bloodmnist", rho=100, n_max=600).prepare(
+        tmp_path / "raw", tmp_path / "cache", size=8, progress=False
+    )
     assert set(ds.train_counts) == {6}
     err = capsys.readouterr().err.strip().splitlines()
     warnings = [line for line in err if line.startswith("warning:")]
@@ -81,8 +102,9 @@ def test_rho_of_one_warns(tmp_path, capsys):
 
 def test_profile_within_rounding_does_not_warn(tmp_path, capsys):
     blood_raw(tmp_path / "raw")
-    create_builder("medmnist-lt:bloodmnist", rho=3).prepare(tmp_path / "raw", tmp_path / "cache", size=8,
-                                                          progress=False)
+    create_builder("medmnist-lt:bloodmnist", rho=3).prepare(
+        tmp_path / "raw", tmp_path / "cache", size=8, progress=False
+    )
     assert "warning" not in capsys.readouterr().err
 
 
@@ -102,8 +124,24 @@ def test_prepare_cli_warns_on_counts_other_than_the_card(tmp_path, capsys):
     from fake_raw import write_skin7
 
     write_skin7(tmp_path / "raw", {c: 8 for c in SKIN7_CLASSES})
-    assert main(["datasets", "prepare", "skin7", "--raw", str(tmp_path / "raw"), "--cache-dir",
-                 str(tmp_path / "cache"), "--size", "8", "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "datasets",
+                "prepare",
+                "skin7",
+                "--raw",
+                str(tmp_path / "raw"),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--size",
+                "8",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert len(err) == 1 and "differ from the card's" in err[0] and "ISIC2018_Task3_Training_GroundTruth.csv" in err[0]
 
@@ -113,8 +151,25 @@ def test_run_dataset_param(tmp_path, capsys):
     cache, results = tmp_path / "cache", tmp_path / "results"
     assert main(["datasets", "prepare", "digits-lt", "-p", "rho=5", "--size", "20", "--cache-dir", str(cache)]) == 0
     prepared = PreparedDataset.load(create_builder("digits-lt", rho=5).folder(cache, 20))
-    argv = ["run", "--dataset", "digits-lt", "--method", "CE", "--seeds", "0", "--protocol", "smoke",
-            "--cache-dir", str(cache), "--results", str(results), "--device", "cpu", "--quiet", "--no-site"]
+    argv = [
+        "run",
+        "--dataset",
+        "digits-lt",
+        "--method",
+        "CE",
+        "--seeds",
+        "0",
+        "--protocol",
+        "smoke",
+        "--cache-dir",
+        str(cache),
+        "--results",
+        str(results),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+    ]
     assert main(argv + ["-p", "rho=5"]) == 0
     result = read_result(results / "digits-lt/test_resnet/smoke/ce/seed-0.json")
     assert result.dataset_manifest_sha256 == prepared.manifest_sha256  # the prepared folder was used
@@ -145,17 +200,30 @@ def _edit_manifest(folder: Path, edit) -> None:
     path.write_text(json.dumps(m))
 
 
-@pytest.mark.parametrize("break_it, expect", [
-    (lambda f: _edit_manifest(f, lambda m: m.pop("split_counts")), "manifest.json has no 'split_counts'"),
-    (lambda f: _edit_manifest(f, lambda m: m.update(num_images=3)), "num_images 3"),
-    (lambda f: _edit_manifest(f, lambda m: m.update(image_shape=[32, 32, 3])), "but manifest.json says [32, 32, 3]"),
-    (lambda f: _edit_manifest(f, lambda m: m["split_counts"].update(val=[0] * 10)), "split_counts.val sums to 0"),
-    (lambda f: _edit_manifest(f, lambda m: m["split_counts"].update(test=[1, 2])), "split_counts.test is not a list of 10"),
-    (lambda f: np.save(f / "labels.npy", np.load(f / "labels.npy")[:-1]), "images.npy has"),
-    (lambda f: np.save(f / "labels.npy", np.load(f / "labels.npy") + 20), "labels.npy must hold one label in 0..9"),
-    (lambda f: np.savez(f / "splits.npz", train=np.array([10 ** 6]), val=np.zeros(0, np.int64),
-                        test=np.zeros(0, np.int64)), "splits.npz train indexes outside"),
-])
+@pytest.mark.parametrize(
+    "break_it, expect",
+    [
+        (lambda f: _edit_manifest(f, lambda m: m.pop("split_counts")), "manifest.json has no 'split_counts'"),
+        (lambda f: _edit_manifest(f, lambda m: m.update(num_images=3)), "num_images 3"),
+        (
+            lambda f: _edit_manifest(f, lambda m: m.update(image_shape=[32, 32, 3])),
+            "but manifest.json says [32, 32, 3]",
+        ),
+        (lambda f: _edit_manifest(f, lambda m: m["split_counts"].update(val=[0] * 10)), "split_counts.val sums to 0"),
+        (
+            lambda f: _edit_manifest(f, lambda m: m["split_counts"].update(test=[1, 2])),
+            "split_counts.test is not a list of 10",
+        ),
+        (lambda f: np.save(f / "labels.npy", np.load(f / "labels.npy")[:-1]), "images.npy has"),
+        (lambda f: np.save(f / "labels.npy", np.load(f / "labels.npy") + 20), "labels.npy must hold one label in 0..9"),
+        (
+            lambda f: np.savez(
+                f / "splits.npz", train=np.array([10**6]), val=np.zeros(0, np.int64), test=np.zeros(0, np.int64)
+            ),
+            "splits.npz train indexes outside",
+        ),
+    ],
+)
 def test_load_checks_manifest_and_arrays(digits_copy, break_it, expect):
     PreparedDataset.load(digits_copy)  # intact
     break_it(digits_copy)

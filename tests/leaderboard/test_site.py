@@ -1,4 +1,5 @@
 """The static site: pages, downloads, demonstration label, significance marks, escaping, safe links."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,17 @@ from leaderboard.site import SiteError, safe_url, slugify
 
 
 def test_site_pages_and_downloads(board_site):
-    for page in ("index.html", "paper.html", "datasets/digits-lt.html", "datasets/skin7.html", "methods/ce.html",
-                 "methods/ce-crw.html", "methods/rw.html", "static/sort.js", "static/style.css"):
+    for page in (
+        "index.html",
+        "paper.html",
+        "datasets/digits-lt.html",
+        "datasets/skin7.html",
+        "methods/ce.html",
+        "methods/ce-crw.html",
+        "methods/rw.html",
+        "static/sort.js",
+        "static/style.css",
+    ):
         assert (board_site / page).is_file(), page
     data = json.loads((board_site / "results.json").read_text())
     assert len(data["runs"]) == 26 and {c["dataset"] for c in data["cells"]} == {"digits-lt", "skin7", "xray9"}
@@ -33,11 +43,11 @@ def test_site_is_self_contained(board_site):
 
 
 def _row(html: str, method: str) -> str:
-    return html[html.index(f'<tr data-method="{method}"'):].split("</tr>")[0]
+    return html[html.index(f'<tr data-method="{method}"') :].split("</tr>")[0]
 
 
 def _board(html: str) -> str:
-    return html[html.index('<table class="sortable leaderboard"'):].split("</table>")[0]
+    return html[html.index('<table class="sortable leaderboard"') :].split("</table>")[0]
 
 
 def test_index_has_a_row_per_method_and_a_group_per_dataset(board_site):
@@ -75,7 +85,7 @@ def test_bayesian_signed_rank_against_ce_on_the_index(board_site):
     """CE→cRW beats CE by 4 and 5 pp on the two ranked datasets: with 2 blocks and a 1 pp rope the
     posterior gives P(better) = P(w0² < 1/2), w0 ~ Beta(0.5, 2): 0.96; RW (−10, +10) is inconclusive."""
     html = (board_site / "index.html").read_text()
-    table = html[html.index('<table class="bayes">'):].split("</table>")[0]
+    table = html[html.index('<table class="bayes">') :].split("</table>")[0]
     assert re.search(r"CE→cRW better \(P = 0\.9[5-7]\)", _row(table, "CE→cRW"))
     assert "inconclusive" in _row(table, "RW") and "±1.0 pp" in html
 
@@ -103,17 +113,24 @@ def test_dataset_page_has_plots_and_tests(board_site):
     assert re.search(r"\[\d+\.\d\d, \d+\.\d\d\]", html)  # bootstrap CI from the .preds.npz files
     assert "p<sub>Holm</sub>" in html
     assert html.count('class="plot recall-vs-count"') == 1 and html.count('class="plot group-bars"') == 1
-    assert html.count('class="plot seed-dots"') == 3 and html.count('<circle cx=') >= 9
+    assert html.count('class="plot seed-dots"') == 3 and html.count("<circle cx=") >= 9
     assert html.count("(sum over 3 seeds)") == 3 and "summed over seeds" in html
     assert "Iman–Davenport F(2, 4)" in html and "exact permutation distribution" in html
 
 
 def test_dataset_page_rows_sorted_by_mean_and_classes_by_training_count(board_site):
     html = (board_site / "datasets/digits-lt.html").read_text()
-    means = [float(v) for v in re.findall(r'<tr data-method="[^"]+">\s*<th[^>]*>.*?</th>\s*<td[^>]*>\d+</td>\s*'
-                                          r'<td data-value="([^"]+)"', html, flags=re.S)]
+    means = [
+        float(v)
+        for v in re.findall(
+            r'<tr data-method="[^"]+">\s*<th[^>]*>.*?</th>\s*<td[^>]*>\d+</td>\s*'
+            r'<td data-value="([^"]+)"',
+            html,
+            flags=re.S,
+        )
+    ]
     assert len(means) == 3 and means == sorted(means, reverse=True)
-    heat = html[html.index('class="heatmap"'):].split("</svg>")[0]
+    heat = html[html.index('class="heatmap"') :].split("</svg>")[0]
     counts = [int(c) for c in re.findall(r'font-size="9">(?:maj |med |min )?(\d+)</text>', heat)]
     assert len(counts) >= 2 and counts == sorted(counts, reverse=True)
 
@@ -126,7 +143,7 @@ def test_long_class_names_are_not_cut(tmp_path, synthetic_result):
     svg = str(heatmap_svg([[50.0, 60.0]], ["CE"], [long, "b"], "t"))
     width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
     x, y = (float(v) for v in re.search(r'<text x="([\d.]+)" y="([\d.]+)" transform="rotate\(-45', svg).groups())
-    run = CHAR_W * 60 / 2 ** 0.5
+    run = CHAR_W * 60 / 2**0.5
     assert y - run >= 0 and x + run <= width  # the label's far end lies inside the picture
 
 
@@ -140,9 +157,15 @@ def test_method_page_links_source_and_paper(board_site):
 def test_user_method_page_names_its_file_hash(tmp_path, synthetic_result):
     root = tmp_path / "results"
     for seed in range(3):
-        synthetic_result(root, dataset="skin7", method="Mine", method_id="mine", seed=seed,
-                         metrics={"mcr_all": 70.0, "mcr_major": 75.0, "mcr_minor": 65.0},
-                         method_source_sha256="c" * 64)
+        synthetic_result(
+            root,
+            dataset="skin7",
+            method="Mine",
+            method_id="mine",
+            seed=seed,
+            metrics={"mcr_all": 70.0, "mcr_major": 75.0, "mcr_minor": 65.0},
+            method_source_sha256="c" * 64,
+        )
     build_site(root, tmp_path / "site", n_resamples=20)
     html = (tmp_path / "site/methods/mine.html").read_text()
     assert "a user's method file" in html and "c" * 64 in html and "../source/" not in html
@@ -157,12 +180,12 @@ def test_method_page_has_provenance(board_site):
 def test_paper_page_is_the_papers_grid(board_site):
     html = (board_site / "paper.html").read_text()
     assert "Table 2" in html and "Table 5" in html and "83.12 ± 0.89" in html
-    table2 = html[html.index('data-source="Table 2"'):].split("</table>")[0]
+    table2 = html[html.index('data-source="Table 2"') :].split("</table>")[0]
     # datasets × metrics as columns, one row per method of the paper's Table 2
     assert re.findall(r'class="dataset-group">([^<]+)<', table2) == ["skin7", "xray9", "pathmnist-lt"]
     assert table2.count("<tr data-method=") == 21
     # the board's skin7 runs are test_resnet, not the paper's ResNet-50: every cell says why it is not run
-    reasons = html[html.index('data-source="Table 2"'):].split('</ol>')[0]
+    reasons = html[html.index('data-source="Table 2"') :].split("</ol>")[0]
     assert "not run: no resnet50 runs on skin7 (the results have test_resnet)" in reasons
     assert "not run: no pathmnist-lt runs in the results directory" in reasons
     assert html.count("9,500") == 0
@@ -172,15 +195,25 @@ def test_paper_page_shows_verdicts_and_the_scatter(tmp_path, synthetic_result):
     """A reproduction of Table 2's CE on skin7 (83.12 ± 0.89): consistent; CE→cRW 5 pp under 84.11: differs."""
     root = tmp_path / "results"
     for seed, d in enumerate((-0.9, 0.0, 0.9)):
-        synthetic_result(root, dataset="skin7", method="CE", seed=seed,
-                         metrics={"mcr_all": 83.12 + d, "mcr_major": 85.09 + d, "mcr_minor": 80.06 + d})
-        synthetic_result(root, dataset="skin7", method="CE→cRW", seed=seed,
-                         metrics={"mcr_all": 79.11 + d, "mcr_major": 85.08 + d, "mcr_minor": 82.67 + d})
+        synthetic_result(
+            root,
+            dataset="skin7",
+            method="CE",
+            seed=seed,
+            metrics={"mcr_all": 83.12 + d, "mcr_major": 85.09 + d, "mcr_minor": 80.06 + d},
+        )
+        synthetic_result(
+            root,
+            dataset="skin7",
+            method="CE→cRW",
+            seed=seed,
+            metrics={"mcr_all": 79.11 + d, "mcr_major": 85.08 + d, "mcr_minor": 82.67 + d},
+        )
     build_site(root, tmp_path / "site", n_resamples=20)
     html = (tmp_path / "site/paper.html").read_text()
-    table2 = html[html.index('data-source="Table 2"'):].split("</table>")[0]
-    ce = table2[table2.index('<tr data-method="CE">'):].split("</tr>")[0]
-    crw = table2[table2.index('<tr data-method="CE→cRW">'):].split("</tr>")[0]
+    table2 = html[html.index('data-source="Table 2"') :].split("</table>")[0]
+    ce = table2[table2.index('<tr data-method="CE">') :].split("</tr>")[0]
+    crw = table2[table2.index('<tr data-method="CE→cRW">') :].split("</tr>")[0]
     assert ce.count('class="verdict verdict-ok">consistent') == 3  # All, Major, Minor
     assert '<td class="verdict-fail">' in crw and "differs" in crw
     assert 'class="plot reported-vs-reproduced"' in html and html.count("<circle") >= 6 + 3
@@ -201,12 +234,24 @@ def test_user_text_is_escaped_and_unsafe_links_dropped(xss_site, xss_payloads):
     assert "&lt;script&gt;window.__xss=5&lt;/script&gt;" in pages["datasets/skin7.html"]
 
 
-@pytest.mark.parametrize("url,expected", [
-    ("https://example.org/a?b=1", "https://example.org/a?b=1"), ("http://x.org", "http://x.org"),
-    ("javascript:alert(1)", None), ("JavaScript:alert(1)", None), (" javascript:alert(1)", None),
-    ("java\tscript:alert(1)", None), ("data:text/html,<script>", None), ("//evil.org/x", None),
-    ("/relative", None), ("vbscript:x", None), ("https:/no-host", None), (None, None), (3, None),
-])
+@pytest.mark.parametrize(
+    "url,expected",
+    [
+        ("https://example.org/a?b=1", "https://example.org/a?b=1"),
+        ("http://x.org", "http://x.org"),
+        ("javascript:alert(1)", None),
+        ("JavaScript:alert(1)", None),
+        (" javascript:alert(1)", None),
+        ("java\tscript:alert(1)", None),
+        ("data:text/html,<script>", None),
+        ("//evil.org/x", None),
+        ("/relative", None),
+        ("vbscript:x", None),
+        ("https:/no-host", None),
+        (None, None),
+        (3, None),
+    ],
+)
 def test_safe_url_keeps_only_http_links(url, expected):
     assert safe_url(url) == expected
 
@@ -232,7 +277,9 @@ def test_build_replaces_a_site_but_not_another_folder(board_results, tmp_path):
 
 
 def test_leaderboard_command(board_results, tmp_path, capsys):
-    assert main(["leaderboard", "--results", str(board_results), "--out", str(tmp_path / "s"), "--resamples", "20"]) == 0
+    assert (
+        main(["leaderboard", "--results", str(board_results), "--out", str(tmp_path / "s"), "--resamples", "20"]) == 0
+    )
     assert "open file://" in capsys.readouterr().out and (tmp_path / "s/index.html").exists()
     assert main(["leaderboard", "--results", str(tmp_path / "none"), "--out", str(tmp_path / "s")]) == 2
 
@@ -240,8 +287,26 @@ def test_leaderboard_command(board_results, tmp_path, capsys):
 def test_run_writes_the_site_next_to_the_results(smoke_results, cache_dir, tmp_path, capsys):
     root = tmp_path / "results"
     shutil.copytree(smoke_results, root, ignore=shutil.ignore_patterns(".stage1"))
-    argv = ["run", "--dataset", "digits-lt", "--method", "CE", "--method", "ce-crw", "--method", "rw", "--protocol", "smoke", "--results",
-            str(root), "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]
+    argv = [
+        "run",
+        "--dataset",
+        "digits-lt",
+        "--method",
+        "CE",
+        "--method",
+        "ce-crw",
+        "--method",
+        "rw",
+        "--protocol",
+        "smoke",
+        "--results",
+        str(root),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "9 already done" in err and f"leaderboard site: open {(tmp_path / 'site/index.html').as_uri()}" in err
@@ -251,7 +316,7 @@ def test_run_writes_the_site_next_to_the_results(smoke_results, cache_dir, tmp_p
 
 def test_index_ranks_methods_across_datasets(board_site):
     html = (board_site / "index.html").read_text()
-    # 3 methods on 2 datasets: average ranks, Friedman, Nemenyi CD (q_0.05(3) · sqrt(3·4 / (6·2)) = 2.34) and its diagram
+    # 3 methods on 2 datasets: average ranks, Friedman, Nemenyi CD (q_0.05(3) · sqrt(3·4 / (6·2)) = 2.34), diagram
     assert "over 2 datasets" in html and "Friedman χ² =" in html and "CD = 2.34" in html
     assert 'class="cd-diagram"' in html and "Pairwise Nemenyi p-values" in html
 
@@ -265,11 +330,16 @@ def test_metrics_beyond_mcr_on_dataset_and_method_pages(board_site, board_result
     dataset = (board_site / "datasets/digits-lt.html").read_text()
     method = (board_site / "methods/ce.html").read_text()
     for html in (dataset, method):
-        table = html[html.index('<table class="sortable extra-metrics">'):].split("</table>")[0]
-        for label in ("Accuracy (%)", "Macro F1 (%)", "Macro AUC (%)", "ECE (%, lower is better)",
-                      "NLL (nats, lower is better)"):
+        table = html[html.index('<table class="sortable extra-metrics">') :].split("</table>")[0]
+        for label in (
+            "Accuracy (%)",
+            "Macro F1 (%)",
+            "Macro AUC (%)",
+            "ECE (%, lower is better)",
+            "NLL (nats, lower is better)",
+        ):
             assert label in table, label
-        row = table[table.index("digits-lt" if html is method else 'data-method="CE"'):].split("</tr>")[0]
+        row = table[table.index("digits-lt" if html is method else 'data-method="CE"') :].split("</tr>")[0]
         for name in ("accuracy", "macro_f1", "macro_auc", "ece", "nll"):
             assert f'data-value="{float(ce[name].mean())!r}"' in row, name
         assert row.count("n=3") >= 5

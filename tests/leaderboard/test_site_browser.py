@@ -3,6 +3,7 @@
 Chromium: ``$MEDLT_CHROMIUM`` or ``chromium`` on PATH (Debian: ``apt-get install chromium``); never
 downloaded. Without it these tests skip locally, and fail in CI (``$CI`` set), where they must run.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,10 @@ IN_CI = bool(os.environ.get("CI"))
 
 if not IN_CI:
     if not CHROMIUM:
-        pytest.skip("no Chromium (set MEDLT_CHROMIUM or install the 'chromium' package); required when CI is set",
-                    allow_module_level=True)
+        pytest.skip(
+            "no Chromium (set MEDLT_CHROMIUM or install the 'chromium' package); required when CI is set",
+            allow_module_level=True,
+        )
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
 
 
@@ -58,7 +61,8 @@ SVG_REPORT = """() => Array.from(document.querySelectorAll('main svg')).map(svg 
   const content = svg.getBBox();
   const outside = Array.from(svg.querySelectorAll('text')).filter(t => {
     const r = t.getBoundingClientRect();
-    return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1);
+    return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1 ||
+                           r.top < box.top - 1 || r.bottom > box.bottom + 1);
   }).map(t => t.textContent);
   return {cls: svg.getAttribute('class'), width: box.width, height: box.height, drawn: content.width * content.height,
           shapes: svg.querySelectorAll('rect, circle, line, polyline, path').length, outside: outside};
@@ -77,7 +81,9 @@ def _check_plots(page, expected: dict[str, int]) -> None:
 
 
 def _seed_counts(page, selector: str) -> list[str]:
-    return page.eval_on_selector_all(selector, "cells => cells.map(c => (c.querySelector('small.n') || {}).textContent)")
+    return page.eval_on_selector_all(
+        selector, "cells => cells.map(c => (c.querySelector('small.n') || {}).textContent)"
+    )
 
 
 def test_index_opens_sorted_with_seed_counts_and_sorts(page, board_site):
@@ -90,8 +96,10 @@ def test_index_opens_sorted_with_seed_counts_and_sorts(page, board_site):
     counts = _seed_counts(page, "table.leaderboard tbody td:not(:first-of-type)")
     assert counts and all(c in ("n=2", "n=3") for c in counts)  # a seed count in every mean cell
     assert page.locator("table.leaderboard td.best").count() > 0
-    assert all(c.startswith(("mean over 3 seeds", "average rank")) for c in
-               page.eval_on_selector_all("table.leaderboard td.best", "tds => tds.map(t => t.title)"))
+    assert all(
+        c.startswith(("mean over 3 seeds", "average rank"))
+        for c in page.eval_on_selector_all("table.leaderboard td.best", "tds => tds.map(t => t.title)")
+    )
 
     header = page.locator("table.leaderboard th[data-dataset='skin7'][data-sort-type='number']").first
     header.click()  # skin7 All: best first
@@ -110,13 +118,20 @@ def test_dataset_page_plots_render(page, board_site):
     page.click("th.dataset-group[data-dataset='digits-lt'] a")
     assert page.url.endswith("/datasets/digits-lt.html")
     assert "demonstration set" in page.inner_text("h1")
-    rows = page.eval_on_selector_all("section.slice table.sortable:not(.extra-metrics) tbody tr", "rows => rows.map(r => r.dataset.method)")
-    means = page.eval_on_selector_all("section.slice table.sortable:not(.extra-metrics) tbody tr td:nth-of-type(2)",
-                                      "tds => tds.map(t => parseFloat(t.dataset.value))")
+    rows = page.eval_on_selector_all(
+        "section.slice table.sortable:not(.extra-metrics) tbody tr", "rows => rows.map(r => r.dataset.method)"
+    )
+    means = page.eval_on_selector_all(
+        "section.slice table.sortable:not(.extra-metrics) tbody tr td:nth-of-type(2)",
+        "tds => tds.map(t => parseFloat(t.dataset.value))",
+    )
     assert len(rows) == 3 and means == sorted(means, reverse=True)  # opens sorted by All-MCR
-    assert _seed_counts(page, "section.slice table.sortable:not(.extra-metrics) tbody tr td:nth-of-type(2)") == ["n=3"] * 3
-    _check_plots(page, {"heatmap": 4, "cd-diagram": 1, "plot recall-vs-count": 1, "plot group-bars": 1,
-                        "plot seed-dots": 3})
+    assert (
+        _seed_counts(page, "section.slice table.sortable:not(.extra-metrics) tbody tr td:nth-of-type(2)") == ["n=3"] * 3
+    )
+    _check_plots(
+        page, {"heatmap": 4, "cd-diagram": 1, "plot recall-vs-count": 1, "plot group-bars": 1, "plot seed-dots": 3}
+    )
     # the metrics beyond MCR: a column per metric, a seed count in every cell
     headers = page.eval_on_selector_all("table.extra-metrics th[data-sort-index]", "ths => ths.map(t => t.innerText)")
     assert headers[0] == "Method" and any(h.startswith("ECE (%, lower is better)") for h in headers)

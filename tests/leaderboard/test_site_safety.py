@@ -1,4 +1,5 @@
 """Where the site goes: never over a folder it did not write, nor, unasked, over another results' site."""
+
 from __future__ import annotations
 
 import json
@@ -19,18 +20,36 @@ def _marker(site: Path) -> dict:
 
 
 # 4 -- the default site location --------------------------------------------------------------------
-def test_default_site_location_keeps_a_site_of_other_results(board_results, smoke_results, cache_dir, tmp_path,
-                                                             capsys, monkeypatch):
+def test_default_site_location_keeps_a_site_of_other_results(
+    board_results, smoke_results, cache_dir, tmp_path, capsys, monkeypatch
+):
     site = tmp_path / "site"
     assert main(["leaderboard", "--results", str(board_results), "--out", str(site), "--resamples", "10"]) == 0
-    assert _marker(site) == {"generator": "medlt-bench", "version": __version__,
-                             "results": str(board_results.resolve())}
+    assert _marker(site) == {
+        "generator": "medlt-bench",
+        "version": __version__,
+        "results": str(board_results.resolve()),
+    }
     before = (site / "index.html").read_text()
     mine = tmp_path / "results"  # another results directory: its default site is tmp_path/site too
     shutil.copytree(smoke_results, mine, ignore=shutil.ignore_patterns(".stage1"))
     capsys.readouterr()
-    argv = ["run", "--dataset", "digits-lt", "--method", "CE", "--protocol", "smoke", "--results", str(mine),
-            "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet"]
+    argv = [
+        "run",
+        "--dataset",
+        "digits-lt",
+        "--method",
+        "CE",
+        "--protocol",
+        "smoke",
+        "--results",
+        str(mine),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert main(argv) == 0  # the runs are fine; only the site is not written
     err = capsys.readouterr().err
     assert f"warning: leaderboard site not written: {site} holds the site of {board_results.resolve()}" in err, err

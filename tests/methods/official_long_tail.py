@@ -5,6 +5,7 @@ or class names the repository and file it transcribes; the code keeps the origin
 order (only the TensorFlow ops of the logit-adjustment code become their PyTorch equivalents, and
 ``.cuda()`` becomes the CPU).
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,7 +29,7 @@ def logit_adjusted_loss(labels: Tensor, logits: Tensor, base_probs: Tensor, tau:
     ``sparse_softmax_cross_entropy_with_logits``, ``reduce_mean``. ``base_probs`` is the training label
     distribution (``*_base_probs.txt``).
     """
-    logits = logits + torch.log(base_probs ** tau + 1e-12)
+    logits = logits + torch.log(base_probs**tau + 1e-12)
     loss = F.cross_entropy(logits, labels, reduction="none")
     return loss.mean(dim=0)
 
@@ -49,19 +50,14 @@ class BalSCL(nn.Module):
         targets = torch.cat([targets.repeat(2, 1), targets_centers], dim=0)
         batch_cls_count = torch.eye(len(self.cls_num_list))[targets].sum(dim=0).squeeze()
 
-        mask = torch.eq(targets[:2 * batch_size], targets.T).float().to(device)
-        logits_mask = torch.scatter(
-            torch.ones_like(mask),
-            1,
-            torch.arange(batch_size * 2).view(-1, 1).to(device),
-            0
-        )
+        mask = torch.eq(targets[: 2 * batch_size], targets.T).float().to(device)
+        logits_mask = torch.scatter(torch.ones_like(mask), 1, torch.arange(batch_size * 2).view(-1, 1).to(device), 0)
         mask = mask * logits_mask
 
         # class-complement
         features = torch.cat(torch.unbind(features, dim=1), dim=0)
         features = torch.cat([features, centers1], dim=0)
-        logits = features[:2 * batch_size].mm(features.T)
+        logits = features[: 2 * batch_size].mm(features.T)
         logits = torch.div(logits, self.temperature)
 
         # For numerical stability
@@ -70,18 +66,20 @@ class BalSCL(nn.Module):
 
         # class-averaging
         exp_logits = torch.exp(logits) * logits_mask
-        per_ins_weight = torch.tensor([batch_cls_count[i] for i in targets], device=device).view(1, -1).expand(
-            2 * batch_size, 2 * batch_size + len(self.cls_num_list)) - mask
+        per_ins_weight = (
+            torch.tensor([batch_cls_count[i] for i in targets], device=device)
+            .view(1, -1)
+            .expand(2 * batch_size, 2 * batch_size + len(self.cls_num_list))
+            - mask
+        )
         exp_logits_sum = exp_logits.div(per_ins_weight).sum(dim=1, keepdim=True)
 
         log_prob = logits - torch.log(exp_logits_sum)
         mean_log_prob_pos = (mask * log_prob).sum(1) / mask.sum(1)
 
-        loss = - mean_log_prob_pos
+        loss = -mean_log_prob_pos
         loss = loss.view(2, batch_size).mean()
         return loss
-
-
 
 
 class LogitAdjust(nn.Module):
@@ -117,7 +115,7 @@ def bcl_train_step_loss(model_forward, criterion_ce, criterion_scl, inputs, targ
     batch_size = targets.shape[0]
     inputs = torch.cat([inputs[0], inputs[1], inputs[2]], dim=0)
     feat_mlp, logits, centers = model_forward(inputs)
-    centers = centers[:len(criterion_scl.cls_num_list)]
+    centers = centers[: len(criterion_scl.cls_num_list)]
     _, f2, f3 = torch.split(feat_mlp, [batch_size, batch_size, batch_size], dim=0)
     features = torch.cat([f2.unsqueeze(1), f3.unsqueeze(1)], dim=1)
     logits, _, __ = torch.split(logits, [batch_size, batch_size, batch_size], dim=0)

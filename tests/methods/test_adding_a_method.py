@@ -1,5 +1,6 @@
 """docs/adding-a-method.md works as written: its example is the shipped file, the file runs from the
 command line (one-stage and with the ``:cRW`` suffix), and an entry-point plugin joins the catalog."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,21 @@ def test_example_runs_from_the_command_line(cache_dir: Path, tmp_path: Path, mon
     monkeypatch.chdir(ROOT)  # the documented command runs from the repository root
     spec = "docs/examples/my_method.py:LogitAdjustedCE"
     results = tmp_path / "results"  # anything written next to the results directory stays in tmp_path
-    common = ["--dataset", "digits-lt", "--protocol", "smoke", "--seeds", "0", "--results", str(results), "--cache-dir", str(cache_dir),
-              "--device", "cpu", "--quiet"]
+    common = [
+        "--dataset",
+        "digits-lt",
+        "--protocol",
+        "smoke",
+        "--seeds",
+        "0",
+        "--results",
+        str(results),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
     assert main(["run", "--method", spec] + common) == 0
     assert main(["run", "--method", spec + ":cRW"] + common) == 0
     run_dir = results / "digits-lt" / "test_resnet" / "smoke"
@@ -43,8 +57,9 @@ def test_example_runs_from_the_command_line(cache_dir: Path, tmp_path: Path, mon
     assert 0.0 <= one["metrics"]["mcr_all"] <= 100.0
 
 
-def test_example_file_with_unknown_class_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_file_with_unknown_class_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)
     assert main(["run", "--method", "docs/examples/my_method.py:NoSuchClass", "--results", str(tmp_path)]) == 2
     assert "NoSuchClass" in capsys.readouterr().err
@@ -89,7 +104,8 @@ def plugin_dist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         f"[{registry.ENTRY_POINT_GROUP}]\n"
         "decorated = medlt_test_plugin\n"
         "cls = medlt_test_plugin:PluginClass\n"
-        "broken = medlt_test_plugin_missing:Nothing\n")
+        "broken = medlt_test_plugin_missing:Nothing\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     # A clean registry for this test only: the plugin's rows disappear afterwards.
     monkeypatch.setattr(registry, "_ENTRIES", list(registry._ENTRIES))
@@ -103,9 +119,13 @@ def test_entry_point_plugin_joins_the_catalog(plugin_dist: None) -> None:
     with pytest.warns(RuntimeWarning, match="'broken'.*skipped"):
         entries = registry.method_entries()
     names = [e.name for e in entries]
-    assert names[:len(builtin)] == builtin  # the paper's rows first, in order
-    assert set(names[len(builtin):]) == {"Plugin-Decorated", "Plugin-Decorated→cRS", "Plugin-Class",
-                                         "Plugin-Class→cRW"}
+    assert names[: len(builtin)] == builtin  # the paper's rows first, in order
+    assert set(names[len(builtin) :]) == {
+        "Plugin-Decorated",
+        "Plugin-Decorated→cRS",
+        "Plugin-Class",
+        "Plugin-Class→cRW",
+    }
     method = registry.create_method("plugin-class-crw", tau=3.0)
     assert method.display_name == "Plugin-Class→cRW" and method.tau == 3.0
     assert registry.get_entry("Plugin-Decorated->cRS").id == "plugin-decorated-crs"

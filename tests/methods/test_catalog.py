@@ -1,5 +1,6 @@
 """Method-specific behaviour of the catalog beyond the conformance contract: BBN's α schedule,
 CB-Focal's bias, LDAM(-DRW), the center loss's own optimizer group, SupCon's two views, Remix."""
+
 from __future__ import annotations
 
 import math
@@ -37,11 +38,18 @@ def batch(views: int = 1, paired: bool = False, seed: int = 0) -> Batch:
 
 
 def info(epoch: int, epochs: int, seed: int = 0) -> StepInfo:
-    return StepInfo(epoch=epoch, epochs=epochs, step=epoch, steps_per_epoch=1, class_counts=COUNTS.clone(),
-                    generator=torch.Generator().manual_seed(seed))
+    return StepInfo(
+        epoch=epoch,
+        epochs=epochs,
+        step=epoch,
+        steps_per_epoch=1,
+        class_counts=COUNTS.clone(),
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 # -- BBN ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("epoch,alpha", [(0, 1.0), (1, 1 - (1 / 4) ** 2), (2, 0.75), (3, 1 - (3 / 4) ** 2)])
 def test_bbn_training_step_follows_the_cumulative_schedule(epoch: int, alpha: float) -> None:
@@ -80,6 +88,7 @@ def test_bbn_needs_the_paired_batch() -> None:
 
 # -- CB-Focal -------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("num_classes", [2, 4, 10])
 def test_cb_focal_bias_initialised_to_minus_log_c_minus_one(num_classes: int) -> None:
     model = build(create_method("cb-focal"), num_classes)
@@ -107,6 +116,7 @@ def test_cb_focal_loss_uses_class_balanced_weights() -> None:
 
 # -- LDAM, LDAM-DRW -------------------------------------------------------------------------------
 
+
 def test_ldam_uses_the_cosine_head_and_margins() -> None:
     method = create_method("ldam")
     model = build(method)
@@ -125,12 +135,14 @@ def test_ldam_drw_reweights_from_80_percent_of_the_epochs() -> None:
         torch.testing.assert_close(drw.loss(cos, LABELS, info(epoch, 10)), ldam.loss(cos, LABELS, info(epoch, 10)))
     for epoch in (8, 9):
         w = class_balanced_weights(COUNTS, 0.9999)
-        torch.testing.assert_close(drw.loss(cos, LABELS, info(epoch, 10)),
-                                   ldam_loss(cos, LABELS, ldam_margins(COUNTS), 30.0, weight=w))
+        torch.testing.assert_close(
+            drw.loss(cos, LABELS, info(epoch, 10)), ldam_loss(cos, LABELS, ldam_margins(COUNTS), 30.0, weight=w)
+        )
         assert not torch.allclose(drw.loss(cos, LABELS, info(epoch, 10)), ldam.loss(cos, LABELS, info(epoch, 10)))
 
 
 # -- CE+CT ----------------------------------------------------------------------------------------
+
 
 def test_center_loss_centres_have_their_own_fixed_sgd_group() -> None:
     method = create_method("ce+ct-crw")
@@ -168,6 +180,7 @@ def test_center_loss_value_and_gradients() -> None:
 
 # -- CE+TP ----------------------------------------------------------------------------------------
 
+
 def test_triplet_method_loss() -> None:
     from methods.losses import batch_hard_triplet_loss
 
@@ -182,6 +195,7 @@ def test_triplet_method_loss() -> None:
 
 
 # -- CE+SC, SC ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("method_id,with_ce", [("ce+sc", True), ("ce+sc-crw", True), ("sc-crw", False)])
 def test_supcon_methods_use_both_views(method_id: str, with_ce: bool) -> None:
@@ -203,6 +217,7 @@ def test_supcon_methods_use_both_views(method_id: str, with_ce: bool) -> None:
 
 
 # -- Remix, Balanced-MixUp ------------------------------------------------------------------------
+
 
 def test_remix_loss() -> None:
     method = create_method("remix")

@@ -6,6 +6,7 @@ stage 1 and stage 2 run on it (stage 2 moves only the head, as its kind declares
 gives the same loss, stage-1 keys are shared exactly within a family (X, X→cRW, X→τ-norm, …), and
 hyper-parameters survive the result JSON.
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,9 +27,31 @@ from methods import Batch, Classifier, Method, StepInfo, create_method, method_e
 from methods.registry import MethodEntry
 
 EXPECTED_NAMES = [
-    "CE", "CE→cRW", "CE→cRS", "CE-DRW", "RS", "RW", "LDAM", "LDAM→cRW", "LDAM-DRW", "Focal", "Focal→cRW",
-    "CB-Focal", "CB-Focal→cRW", "Mixup", "Mixup→cRW", "CutMix", "CutMix→cRW", "BBN", "CE+CT→cRW", "CE+TP→cRW",
-    "CE+SC→cRW", "CE+SC", "SC→cRW", "Remix", "Balanced-MixUp",
+    "CE",
+    "CE→cRW",
+    "CE→cRS",
+    "CE-DRW",
+    "RS",
+    "RW",
+    "LDAM",
+    "LDAM→cRW",
+    "LDAM-DRW",
+    "Focal",
+    "Focal→cRW",
+    "CB-Focal",
+    "CB-Focal→cRW",
+    "Mixup",
+    "Mixup→cRW",
+    "CutMix",
+    "CutMix→cRW",
+    "BBN",
+    "CE+CT→cRW",
+    "CE+TP→cRW",
+    "CE+SC→cRW",
+    "CE+SC",
+    "SC→cRW",
+    "Remix",
+    "Balanced-MixUp",
 ]
 ENTRIES = method_entries()
 #: The package's own rows (an installed plugin adds rows after these).
@@ -66,8 +89,14 @@ def make_batch(method: Method, seed: int = 0) -> Batch:
 
 def step_info(epoch: int = 3, epochs: int = 4, seed: int = 0) -> StepInfo:
     # epoch 3 of 4: DRW weights are on (from floor(0.8 * 4) = 3) and BBN's α = 1 - (3/4)² is strictly inside (0, 1).
-    return StepInfo(epoch=epoch, epochs=epochs, step=epoch, steps_per_epoch=1, class_counts=COUNTS.clone(),
-                    generator=torch.Generator().manual_seed(seed))
+    return StepInfo(
+        epoch=epoch,
+        epochs=epochs,
+        step=epoch,
+        steps_per_epoch=1,
+        class_counts=COUNTS.clone(),
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
 def one_step(method: Method, model: Classifier, seed: int = 0) -> torch.Tensor:
@@ -94,7 +123,9 @@ def test_catalog_is_the_papers_list() -> None:
     """The paper's rows, in the paper's order, with rows beyond the paper (more stage-2 kinds, more methods) between
     or after them; the package's rows come before any plugin's."""
     names = [e.name for e in BUILTIN]
-    assert [n for n in names if n in EXPECTED_NAMES] == EXPECTED_NAMES and names == [e.name for e in ENTRIES[:len(BUILTIN)]]
+    assert [n for n in names if n in EXPECTED_NAMES] == EXPECTED_NAMES and names == [
+        e.name for e in ENTRIES[: len(BUILTIN)]
+    ]
     ids = [e.id for e in ENTRIES]
     assert len(set(ids)) == len(ids) and all(i.isascii() and i == i.lower() and " " not in i for i in ids)
     for e in ENTRIES:
@@ -178,7 +209,9 @@ def test_engine_stages(entry: MethodEntry) -> None:
     if kind.trains:
         trainable = [n for n, p in model.named_parameters() if p.requires_grad]
         assert trainable and all(n.startswith("head.") for n in trainable)
-        assert any(n not in before or not torch.equal(before[n], after[n]) for n in trainable), "stage 2 trained nothing"
+        assert any(n not in before or not torch.equal(before[n], after[n]) for n in trainable), (
+            "stage 2 trained nothing"
+        )
     if kind.searches:
         assert model.head.tau in kind.tau_grid
 
@@ -192,19 +225,39 @@ def test_stage1_keys_shared_exactly_within_a_family() -> None:
 def test_hyperparameters_round_trip_through_the_result_json(entry: MethodEntry) -> None:
     method = entry.create()
     result = RunResult(
-        spec=RunSpec(dataset="digits-lt", method=method.display_name, method_id=method.method_id,
-                     backbone="test_resnet", seed=0, protocol="smoke"),
-        status="failed", error="not run", hyperparameters=method.hyperparameters(),
-        dataset_manifest_sha256="0" * 64, stage1_key=method.stage1_key(), stage1_sha256="0" * 64,
-        provenance=Provenance(package_version="0", torch_version=torch.__version__, python_version="3",
-                              device="cpu", wall_seconds=0.0, started="", finished=""))
+        spec=RunSpec(
+            dataset="digits-lt",
+            method=method.display_name,
+            method_id=method.method_id,
+            backbone="test_resnet",
+            seed=0,
+            protocol="smoke",
+        ),
+        status="failed",
+        error="not run",
+        hyperparameters=method.hyperparameters(),
+        dataset_manifest_sha256="0" * 64,
+        stage1_key=method.stage1_key(),
+        stage1_sha256="0" * 64,
+        provenance=Provenance(
+            package_version="0",
+            torch_version=torch.__version__,
+            python_version="3",
+            device="cpu",
+            wall_seconds=0.0,
+            started="",
+            finished="",
+        ),
+    )
     loaded = RunResult.model_validate_json(result.model_dump_json())
     again = create_method(loaded.spec.method_id, **loaded.hyperparameters)
     assert again == method and type(again) is type(method)
     assert again.stage1_key() == loaded.stage1_key
     # Non-default values survive too.
-    changed = {k: (v * 2 if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
-               for k, v in method.hyperparameters().items()}
+    changed = {
+        k: (v * 2 if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+        for k, v in method.hyperparameters().items()
+    }
     assert create_method(entry.id, **json.loads(json.dumps(changed))).hyperparameters() == changed
 
 

@@ -93,8 +93,9 @@ def test_logit_adjusted_loss_by_hand() -> None:
     assert logit_adjusted_cross_entropy(logits, label, counts, 1.0).item() == pytest.approx(math.log(4), rel=1e-12)
     assert logit_adjusted_cross_entropy(logits, label, counts, 2.0).item() == pytest.approx(math.log(10), rel=1e-12)
     assert logit_adjusted_cross_entropy(logits, label, counts, 0.0).item() == pytest.approx(math.log(2), rel=1e-12)
-    torch.testing.assert_close(log_class_prior(counts, torch.float64),
-                               torch.tensor([math.log(0.75), math.log(0.25)], dtype=torch.float64))
+    torch.testing.assert_close(
+        log_class_prior(counts, torch.float64), torch.tensor([math.log(0.75), math.log(0.25)], dtype=torch.float64)
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -112,8 +113,9 @@ def test_balanced_softmax_equals_logit_adjustment_with_tau_one(seed: int) -> Non
 # --------------------------------------------------------------------------- BCL
 
 
-def _bcl_inputs(n: int, num_classes: int, dim: int, seed: int, labels: Tensor | None = None
-                ) -> tuple[Tensor, Tensor, Tensor]:
+def _bcl_inputs(
+    n: int, num_classes: int, dim: int, seed: int, labels: Tensor | None = None
+) -> tuple[Tensor, Tensor, Tensor]:
     g = torch.Generator().manual_seed(seed)
     features = torch.randn(n, 2, dim, generator=g, dtype=torch.float64).requires_grad_()
     prototypes = torch.randn(num_classes, dim, generator=g, dtype=torch.float64).requires_grad_()
@@ -131,15 +133,18 @@ BCL_CASES = [  # (n, classes, dim, temperature, seed, labels): random labels; ab
 
 
 @pytest.mark.parametrize("n,num_classes,dim,temperature,seed,labels", BCL_CASES)
-def test_bcl_matches_the_official_code(n: int, num_classes: int, dim: int, temperature: float, seed: int,
-                                       labels: Tensor | None) -> None:
+def test_bcl_matches_the_official_code(
+    n: int, num_classes: int, dim: int, temperature: float, seed: int, labels: Tensor | None
+) -> None:
     """Gradients w.r.t. the raw projections and prototypes (the reference model normalises before BalSCL)."""
     features, prototypes, labels = _bcl_inputs(n, num_classes, dim, seed, labels)
     reference = official.BalSCL(cls_num_list=[1] * num_classes, temperature=temperature)
     mine, g_mine = _value_and_grad(
-        lambda: balanced_contrastive_loss(features, labels, prototypes, temperature), features, prototypes)
+        lambda: balanced_contrastive_loss(features, labels, prototypes, temperature), features, prototypes
+    )
     ref, g_ref = _value_and_grad(
-        lambda: reference(F.normalize(prototypes, dim=1), F.normalize(features, dim=2), labels), features, prototypes)
+        lambda: reference(F.normalize(prototypes, dim=1), F.normalize(features, dim=2), labels), features, prototypes
+    )
     torch.testing.assert_close(mine, ref, **TOL)
     for a, b in zip(g_mine, g_ref):
         torch.testing.assert_close(a, b, **TOL)

@@ -1,6 +1,7 @@
 """Balanced-Softmax, LA-loss and BCL as registered methods: their rows, their defaults, the equality of
 Balanced-Softmax and LA-loss in training, BCL's whole step against the authors' training loop, and one
 end-to-end run on digits-lt."""
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,10 @@ LABELS = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3])
 COUNTS = torch.tensor([40.0, 20.0, 8.0, 2.0])
 ROWS = {  # id -> (display name, official code)
     "balanced-softmax": ("Balanced-Softmax", "https://github.com/jiawei-ren/BalancedMetaSoftmax-Classification"),
-    "balanced-softmax-crw": ("Balanced-Softmax→cRW", "https://github.com/jiawei-ren/BalancedMetaSoftmax-Classification"),
+    "balanced-softmax-crw": (
+        "Balanced-Softmax→cRW",
+        "https://github.com/jiawei-ren/BalancedMetaSoftmax-Classification",
+    ),
     "la-loss": ("LA-loss", "https://github.com/google-research/google-research/tree/master/logit_adjustment"),
     "la-loss-crw": ("LA-loss→cRW", "https://github.com/google-research/google-research/tree/master/logit_adjustment"),
     "bcl": ("BCL", "https://github.com/FlamieZhu/Balanced-Contrastive-Learning"),
@@ -58,6 +62,7 @@ def grads(model: Classifier) -> dict[str, torch.Tensor]:
 
 # -- the rows -----------------------------------------------------------------------------------------
 
+
 def test_rows_are_registered_after_the_papers() -> None:
     ids = [e.id for e in method_entries()]
     assert all(i in ids for i in ROWS)
@@ -72,8 +77,14 @@ def test_rows_are_registered_after_the_papers() -> None:
 def test_defaults_are_the_papers() -> None:
     assert create_method("balanced-softmax").hyperparameters() == {}
     assert create_method("la-loss").hyperparameters() == {"tau": 1.0}
-    assert create_method("bcl").hyperparameters() == {"lc_weight": 1.0, "bcl_weight": 0.35, "temperature": 0.07,
-                                                      "tau": 1.0, "scale": 30.0, "projection_dim": 1024}
+    assert create_method("bcl").hyperparameters() == {
+        "lc_weight": 1.0,
+        "bcl_weight": 0.35,
+        "temperature": 0.07,
+        "tau": 1.0,
+        "scale": 30.0,
+        "projection_dim": 1024,
+    }
     assert create_method("bcl").views == 3 and create_method("la-loss").views == 1
 
 
@@ -85,10 +96,14 @@ def test_docstrings_state_the_equivalence() -> None:
 
 # -- Balanced-Softmax and LA-loss -------------------------------------------------------------------
 
-@pytest.mark.parametrize("method_id,loss", [
-    ("balanced-softmax", lambda logits, labels: balanced_softmax_loss(logits, labels, COUNTS)),
-    ("la-loss", lambda logits, labels: logit_adjusted_cross_entropy(logits, labels, COUNTS, 1.0)),
-])
+
+@pytest.mark.parametrize(
+    "method_id,loss",
+    [
+        ("balanced-softmax", lambda logits, labels: balanced_softmax_loss(logits, labels, COUNTS)),
+        ("la-loss", lambda logits, labels: logit_adjusted_cross_entropy(logits, labels, COUNTS, 1.0)),
+    ],
+)
 def test_loss_uses_the_training_counts(method_id: str, loss) -> None:
     logits = torch.randn(len(LABELS), len(COUNTS), generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     method = create_method(method_id)
@@ -119,6 +134,7 @@ def test_balanced_softmax_and_la_loss_take_the_same_step() -> None:
 
 # -- BCL --------------------------------------------------------------------------------------------
 
+
 def test_bcl_model() -> None:
     model = build(create_method("bcl"))
     assert isinstance(model.head, NormedLinear) and model.head.weight.shape == (model.feat_dim, len(COUNTS))
@@ -140,13 +156,20 @@ def test_bcl_step_matches_the_official_training_loop(hyperparameters: dict) -> N
     loss.backward()
 
     def forward(x: torch.Tensor):
-        return official.bcl_model_forward(ref.backbone, ref.extras["projector"], ref.head.weight,
-                                          ref.extras["prototype_projector"], x, s=method.scale)
+        return official.bcl_model_forward(
+            ref.backbone, ref.extras["projector"], ref.head.weight, ref.extras["prototype_projector"], x, s=method.scale
+        )
 
     counts = COUNTS.tolist()
     expected = official.bcl_train_step_loss(
-        forward, official.LogitAdjust(counts, tau=method.tau), official.BalSCL(counts, method.temperature), vs,
-        LABELS.clone(), alpha=method.lc_weight, beta=method.bcl_weight)
+        forward,
+        official.LogitAdjust(counts, tau=method.tau),
+        official.BalSCL(counts, method.temperature),
+        vs,
+        LABELS.clone(),
+        alpha=method.lc_weight,
+        beta=method.bcl_weight,
+    )
     expected.backward()
     # LogitAdjust keeps the log prior in float32 (torch.cuda.FloatTensor): ~1e-8 relative here, so the
     # gradients are compared per tensor, relative to the tensor's norm (a bias before batch norm has a zero
@@ -183,12 +206,31 @@ def test_bcl_needs_three_views() -> None:
 
 # -- end to end -------------------------------------------------------------------------------------
 
+
 def test_runs_end_to_end_on_digits_lt(cache_dir: Path, tmp_path: Path) -> None:
     """`run` on the smoke protocol: one-stage Balanced-Softmax and two-stage BCL→cRW give finite metrics."""
     results = tmp_path / "results"
-    argv = ["run", "--dataset", "digits-lt", "--protocol", "smoke", "--seeds", "0", "--results", str(results),
-            "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet", "--no-site",
-            "--method", "balanced-softmax", "--method", "bcl-crw"]
+    argv = [
+        "run",
+        "--dataset",
+        "digits-lt",
+        "--protocol",
+        "smoke",
+        "--seeds",
+        "0",
+        "--results",
+        str(results),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+        "--method",
+        "balanced-softmax",
+        "--method",
+        "bcl-crw",
+    ]
     assert main(argv) == 0
     for method_id, hyperparameters in (("balanced-softmax", {}), ("bcl-crw", create_method("bcl").hyperparameters())):
         (path,) = results.glob(f"digits-lt/*/smoke/{method_id}/seed-0.json")

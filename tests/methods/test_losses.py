@@ -107,8 +107,9 @@ def test_ldam_margins_literal() -> None:
     torch.testing.assert_close(ldam_margins(COUNTS, max_margin=1.0), m * 2)
 
 
-def _naive_ldam(cos: torch.Tensor, target: torch.Tensor, margins: torch.Tensor, s: float,
-                weight: torch.Tensor | None) -> float:
+def _naive_ldam(
+    cos: torch.Tensor, target: torch.Tensor, margins: torch.Tensor, s: float, weight: torch.Tensor | None
+) -> float:
     num = den = 0.0
     for i in range(cos.shape[0]):
         y = int(target[i])
@@ -147,9 +148,9 @@ def test_center_loss_vs_naive_loop() -> None:
     feats = torch.randn(9, 6, generator=g, dtype=torch.float64) * 10
     centers = torch.randn(4, 6, generator=g, dtype=torch.float64)
     labels = torch.randint(0, 4, (9,), generator=g)
-    expected = sum(
-        sum((float(feats[i, d]) - float(centers[int(labels[i]), d])) ** 2 for d in range(6)) for i in range(9)
-    ) / 9
+    expected = (
+        sum(sum((float(feats[i, d]) - float(centers[int(labels[i]), d])) ** 2 for d in range(6)) for i in range(9)) / 9
+    )
     assert center_loss(feats, labels, centers).item() == pytest.approx(expected, rel=1e-12)
     # Hand case: ‖(3, 4) - 0‖² = 25 and ‖(1, 1) - (1, 1)‖² = 0 -> mean 12.5
     feats2, centers2 = torch.tensor([[3.0, 4.0], [1.0, 1.0]]), torch.tensor([[0.0, 0.0], [1.0, 1.0]])

@@ -1,4 +1,5 @@
 """Every registered method can be linked from its leaderboard page: a paper link and a source file + class."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Each reference test re-implements, literally, the arithmetic of the authors' code (repository and file
 in the test's docstring) and compares within 1e-5 relative.
 """
+
 from __future__ import annotations
 
 import math
@@ -49,6 +50,7 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> None:
 
 # -- the table of kinds ---------------------------------------------------------------------------
 
+
 def test_every_kind_has_a_unique_suffix_and_a_valid_ascii_id_suffix() -> None:
     suffixes = [k.suffix.lower() for k in STAGE2_KINDS.values()]
     ids = [k.id_suffix for k in STAGE2_KINDS.values()]
@@ -94,6 +96,7 @@ def test_post_hoc_grid_is_the_official_sweep() -> None:
 
 # -- τ-norm ---------------------------------------------------------------------------------------
 
+
 def _official_pnorm(weights: torch.Tensor, p: float) -> torch.Tensor:
     """facebookresearch/classifier-balancing, ``tau_norm.py``: ``pnorm`` (row by row, ``torch.pow(normB[i], p)``)."""
     normB = torch.norm(weights, 2, 1)
@@ -124,6 +127,7 @@ def test_tau_norm_needs_a_linear_head() -> None:
 
 # -- LWS ------------------------------------------------------------------------------------------
 
+
 def test_lws_forward_matches_the_official_classifier_and_trains_only_the_scales() -> None:
     """facebookresearch/classifier-balancing ``models/TauNormClassifier.py``: ``x = self.fc(x); x *= self.scales``
     with ``scales = Parameter(torch.ones(num_classes))`` and ``fc`` frozen."""
@@ -142,6 +146,7 @@ def test_lws_forward_matches_the_official_classifier_and_trains_only_the_scales(
 
 # -- PLA ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("tau", [0.0, 0.5, 1.0, 2.0])
 def test_post_hoc_logit_adjustment_matches_the_official_formula(tau: float) -> None:
     """google-research/google-research ``logit_adjustment/main.py`` (``mode=posthoc``):
@@ -149,14 +154,15 @@ def test_post_hoc_logit_adjustment_matches_the_official_formula(tau: float) -> N
     fc = _linear()
     x = torch.randn(5, 6, dtype=torch.float64)
     base_probs = (COUNTS / COUNTS.sum()).numpy()
-    official = fc(x).detach().numpy() - np.log(base_probs ** tau + 1e-12)
+    official = fc(x).detach().numpy() - np.log(base_probs**tau + 1e-12)
     head = stage2_kind("pla").searched_head(fc, tau, COUNTS)
     assert isinstance(head, LogitAdjustedHead) and head.tau == tau
     np.testing.assert_allclose(head(x).detach().numpy(), official, rtol=RTOL, atol=0)
-    np.testing.assert_allclose(logit_adjustment(COUNTS, tau).numpy(), -np.log(base_probs ** tau + 1e-12), rtol=RTOL)
+    np.testing.assert_allclose(logit_adjustment(COUNTS, tau).numpy(), -np.log(base_probs**tau + 1e-12), rtol=RTOL)
 
 
 # -- MaxNorm (weight balancing) ---------------------------------------------------------------------
+
 
 class _OfficialMaxNormViaPGD:
     """ShadeAlsha/LTR-weight-balancing ``utils/regularizers.py``: ``MaxNorm_via_PGD`` (LpNorm 2, tau 1), applied to
@@ -174,8 +180,9 @@ class _OfficialMaxNormViaPGD:
                 continue
             curparam_vec = curparam.reshape((curparam.shape[0], -1))
             neuronNorm_curparam = torch.linalg.norm(curparam_vec, ord=self.LpNorm, dim=1).detach().unsqueeze(-1)
-            self.perLayerThresh.append(neuronNorm_curparam.min()
-                                       + self.thresh * (neuronNorm_curparam.max() - neuronNorm_curparam.min()))
+            self.perLayerThresh.append(
+                neuronNorm_curparam.min() + self.thresh * (neuronNorm_curparam.max() - neuronNorm_curparam.min())
+            )
 
     def PGD(self, model: nn.Module) -> None:
         if len(self.perLayerThresh) == 0:
@@ -183,7 +190,9 @@ class _OfficialMaxNormViaPGD:
         for i, curLayer in enumerate([model.encoder.fc.weight, model.encoder.fc.bias]):
             curparam = curLayer.data
             curparam_vec = curparam.reshape((curparam.shape[0], -1))
-            neuronNorm_curparam = (torch.linalg.norm(curparam_vec, ord=self.LpNorm, dim=1) ** self.tau).detach().unsqueeze(-1)
+            neuronNorm_curparam = (
+                (torch.linalg.norm(curparam_vec, ord=self.LpNorm, dim=1) ** self.tau).detach().unsqueeze(-1)
+            )
             scalingVect = torch.ones_like(curparam)
             curLayerThresh = self.perLayerThresh[i]
             idx = (neuronNorm_curparam > curLayerThresh).squeeze()
@@ -228,8 +237,9 @@ def test_maxnorm_threshold_is_relative_to_the_norm_range() -> None:
     assert maxnorm_threshold(weight, 1.0) == pytest.approx(5.0)
 
 
-def _official_cb_softmax_loss(labels: torch.Tensor, logits: torch.Tensor, samples_per_cls: list[float],
-                              no_of_classes: int, beta: float) -> torch.Tensor:
+def _official_cb_softmax_loss(
+    labels: torch.Tensor, logits: torch.Tensor, samples_per_cls: list[float], no_of_classes: int, beta: float
+) -> torch.Tensor:
     """ShadeAlsha/LTR-weight-balancing ``utils/class_balanced_loss.py``: ``CB_loss(..., loss_type="softmax")``."""
     effective_num = 1.0 - np.power(beta, samples_per_cls)
     weights = (1.0 - beta) / np.array(effective_num)
@@ -257,6 +267,7 @@ def test_maxnorm_loss_is_the_official_class_balanced_softmax_loss() -> None:
 
 # -- WB's stage 1 ---------------------------------------------------------------------------------
 
+
 def test_wb_weight_decay_reaches_the_stage1_optimizer(monkeypatch: pytest.MonkeyPatch) -> None:
     """WB's weight decay (a hyper-parameter, hence in its stage-1 key) overrides the protocol's in the engine's SGD."""
     import timm
@@ -267,8 +278,11 @@ def test_wb_weight_decay_reaches_the_stage1_optimizer(monkeypatch: pytest.Monkey
 
     labels = np.repeat(np.arange(4), [10, 6, 3, 1])
     images = np.random.default_rng(0).integers(0, 256, size=(len(labels), 20, 20, 3), dtype=np.uint8)
-    split = engine.TrainSplit(ImageBank(images, np.arange(len(labels)), torch.device("cpu")), labels,
-                              torch.tensor(np.bincount(labels), dtype=torch.float32))
+    split = engine.TrainSplit(
+        ImageBank(images, np.arange(len(labels)), torch.device("cpu")),
+        labels,
+        torch.tensor(np.bincount(labels), dtype=torch.float32),
+    )
     seen: list[list[float]] = []
     sgd = torch.optim.SGD
 

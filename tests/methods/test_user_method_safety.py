@@ -1,5 +1,6 @@
 """A user's method file can never pass for another method: no registered id or name, and an edited
 file is a different method (its hash is in the result and in the stage-1 key; old results are refused)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -37,17 +38,37 @@ def write_method(folder: Path, name: str = "Mine", id: str = "mine", extra: str 
 
 
 def run_argv(method: str, tmp_path: Path, cache_dir: Path) -> list[str]:
-    return ["run", "--method", method, "--dataset", "digits-lt", "--protocol", "smoke", "--seeds", "0", "--results", str(tmp_path / "results"),
-            "--cache-dir", str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]
+    return [
+        "run",
+        "--method",
+        method,
+        "--dataset",
+        "digits-lt",
+        "--protocol",
+        "smoke",
+        "--seeds",
+        "0",
+        "--results",
+        str(tmp_path / "results"),
+        "--cache-dir",
+        str(cache_dir),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--no-site",
+    ]
 
 
-@pytest.mark.parametrize("name, id, suffix, clash", [
-    ("Mine", "ce", "", "'CE'"),            # a registered id
-    ("CE", "mine", "", "'CE'"),            # a registered display name
-    ("Mine", "CE", "", "'CE'"),            # ids are matched case-insensitively, as --method matches them
-    ("Mine", "ce", ":cRW", "'CE→cRW'"),    # the two-stage row of a registered method
-    ("LDAM", "ldam-x", "", "'LDAM'"),
-])
+@pytest.mark.parametrize(
+    "name, id, suffix, clash",
+    [
+        ("Mine", "ce", "", "'CE'"),  # a registered id
+        ("CE", "mine", "", "'CE'"),  # a registered display name
+        ("Mine", "CE", "", "'CE'"),  # ids are matched case-insensitively, as --method matches them
+        ("Mine", "ce", ":cRW", "'CE→cRW'"),  # the two-stage row of a registered method
+        ("LDAM", "ldam-x", "", "'LDAM'"),
+    ],
+)
 def test_registered_id_or_name_is_refused(tmp_path, capsys, name, id, suffix, clash):
     path = write_method(tmp_path, name=name, id=id)
     spec = f"{path}:Mine{suffix}"
@@ -87,7 +108,9 @@ def test_stage1_checkpoint_key_depends_on_the_file(tmp_path):
     b = create_method(f"{write_method(tmp_path, file='b.py', extra='# edited')}:Mine")
     protocol = load_protocol("smoke")
     assert a.method_id == b.method_id and a.hyperparameters() == b.hyperparameters()
-    assert stage1_sha256("m" * 64, a, "test_resnet", 0, protocol) != stage1_sha256("m" * 64, b, "test_resnet", 0, protocol)
+    assert stage1_sha256("m" * 64, a, "test_resnet", 0, protocol) != stage1_sha256(
+        "m" * 64, b, "test_resnet", 0, protocol
+    )
     registered = create_method("CE")  # registered methods keep their key (no file, no hash)
     assert registered.source_sha256 is None and "source_sha256" not in registered.stage1_key()
 
@@ -100,6 +123,21 @@ def test_two_files_with_one_id_in_one_run_are_refused(tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "two methods have the id 'mine'" in err
     # one file named twice is one method, not a clash
-    assert main(["run", "--method", f"{a}:Mine", "--method", f"{a}:Mine", "--dataset", "no-such-set",
-                 "--results", str(tmp_path / "r"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--method",
+                f"{a}:Mine",
+                "--method",
+                f"{a}:Mine",
+                "--dataset",
+                "no-such-set",
+                "--results",
+                str(tmp_path / "r"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "two methods" not in capsys.readouterr().err

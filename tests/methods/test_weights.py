@@ -38,9 +38,7 @@ def test_inverse_frequency_properties() -> None:
 
 def test_class_balanced_weights_literal() -> None:
     w = class_balanced_weights(COUNTS, beta=0.9999)
-    expected = torch.tensor(
-        [0.0506, 0.0769, 0.1211, 0.1950, 0.3188, 0.5246, 0.8683, 1.4426, 2.4092, 3.9927]
-    )
+    expected = torch.tensor([0.0506, 0.0769, 0.1211, 0.1950, 0.3188, 0.5246, 0.8683, 1.4426, 2.4092, 3.9927])
     assert w.dtype == torch.float32
     torch.testing.assert_close(w, expected, atol=1e-4, rtol=0)
     assert w.sum().item() == pytest.approx(10.0, rel=1e-6)
