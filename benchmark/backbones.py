@@ -61,7 +61,10 @@ def create_backbone(
         raise BackboneError(
             f"{name}: cannot load pretrained weights {weights or ''} ({type(e).__name__}: {str(e)[:160]})"
         ) from None
-    return model, int(model.num_features)
+    num_features = model.num_features  # timm: the pooled feature width
+    if not isinstance(num_features, int):
+        raise BackboneError(f"{name}: expected an int num_features, got {num_features!r}")
+    return model, num_features
 
 
 def _weights_in_dir(name: str) -> Path | None:

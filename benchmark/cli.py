@@ -11,10 +11,48 @@ import importlib
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
 class UserError(Exception):
     """An error the user can fix; printed as one line without a traceback."""
+
+
+class _DeprecatedAlias(argparse.Action):
+    """An old option name: prints one ``note:`` line to stderr, then does what the new option does."""
+
+    def __init__(self, option_strings: list[str], dest: str, target: argparse.Action, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=target.nargs, **kwargs)
+        self.type = target.type  # values are converted as the new option converts them
+        self.target = target
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        new = self.target.option_strings[-1]
+        print(f"note: {option_string} is deprecated; use {new} (same meaning)", file=sys.stderr)
+        self.target(parser, namespace, values, new)
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Accept option ``old`` as a deprecated spelling of the already added ``new``: same value, same
+    effect, plus a one-line note on stderr. ``--help`` shows only ``new`` (its help names ``old``)."""
+    target = parser._option_string_actions[new]
+    parser.add_argument(
+        old,
+        action=_DeprecatedAlias,
+        target=target,
+        dest=target.dest,
+        default=argparse.SUPPRESS,
+        metavar=target.metavar,
+        help=argparse.SUPPRESS,
+    )
+    if target.help and target.help is not argparse.SUPPRESS:
+        target.help += f" ({old}: deprecated alias)"
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:

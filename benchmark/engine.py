@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +98,9 @@ class TrainSplit:
         return len(self.class_counts)
 
 
-def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group the schedule drives: a group that says
+    ``"scheduled": False`` (e.g. a method's class centres, see ``Method.param_groups``) keeps its own."""
     for group in optimizer.param_groups:
         if group.get("scheduled", True):
             group["lr"] = lr
@@ -152,59 +154,89 @@ def train_stage1(
     channels_last = use_channels_last(p.precision)
     if channels_last:
         model.to(memory_format=torch.channels_last)
-    augment = make_augmenter(p, channels_last)
-    groups = method.param_groups(model)
-    optimizer = torch.optim.SGD(groups, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
-    steps_per_epoch = len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch))
-    total = steps_per_epoch * p.epochs
-    start_epoch = _resume(resume_path, model, optimizer, device, p.epochs) if resume_path is not None else 0
-    step_cache: dict = {}  # StepInfo.memo: per-class constants, computed once per training
+    loop = _Stage1Loop(
+        method,
+        model,
+        data,
+        p,
+        device,
+        seed,
+        optimizer=torch.optim.SGD(
+            method.param_groups(model), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay
+        ),
+        augment=make_augmenter(p, channels_last),
+        steps_per_epoch=len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch)),
+    )
+    start_epoch = _resume(resume_path, model, loop.optimizer, device, p.epochs) if resume_path is not None else 0
     for epoch in range(start_epoch, p.epochs):
-        model.train()
-        rng = np.random.default_rng([seed, epoch])  # per-epoch streams: a resumed run matches an unbroken one
-        gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        loss_value = loop.epoch(epoch)
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"{method.display_name}: non-finite loss in epoch {epoch + 1}")
+        if resume_path is not None:
+            checkpoints.save_checkpoint(
+                {"model": model.state_dict(), "optimizer": loop.optimizer.state_dict(), "epoch": epoch}, resume_path
+            )
+            faults.kill_point("stage1-epoch")
+        if on_epoch:
+            on_epoch(epoch, p.epochs, loss_value)
+    return model
+
+
+@dataclass
+class _Stage1Loop:
+    """One stage-1 training: what every epoch of :func:`train_stage1` shares."""
+
+    method: Method
+    model: Classifier
+    data: TrainSplit
+    protocol: Protocol
+    device: torch.device
+    seed: int
+    optimizer: torch.optim.Optimizer
+    augment: BatchAugmenter
+    steps_per_epoch: int
+    #: StepInfo.memo: per-class constants, computed once per training.
+    step_cache: dict = field(default_factory=dict)
+
+    def epoch(self, epoch: int) -> float:
+        """Train one epoch; its last step's loss (read once: a per-step float() would make the CPU wait for
+        the GPU every step, and a NaN stays NaN through the remaining steps, so the caller's check still
+        catches it)."""
+        p, method, data = self.protocol, self.method, self.data
+        self.model.train()
+        rng = np.random.default_rng([self.seed, epoch])  # per-epoch streams: a resumed run matches an unbroken one
+        gen = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         positions = batches(epoch_positions(method.sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
         paired = (
             batches(epoch_positions(method.paired_sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
             if method.paired_sampling
             else None
         )
+        total = self.steps_per_epoch * p.epochs
         last_loss = torch.tensor(float("nan"))
         for i, pos in enumerate(positions):
-            step = epoch * steps_per_epoch + i
-            _set_lr(optimizer, warmup_cosine(step, total, p.warmup_epochs * steps_per_epoch, p.lr, p.min_lr))
+            step = epoch * self.steps_per_epoch + i
+            set_lr(self.optimizer, warmup_cosine(step, total, p.warmup_epochs * self.steps_per_epoch, p.lr, p.min_lr))
             batch = _make_batch(
-                data, pos, paired[i % len(paired)] if paired else None, method.views, augment, gen, device
+                data, pos, paired[i % len(paired)] if paired else None, method.views, self.augment, gen, self.device
             )
             info = StepInfo(
                 epoch=epoch,
                 epochs=p.epochs,
                 step=step,
-                steps_per_epoch=steps_per_epoch,
+                steps_per_epoch=self.steps_per_epoch,
                 class_counts=data.class_counts,
                 generator=gen,
-                cache=step_cache,
+                cache=self.step_cache,
             )
-            with autocast(device, p.precision):
-                out = method.training_step(model, batch, info)
+            with autocast(self.device, p.precision):
+                out = method.training_step(self.model, batch, info)
             loss = out["loss"]
-            optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            optimizer.step()
+            self.optimizer.step()
             last_loss = loss.detach()
-        # read the loss once per epoch: a per-step float() would make the CPU wait for the GPU every step
-        # (a NaN stays NaN through the remaining steps, so the end-of-epoch check still catches it)
-        loss_value = float(last_loss)
-        if not math.isfinite(loss_value):
-            raise FloatingPointError(f"{method.display_name}: non-finite loss in epoch {epoch + 1}")
-        if resume_path is not None:
-            checkpoints.save_checkpoint(
-                {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch}, resume_path
-            )
-            faults.kill_point("stage1-epoch")
-        if on_epoch:
-            on_epoch(epoch, p.epochs, loss_value)
-    return model
+        return float(last_loss)
 
 
 def _make_batch(
@@ -298,7 +330,7 @@ def _fit_head(
         for i, pos in enumerate(
             batches(epoch_positions(kind.sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
         ):
-            _set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
+            set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
             images = augment(data.bank.gather(pos), True, gen)
             labels = torch.as_tensor(data.labels[pos], device=device)
             with torch.no_grad(), autocast(device, p.precision):

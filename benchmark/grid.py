@@ -27,7 +27,7 @@ import torch
 
 import datasets as ds
 from datasets.prepared import canonical_json
-from methods.base import Method
+from methods.base import Classifier, Method
 
 from . import checkpoints, engine, faults, provenance
 from .backbones import create_backbone
@@ -84,7 +84,7 @@ class GridSettings:
 
     results_dir: Path
     cache_dir: Path = ds.DEFAULT_CACHE
-    data_root: Path | None = None
+    raw_root: Path | None = None
     device: str = "auto"
     weights_file: Path | None = None
     progress: bool = True
@@ -173,6 +173,33 @@ def _load_stage1(model: torch.nn.Module, path: Path) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class _JobSplits:
+    """A job's data on the training device: the training split, the test images, the validation images and
+    split (None when the dataset has no validation split)."""
+
+    train: engine.TrainSplit
+    test_bank: ImageBank
+    val_bank: ImageBank | None
+    val: engine.EvalSplit | None
+
+
+@dataclass(frozen=True)
+class _JobContext:
+    """What every member run of a job shares once its stage 1 is ready."""
+
+    job: Job
+    protocol: Protocol
+    data: ds.PreparedDataset
+    s1_hash: str
+    #: When the job started (UTC, ISO 8601).
+    started: str
+    #: Whether stage 1 was loaded from a saved checkpoint rather than trained.
+    reused: bool
+    #: Seconds the stage 1 took (counted into the wall time of runs whose stage 1 was trained).
+    stage1_seconds: float
+
+
 class GridRunner:
     """Runs jobs in this process (the local executor)."""
 
@@ -236,7 +263,7 @@ class GridRunner:
             self._datasets[key] = self.builder(name).load(
                 cache_root=self.settings.cache_dir,
                 size=size,
-                raw_root=self.settings.data_root,
+                raw_root=self.settings.raw_root,
                 progress=self.settings.progress,
             )
         return self._datasets[key]
@@ -305,7 +332,26 @@ class GridRunner:
     def _train_and_evaluate(
         self, job: Job, protocol: Protocol, data: ds.PreparedDataset, s1_hash: str, stage1_dir: Path
     ) -> Iterator[str]:
+        """Stage 1 (loaded, or trained and saved), then every member run evaluated and written; yields each
+        run's status. A failed stage 1 fails every member; a failed member does not stop the others."""
         started, t0 = provenance.utc_now(), time.perf_counter()
+        splits = self._job_splits(data, protocol)
+        final, resume = stage1_dir / f"{s1_hash}.pt", stage1_dir / f"{s1_hash}.resume.pt"
+        reused = False
+        try:
+            model, reused = self._stage1(job, protocol, data, splits.train, s1_hash, final, resume)
+            resume.unlink(missing_ok=True)  # also one a worker killed after saving stage 1 left behind
+        except Exception as e:  # the grid goes on; every member records the error
+            for run in job.runs:
+                self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t0, reused, error=e)
+                yield "failed"
+            return
+        context = _JobContext(job, protocol, data, s1_hash, started, reused, time.perf_counter() - t0)
+        for run in job.runs:
+            yield self._evaluate_run(run, context, model, splits)
+
+    def _job_splits(self, data: ds.PreparedDataset, protocol: Protocol) -> _JobSplits:
+        """The job's training, test and validation data on the device, in the protocol's precision."""
         train = data.splits["train"]
         split = engine.TrainSplit(
             bank=ImageBank(data.images, train, self.device),
@@ -318,75 +364,87 @@ class GridRunner:
         val_bank = ImageBank(data.images, data.splits["val"], self.device) if len(data.splits["val"]) else None
         # stage 2 chooses post-hoc parameters (τ-norm's and PLA's τ) on the validation split only
         val_split = engine.EvalSplit(val_bank, data.labels[data.splits["val"]]) if val_bank is not None else None
+        return _JobSplits(split, test_bank, val_bank, val_split)
+
+    def _stage1(
+        self,
+        job: Job,
+        protocol: Protocol,
+        data: ds.PreparedDataset,
+        split: engine.TrainSplit,
+        s1_hash: str,
+        final: Path,
+        resume: Path,
+    ) -> tuple[Classifier, bool]:
+        """The job's stage-1 model, seeded by the job's seed: loaded from ``final`` (True: reused) or trained
+        (resuming from ``resume``) and saved there (False)."""
         method = job.stage1_method
-        final, resume = stage1_dir / f"{s1_hash}.pt", stage1_dir / f"{s1_hash}.resume.pt"
-        reused = False
+        torch.manual_seed(job.seed)
+        backbone, feat_dim = create_backbone(job.backbone, protocol.pretrained, self.settings.weights_file)
+        model = method.build(backbone, feat_dim, data.num_classes, split.class_counts.cpu())
+        if _load_stage1(model, final):
+            return model, True
+        faults.trace("stage1", s1_hash)
+        engine.train_stage1(
+            method,
+            model,
+            split,
+            protocol,
+            self.device,
+            job.seed,
+            resume,
+            self._epoch_bar(f"{job.dataset} {method.name} s{job.seed} stage 1", protocol.epochs),
+        )
+        checkpoints.save_checkpoint(model.state_dict(), final)
+        faults.kill_point("stage1-saved")
+        return model, False
+
+    def _evaluate_run(self, run: Run, context: _JobContext, model: Classifier, splits: _JobSplits) -> str:
+        """One member run from the stage-1 ``model``: its stage 2 (two-stage rows), test and validation
+        predictions, and its result file; ``ok``, or ``failed`` with the error recorded."""
+        job, protocol, data, s1_hash = context.job, context.protocol, context.data, context.s1_hash
+        t_run = time.perf_counter()
         try:
-            torch.manual_seed(job.seed)
-            backbone, feat_dim = create_backbone(job.backbone, protocol.pretrained, self.settings.weights_file)
-            model = method.build(backbone, feat_dim, data.num_classes, split.class_counts.cpu())
-            reused = _load_stage1(model, final)
-            if not reused:
-                faults.trace("stage1", s1_hash)
-                engine.train_stage1(
-                    method,
-                    model,
-                    split,
-                    protocol,
-                    self.device,
-                    job.seed,
-                    resume,
-                    self._epoch_bar(f"{job.dataset} {method.name} s{job.seed} stage 1", protocol.epochs),
-                )
-                checkpoints.save_checkpoint(model.state_dict(), final)
-                faults.kill_point("stage1-saved")
-            resume.unlink(missing_ok=True)  # also one a worker killed after saving stage 1 left behind
-        except Exception as e:  # the grid goes on; every member records the error
-            for run in job.runs:
-                self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t0, reused, error=e)
-                yield "failed"
-            return
-        stage1_seconds = time.perf_counter() - t0
-        for run in job.runs:
-            t_run = time.perf_counter()
-            try:
-                m = model
-                if run.method.two_stage:
-                    rebalance = run.method.rebalance
-                    bar = (
-                        self._epoch_bar(
-                            f"{job.dataset} {run.method.display_name} s{job.seed} stage 2", protocol.stage2_epochs
-                        )
-                        if rebalance.stage2.trains
-                        else None
+            m = model
+            rebalance = run.method.rebalance
+            if rebalance is not None:  # a two-stage row
+                bar = (
+                    self._epoch_bar(
+                        f"{job.dataset} {run.method.display_name} s{job.seed} stage 2", protocol.stage2_epochs
                     )
-                    m = engine.train_stage2(
-                        copy.deepcopy(model), rebalance, split, protocol, self.device, job.seed, bar, val=val_split
-                    )
-                y_pred = engine.predict_with_logits(m, test_bank, protocol, self.device)
-                # val is for monitoring and hyper-parameter choice only; it never picks a test epoch
-                val_pred = (
-                    engine.predict_with_logits(m, val_bank, protocol, self.device) if val_bank is not None else None
+                    if rebalance.stage2.trains
+                    else None
                 )
-                wall = time.perf_counter() - t_run + (0.0 if reused else stage1_seconds)
-                faults.kill_point("run-evaluated")
-                self._write(
-                    run,
-                    data,
-                    protocol,
-                    s1_hash,
-                    started,
-                    wall,
-                    reused,
-                    y_pred=y_pred,
-                    val_pred=val_pred,
-                    stage2_choice=getattr(m, "stage2_choice", None) if m is not model else None,
+                m = engine.train_stage2(
+                    copy.deepcopy(model), rebalance, splits.train, protocol, self.device, job.seed, bar, val=splits.val
                 )
-                faults.kill_point("run-written")
-                yield "ok"
-            except Exception as e:
-                self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t_run, reused, error=e)
-                yield "failed"
+            y_pred = engine.predict_with_logits(m, splits.test_bank, protocol, self.device)
+            # val is for monitoring and hyper-parameter choice only; it never picks a test epoch
+            val_pred = (
+                engine.predict_with_logits(m, splits.val_bank, protocol, self.device)
+                if splits.val_bank is not None
+                else None
+            )
+            wall = time.perf_counter() - t_run + (0.0 if context.reused else context.stage1_seconds)
+            faults.kill_point("run-evaluated")
+            self._write(
+                run,
+                data,
+                protocol,
+                s1_hash,
+                context.started,
+                wall,
+                context.reused,
+                y_pred=y_pred,
+                val_pred=val_pred,
+                stage2_choice=getattr(m, "stage2_choice", None) if m is not model else None,
+            )
+            faults.kill_point("run-written")
+            return "ok"
+        except Exception as e:
+            wall = time.perf_counter() - t_run
+            self._write(run, data, protocol, s1_hash, context.started, wall, context.reused, error=e)
+            return "failed"
 
     def _epoch_bar(self, desc: str, total: int) -> engine.EpochCallback | None:
         if not self.settings.progress:
@@ -421,7 +479,32 @@ class GridRunner:
         are ``(predictions, logits)`` from :func:`engine.predict_with_logits`; ``stage2_choice`` is what a
         stage-2 search chose on the validation split."""
         path = result_path(self.settings.results_dir, run.spec)
-        fields = dict(
+        fields = self._result_fields(run, data, protocol, s1_hash, started, wall, reused, stage2_choice)
+        if error is not None:
+            msg = f"{type(error).__name__}: {error}"
+            result = RunResult(
+                status="failed", error=msg + "\n" + "".join(traceback.format_tb(error.__traceback__))[-4000:], **fields
+            )
+        else:
+            assert y_pred is not None
+            result = _finished_result(path, data, y_pred, val_pred, fields)
+        write_result(path, result)
+        faults.trace("run", path.relative_to(self.settings.results_dir).as_posix())
+
+    def _result_fields(
+        self,
+        run: Run,
+        data: ds.PreparedDataset,
+        protocol: Protocol,
+        s1_hash: str,
+        started: str,
+        wall: float,
+        reused: bool,
+        stage2_choice: dict[str, float] | None,
+    ) -> dict[str, Any]:
+        """The fields of a run's result whether it finished or failed: what ran, on which data, the
+        protocol and the provenance (finished now)."""
+        return dict(
             spec=run.spec,
             description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
             reference=getattr(run.method, "reference", "") or "",
@@ -448,45 +531,52 @@ class GridRunner:
                 stage1_reused=reused,
             ),
         )
-        if error is not None:
-            msg = f"{type(error).__name__}: {error}"
-            result = RunResult(
-                status="failed", error=msg + "\n" + "".join(traceback.format_tb(error.__traceback__))[-4000:], **fields
-            )
-        else:
-            assert y_pred is not None
-            y_true = data.labels[data.splits["test"]]
-            # metrics from the float16 logits that the predictions file keeps, so that they recompute exactly
-            test_pred, test_logits = y_pred[0], _stored(y_pred[1], data.num_classes)
-            m = evaluate_predictions(
-                y_true, test_pred, data.num_classes, data.groups, logits=test_logits, train_counts=data.train_counts
-            )
-            val = None
-            if val_pred is not None:
-                v = evaluate_predictions(
-                    data.labels[data.splits["val"]],
-                    val_pred[0],
-                    data.num_classes,
-                    data.groups,
-                    logits=_stored(val_pred[1], data.num_classes),
-                    train_counts=data.train_counts,
-                )
-                val = Metrics(**{k: v[k] for k in metric_names()})
-            preds_path = path.with_name(path.stem + ".preds.npz")
-            write_predictions(preds_path, y_true, test_pred, test_logits)
-            result = RunResult(
-                status="ok",
-                metrics=Metrics(**{k: m[k] for k in metric_names()}),
-                val_metrics=val,
-                per_class=PerClass(
-                    class_names=data.class_names,
-                    train_counts=data.train_counts,
-                    recall=m["recall"],
-                    group=group_labels(data.num_classes, data.groups),
-                ),
-                confusion_matrix=m["confusion_matrix"],
-                predictions_file=preds_path.name,
-                **fields,
-            )
-        write_result(path, result)
-        faults.trace("run", path.relative_to(self.settings.results_dir).as_posix())
+
+
+def _metrics(values: dict[str, Any]) -> Metrics:
+    """The :class:`Metrics` of :func:`evaluate_predictions`'s output (its other keys left out)."""
+    return Metrics(**{k: values[k] for k in metric_names()})
+
+
+def _finished_result(
+    path: Path,
+    data: ds.PreparedDataset,
+    y_pred: tuple[np.ndarray, np.ndarray],
+    val_pred: tuple[np.ndarray, np.ndarray] | None,
+    fields: dict[str, Any],
+) -> RunResult:
+    """A finished run's result from its ``(predictions, logits)`` on the test (and validation) split; writes
+    its predictions file next to ``path`` first."""
+    y_true = data.labels[data.splits["test"]]
+    # metrics from the float16 logits that the predictions file keeps, so that they recompute exactly
+    test_pred, test_logits = y_pred[0], _stored(y_pred[1], data.num_classes)
+    m = evaluate_predictions(
+        y_true, test_pred, data.num_classes, data.groups, logits=test_logits, train_counts=data.train_counts
+    )
+    val = None
+    if val_pred is not None:
+        v = evaluate_predictions(
+            data.labels[data.splits["val"]],
+            val_pred[0],
+            data.num_classes,
+            data.groups,
+            logits=_stored(val_pred[1], data.num_classes),
+            train_counts=data.train_counts,
+        )
+        val = _metrics(v)
+    preds_path = path.with_name(path.stem + ".preds.npz")
+    write_predictions(preds_path, y_true, test_pred, test_logits)
+    return RunResult(
+        status="ok",
+        metrics=_metrics(m),
+        val_metrics=val,
+        per_class=PerClass(
+            class_names=data.class_names,
+            train_counts=data.train_counts,
+            recall=m["recall"],
+            group=group_labels(data.num_classes, data.groups),
+        ),
+        confusion_matrix=m["confusion_matrix"],
+        predictions_file=preds_path.name,
+        **fields,
+    )

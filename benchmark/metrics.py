@@ -20,7 +20,7 @@ set is left out, never counted as 0 or 100. A metric with nothing to average ove
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -48,15 +48,16 @@ PREDICTION_METRICS = (
     "mcr_few_shot",
 )
 
+#: Class ids, one per image: a sequence of ints or an integer array.
+ClassIds: TypeAlias = "Sequence[int] | np.ndarray"
 
-def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_classes: int) -> np.ndarray:
+
+def confusion_matrix(y_true: ClassIds, y_pred: ClassIds, num_classes: int) -> np.ndarray:
     """(C, C) int64 counts; row = true class, column = predicted class."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
-    if y_true.shape != y_pred.shape:
-        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape} differ in shape")
-    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(
-        num_classes, num_classes
-    )
+    true, pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    if true.shape != pred.shape:
+        raise ValueError(f"y_true {true.shape} and y_pred {pred.shape} differ in shape")
+    return np.bincount(true * num_classes + pred, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
 def per_class_recall(cm: np.ndarray) -> np.ndarray:
@@ -153,7 +154,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(logits))
 
 
-def _labels_and_scores(y_true: Sequence[int], scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _labels_and_scores(y_true: ClassIds, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y_true, dtype=np.int64)
     x = np.asarray(scores, dtype=np.float64)
     if x.ndim != 2 or y.ndim != 1 or x.shape[0] != len(y):
@@ -161,7 +162,7 @@ def _labels_and_scores(y_true: Sequence[int], scores: np.ndarray) -> tuple[np.nd
     return y, x
 
 
-def macro_auc_ovr(y_true: Sequence[int], probs: np.ndarray) -> float:
+def macro_auc_ovr(y_true: ClassIds, probs: np.ndarray) -> float:
     """One-vs-rest macro ROC AUC (%) of probabilities ``probs`` (N, C).
 
     Each class's AUC is the Mann-Whitney statistic of its probability, its test images against all
@@ -188,7 +189,7 @@ def macro_auc_ovr(y_true: Sequence[int], probs: np.ndarray) -> float:
     return float(np.mean(aucs) * 100.0) if aucs else float("nan")
 
 
-def expected_calibration_error(y_true: Sequence[int], probs: np.ndarray, n_bins: int = ECE_BINS) -> float:
+def expected_calibration_error(y_true: ClassIds, probs: np.ndarray, n_bins: int = ECE_BINS) -> float:
     """Expected calibration error (%) of the top-1 confidence (Guo et al., ICML 2017).
 
     Each image's confidence is its largest probability and its prediction that class (the first on a
@@ -209,7 +210,7 @@ def expected_calibration_error(y_true: Sequence[int], probs: np.ndarray, n_bins:
     return float(np.abs(acc_sum - conf_sum).sum() / len(y) * 100.0)
 
 
-def negative_log_likelihood(y_true: Sequence[int], logits: np.ndarray) -> float:
+def negative_log_likelihood(y_true: ClassIds, logits: np.ndarray) -> float:
     """Mean negative log-likelihood of the true class under the softmax, in nats (natural log).
 
     scikit-learn's ``log_loss(y_true, softmax(logits), labels=range(C))``. NaN with no image or a
@@ -222,8 +223,8 @@ def negative_log_likelihood(y_true: Sequence[int], logits: np.ndarray) -> float:
 
 
 def evaluate_predictions(
-    y_true: Sequence[int],
-    y_pred: Sequence[int],
+    y_true: ClassIds,
+    y_pred: ClassIds,
     num_classes: int,
     groups: Mapping[str, Sequence[int] | None],
     *,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import sys
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -19,10 +20,10 @@ from pydantic.dataclasses import dataclass
 
 from .results import path_component_problem
 
-try:
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10
+    import tomli as tomllib
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"
 DEFAULT_PROTOCOL = "quick"

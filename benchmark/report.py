@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .schema import RunResult
+from .schema import RunResult, group_metric_labels, group_metrics
 
 
 def method_order(names: Sequence[str]) -> list[str]:
@@ -62,14 +62,11 @@ def summary_table(frame: pd.DataFrame, metric: str | None = None) -> pd.DataFram
     its mean and sample std over seeds, NaN for a cell where a seed lacks it.
     """
     keys = ["dataset", "backbone", "protocol", "method"]
-    columns: dict[str, Any] = dict(
-        all_mean=("mcr_all", "mean"),
-        all_std=("mcr_all", "std"),
-        major=("mcr_major", "mean"),
-        medium=("mcr_medium", "mean"),
-        minor=("mcr_minor", "mean"),
-        seeds=("seed", "nunique"),
-    )
+    mcr = group_metrics()
+    # all_mean, all_std, then the mean of every other class group's MCR (major, medium, minor)
+    columns: dict[str, Any] = {"all_mean": (mcr["all"], "mean"), "all_std": (mcr["all"], "std")}
+    columns.update({short: (name, "mean") for short, name in mcr.items() if short != "all"})
+    columns["seeds"] = ("seed", "nunique")
     if metric is not None:
         check_metric(metric)
         columns.update(metric_mean=(metric, _mean_if_complete), metric_std=(metric, _std_if_complete))
@@ -142,7 +139,14 @@ class Block:
         return out
 
 
-_COLUMN_SOURCE = {"All": "all_mean", "Major": "major", "Medium": "medium", "Minor": "minor"}
+#: Table column (a class group's label) -> its :func:`summary_table` column.
+_COLUMN_SOURCE = {label: "all_mean" if short == "all" else short for short, label in group_metric_labels().items()}
+
+
+def _labels(*shorts: str) -> list[str]:
+    """The table column labels of these class groups (``_labels("all", "minor")`` -> ``["All", "Minor"]``)."""
+    labels = group_metric_labels()
+    return [labels[short] for short in shorts]
 
 
 def _nan(v: Any) -> bool:
@@ -159,30 +163,10 @@ def table_blocks(summary: pd.DataFrame, table: int = 2, metric: str | None = Non
         raise ValueError(f"unknown table {table}; valid: {', '.join(map(str, TABLES))}")
     if summary.empty:
         return []
-    unit = "MCR %"
-    if metric is not None:
-        from .schema import metric_specs
-
-        spec = metric_specs()[check_metric(metric)]
-        unit = f"{metric}, {'%' if spec.unit == 'percent' else spec.unit}"
-        unit += "" if spec.higher_is_better else ", lower is better"
-    cols = (lambda names: [metric]) if metric is not None else (lambda names: names)
-    blocks = []
+    unit = _unit(metric)
     if table == 4:
-        for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=True):
-            backbones = list(dict.fromkeys(part["backbone"]))
-            blocks.append(
-                _block(
-                    part,
-                    f"{dataset}, protocol {protocol}: backbones ({unit}, mean over seeds)",
-                    {"dataset": dataset, "protocol": protocol},
-                    "backbone",
-                    [(b, cols(["All", "Minor"])) for b in backbones],
-                    std=False,
-                    metric=metric,
-                )
-            )
-        return blocks
+        return _backbone_blocks(summary, unit, metric)
+    blocks = []
     for (backbone, protocol), part in summary.groupby(["backbone", "protocol"], sort=True):
         if table == 3:
             part = part[part["method"].isin(ABLATION_ROWS)]
@@ -191,16 +175,7 @@ def table_blocks(summary: pd.DataFrame, table: int = 2, metric: str | None = Non
             part = part[part["dataset"].map(has_medium).fillna(False).astype(bool)]
         if part.empty:
             continue
-        datasets = list(dict.fromkeys(part["dataset"]))
-        if table == 2:
-            groups = [(d, cols(["All", "Major"] + (["Medium"] if has_medium[d] else []) + ["Minor"])) for d in datasets]
-            what = "best per column marked"
-        elif table == 3:
-            groups = [(d, cols(["All", "Major", "Minor"])) for d in datasets]
-            what = "ablation"
-        else:
-            groups = [(d, cols(["All", "Major", "Medium", "Minor"])) for d in datasets]
-            what = "with the medium group"
+        groups, what = _dataset_groups(table, list(dict.fromkeys(part["dataset"])), has_medium, metric)
         blocks.append(
             _block(
                 part,
@@ -214,6 +189,58 @@ def table_blocks(summary: pd.DataFrame, table: int = 2, metric: str | None = Non
             )
         )
     return blocks
+
+
+def _unit(metric: str | None) -> str:
+    """What a block's numbers are: MCR %, or ``metric`` with its unit (and "lower is better" where it is)."""
+    if metric is None:
+        return "MCR %"
+    from .schema import metric_specs
+
+    spec = metric_specs()[check_metric(metric)]
+    unit = f"{metric}, {'%' if spec.unit == 'percent' else spec.unit}"
+    return unit + ("" if spec.higher_is_better else ", lower is better")
+
+
+def _columns(names: list[str], metric: str | None) -> list[str]:
+    """A column group's columns: the class groups' labels, or the one column of ``metric``."""
+    return [metric] if metric is not None else names
+
+
+def _backbone_blocks(summary: pd.DataFrame, unit: str, metric: str | None) -> list[Block]:
+    """Table 4: one block per (dataset, protocol), a column group per backbone (All / Minor)."""
+    blocks = []
+    for (dataset, protocol), part in summary.groupby(["dataset", "protocol"], sort=True):
+        backbones = list(dict.fromkeys(part["backbone"]))
+        blocks.append(
+            _block(
+                part,
+                f"{dataset}, protocol {protocol}: backbones ({unit}, mean over seeds)",
+                {"dataset": dataset, "protocol": protocol},
+                "backbone",
+                [(b, _columns(_labels("all", "minor"), metric)) for b in backbones],
+                std=False,
+                metric=metric,
+            )
+        )
+    return blocks
+
+
+def _dataset_groups(
+    table: int, datasets: list[str], has_medium: dict[str, bool], metric: str | None
+) -> tuple[list[tuple[str, list[str]]], str]:
+    """Tables 2, 3 and 5: a column group per dataset, and what the block's title says about it."""
+    if table == 2:
+        groups = [
+            (d, _columns(_labels("all", "major", *(["medium"] if has_medium[d] else []), "minor"), metric))
+            for d in datasets
+        ]
+        return groups, "best per column marked"
+    if table == 3:
+        return [(d, _columns(_labels("all", "major", "minor"), metric)) for d in datasets], "ablation"
+    return [
+        (d, _columns(_labels("all", "major", "medium", "minor"), metric)) for d in datasets
+    ], "with the medium group"
 
 
 def _block(
@@ -418,9 +445,10 @@ def render_table(
         check_metric(metric)
     summary, warnings_ = table2(results, warn=False, metric=metric)
     if metric is not None and not summary.empty and not summary["metric_mean"].notna().any():
+        *first, last = group_metrics().values()
         raise ValueError(
             f"no result has every seed of a cell with metric {metric!r} (results written before "
-            "schema version 2 hold only mcr_all, mcr_major, mcr_minor and mcr_medium)"
+            f"schema version 2 hold only {', '.join(first)} and {last})"
         )
     blocks = table_blocks(summary, table, metric) if not summary.empty else []
     return (format_blocks(blocks, fmt) if blocks else None), warnings_

@@ -70,8 +70,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """:func:`atomic_write_bytes` of ``text`` encoded (UTF-8 by default)."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
 def write_result(path: Path, result: RunResult) -> None:
-    atomic_write_bytes(path, result.model_dump_json(indent=1).encode())
+    """One run's result file (indented JSON), written atomically."""
+    atomic_write_text(path, result.model_dump_json(indent=1))
 
 
 def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray, logits: np.ndarray | None = None) -> None:
@@ -80,7 +86,7 @@ def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray, logits
     every metric can be recomputed without training."""
     import io
 
-    arrays = {"y_true": np.asarray(y_true, np.int32), "y_pred": np.asarray(y_pred, np.int32)}
+    arrays: dict[str, Any] = {"y_true": np.asarray(y_true, np.int32), "y_pred": np.asarray(y_pred, np.int32)}
     if logits is not None:
         from .metrics import stored_logits
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.json_schema import JsonDict
 
 from .metrics import ECE_BINS, FEW_SHOT_MAX, MANY_SHOT_MIN
 
@@ -56,7 +57,7 @@ def _metric(
 ) -> Any:
     """A metric field: its description, unit and direction are in the JSON Schema (``unit``,
     ``higher_is_better``) and in :func:`metric_specs`, the one list of metric names."""
-    extra = {"unit": unit, "higher_is_better": higher_is_better}
+    extra: JsonDict = {"unit": unit, "higher_is_better": higher_is_better}
     if required:
         return Field(description=description, json_schema_extra=extra)
     return Field(default=None, description=description, json_schema_extra=extra)
@@ -123,16 +124,59 @@ class MetricSpec:
     description: str
     unit: str
     higher_is_better: bool
+    #: For the MCR of a class group (:data:`GROUP_METRICS`): the group's short name ("all", "major", …); else None.
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class GroupMetric:
+    """The mean class recall over one class group: all classes, or the dataset's major / medium / minor
+    classes (``per_class.group``). These are the columns of the paper's tables."""
+
+    #: "all", "major", "medium" or "minor": the column's name in summaries and statistics (``all_mean``, …).
+    short: str
+    #: Its field of :class:`Metrics`: ``mcr_<short>``.
+    name: str
+    #: As a table header shows it: "All", "Major", "Medium", "Minor".
+    label: str
+
+
+#: The MCR metrics of the class groups, in the paper's column order (All, Major, Medium, Minor): the one
+#: place that names them; :func:`group_metrics`, :func:`group_metric_labels` and :func:`metric_specs` derive
+#: from it.
+GROUP_METRICS: tuple[GroupMetric, ...] = tuple(
+    GroupMetric(short, f"mcr_{short}", short.capitalize()) for short in ("all", "major", "medium", "minor")
+)
+_missing = [g.name for g in GROUP_METRICS if g.name not in Metrics.model_fields]
+if _missing:  # pragma: no cover - a renamed field of Metrics must be renamed here too
+    raise RuntimeError(f"GROUP_METRICS names {_missing}, which are not fields of Metrics")
+
+
+def group_metrics() -> dict[str, str]:
+    """Short name -> field of :class:`Metrics` of every :data:`GROUP_METRICS` entry, in column order
+    (``{"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}``)."""
+    return {g.short: g.name for g in GROUP_METRICS}
+
+
+def group_metric_labels() -> dict[str, str]:
+    """Short name -> table label of every :data:`GROUP_METRICS` entry (``{"all": "All", …}``)."""
+    return {g.short: g.label for g in GROUP_METRICS}
 
 
 def metric_specs() -> dict[str, MetricSpec]:
-    """Every metric name (a field of :class:`Metrics`, in schema order) with its description, unit and
-    direction: the one list that ``report --metric``, the results frame and ``validate`` use."""
+    """Every metric name (a field of :class:`Metrics`, in schema order) with its description, unit, direction
+    and class group (:data:`GROUP_METRICS`): the one list that ``report --metric``, the results frame and
+    ``validate`` use."""
+    groups = {g.name: g.short for g in GROUP_METRICS}
     out = {}
     for name, info in Metrics.model_fields.items():
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         out[name] = MetricSpec(
-            name, info.description or "", str(extra.get("unit", "percent")), bool(extra.get("higher_is_better", True))
+            name,
+            info.description or "",
+            str(extra.get("unit", "percent")),
+            bool(extra.get("higher_is_better", True)),
+            groups.get(name),
         )
     return out
 

@@ -62,7 +62,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-METRICS: dict[str, str] = {"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}
+from .schema import group_metrics
+
+#: Short name -> result field of the MCR of each class group (:data:`benchmark.schema.GROUP_METRICS`).
+METRICS: dict[str, str] = group_metrics()
 CELL_KEYS = ["dataset", "backbone", "protocol", "method"]
 COLUMN_KEYS = ["dataset", "backbone", "protocol"]
 BASELINE = "CE"
@@ -236,8 +239,8 @@ def bootstrap_mcr_ci(
     classes); classes with no test image are ignored, as in :func:`benchmark.metrics.mean_class_recall`.
     """
     if isinstance(predictions, tuple) and len(predictions) == 2 and np.ndim(predictions[0]) == 1:
-        predictions = [predictions]  # type: ignore[list-item]
-    pairs = [(np.asarray(t, dtype=np.int64), np.asarray(p, dtype=np.int64)) for t, p in predictions]  # type: ignore[union-attr]
+        predictions = [predictions]  # type: ignore[list-item]  # one pair: mypy keeps the declared union
+    pairs = [(np.asarray(t, dtype=np.int64), np.asarray(p, dtype=np.int64)) for t, p in predictions]
     y_true = pairs[0][0]
     if any(len(t) != len(y_true) or not np.array_equal(t, y_true) for t, _ in pairs):
         raise ValueError("bootstrap: the runs of one cell do not share one test set (different y_true)")
@@ -676,68 +679,112 @@ def cd_diagram_svg(ranks: Mapping[str, float], cd: float | None, title: str = ""
 
     All text is XML-escaped, so method names from submissions are inert.
     """
-    esc = lambda s: html.escape(str(s), quote=True)
     items = sorted(ranks.items(), key=lambda kv: kv[1])
     k = len(items)
     if k == 0:
         return (
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="30" role="img">'
-            f'<title>{esc(title)}</title><text x="4" y="20" font-size="12">no complete ranking</text></svg>'
+            f'<title>{_esc(title)}</title><text x="4" y="20" font-size="12">no complete ranking</text></svg>'
         )
-    lo, hi = 1.0, float(max(k, 2))
-    margin, axis_y, row_h = 170, 60, 18
-    width = max(width, 2 * margin + 26 * (k - 1))
-    left, right = margin, width - margin
-
-    def x(r: float) -> float:
-        return left + (r - lo) / (hi - lo) * (right - left)
-
+    margin = 170
+    right = max(width, 2 * margin + 26 * (k - 1)) - margin
+    axis = _RankAxis(left=margin, right=right, hi=float(max(k, 2)))
+    width = right + margin
     n_left = math.ceil(k / 2)
     bars = cliques(dict(items), cd)
-    label_top = axis_y + 24 + 8 * len(bars)
-    height = label_top + row_h * max(n_left, k - n_left) + 12
+    label_top = axis.y + 24 + 8 * len(bars)
+    height = label_top + _CD_ROW_HEIGHT * max(n_left, k - n_left) + 12
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cd-diagram" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="12">',
-        f"<title>{esc(title or 'critical-difference diagram')}</title>",
+        f"<title>{_esc(title or 'critical-difference diagram')}</title>",
+        *_cd_axis(axis),
+        *_cd_interval(axis, cd),
+        *_cd_labels(axis, items, n_left, label_top),
+        *_cd_bars(axis, ranks, bars),
+        "</svg>",
     ]
-    parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{right}" y2="{axis_y}" stroke="#222"/>')
-    for r in range(1, int(hi) + 1):
+    return "".join(parts)
+
+
+_CD_ROW_HEIGHT = 18
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+@dataclass(frozen=True)
+class _RankAxis:
+    """The horizontal rank axis of a CD diagram: rank 1 at ``left``, rank ``hi`` at ``right``, drawn at ``y``."""
+
+    left: float
+    right: float
+    hi: float
+    lo: float = 1.0
+    y: int = 60
+
+    def x(self, rank: float) -> float:
+        return self.left + (rank - self.lo) / (self.hi - self.lo) * (self.right - self.left)
+
+
+def _cd_axis(axis: _RankAxis) -> list[str]:
+    """The axis line, a tick and number at each whole rank, and the axis caption."""
+    y = axis.y
+    parts = [f'<line x1="{axis.left}" y1="{y}" x2="{axis.right}" y2="{y}" stroke="#222"/>']
+    for r in range(1, int(axis.hi) + 1):
         parts.append(
-            f'<line x1="{x(r):.1f}" y1="{axis_y - 5}" x2="{x(r):.1f}" y2="{axis_y}" stroke="#222"/>'
-            f'<text x="{x(r):.1f}" y="{axis_y - 9}" text-anchor="middle">{r}</text>'
+            f'<line x1="{axis.x(r):.1f}" y1="{y - 5}" x2="{axis.x(r):.1f}" y2="{y}" stroke="#222"/>'
+            f'<text x="{axis.x(r):.1f}" y="{y - 9}" text-anchor="middle">{r}</text>'
         )
     parts.append(
-        f'<text x="{right}" y="{axis_y - 26}" font-size="11" fill="#555" text-anchor="end">'
+        f'<text x="{axis.right}" y="{y - 26}" font-size="11" fill="#555" text-anchor="end">'
         "average rank (1 = best)</text>"
     )
-    if cd is not None and math.isfinite(cd):
-        beyond = 1.0 + cd > hi
-        x1, x2 = x(1.0), x(min(1.0 + cd, hi))
-        label = f"CD = {cd:.2f}" + (" (wider than the rank range: no pair differs)" if beyond else "")
-        dash = ' stroke-dasharray="6 3"' if beyond else ""
-        parts.append(
-            f'<line x1="{x1:.1f}" y1="22" x2="{x2:.1f}" y2="22" stroke="#c0392b" stroke-width="2"{dash}/>'
-            f'<line x1="{x1:.1f}" y1="17" x2="{x1:.1f}" y2="27" stroke="#c0392b"/>'
-            f'<line x1="{x2:.1f}" y1="17" x2="{x2:.1f}" y2="27" stroke="#c0392b"/>'
-            f'<text x="{x1:.1f}" y="12" fill="#c0392b">{esc(label)}</text>'
-        )
+    return parts
+
+
+def _cd_interval(axis: _RankAxis, cd: float | None) -> list[str]:
+    """The CD interval from rank 1 (dashed and labelled so when it is wider than the rank range)."""
+    if cd is None or not math.isfinite(cd):
+        return []
+    beyond = 1.0 + cd > axis.hi
+    x1, x2 = axis.x(1.0), axis.x(min(1.0 + cd, axis.hi))
+    label = f"CD = {cd:.2f}" + (" (wider than the rank range: no pair differs)" if beyond else "")
+    dash = ' stroke-dasharray="6 3"' if beyond else ""
+    return [
+        f'<line x1="{x1:.1f}" y1="22" x2="{x2:.1f}" y2="22" stroke="#c0392b" stroke-width="2"{dash}/>'
+        f'<line x1="{x1:.1f}" y1="17" x2="{x1:.1f}" y2="27" stroke="#c0392b"/>'
+        f'<line x1="{x2:.1f}" y1="17" x2="{x2:.1f}" y2="27" stroke="#c0392b"/>'
+        f'<text x="{x1:.1f}" y="12" fill="#c0392b">{_esc(label)}</text>'
+    ]
+
+
+def _cd_labels(axis: _RankAxis, items: Sequence[tuple[str, float]], n_left: int, label_top: int) -> list[str]:
+    """Each method's name and rank, joined to its rank by an elbow line: the better half left, the rest right."""
+    k = len(items)
+    parts = []
     for i, (name, r) in enumerate(items):
         on_left = i < n_left
         row = i if on_left else k - 1 - i
-        y = label_top + row * row_h
-        end = left - 8 if on_left else right + 8
+        y = label_top + row * _CD_ROW_HEIGHT
+        end = axis.left - 8 if on_left else axis.right + 8
         anchor, tx = ("end", end - 4) if on_left else ("start", end + 4)
         parts.append(
-            f'<polyline points="{x(r):.1f},{axis_y} {x(r):.1f},{y} {end:.1f},{y}" fill="none" stroke="#555"/>'
-            f'<text x="{tx:.1f}" y="{y + 4}" text-anchor="{anchor}">{esc(name)} ({r:.2f})</text>'
+            f'<polyline points="{axis.x(r):.1f},{axis.y} {axis.x(r):.1f},{y} {end:.1f},{y}" fill="none" stroke="#555"/>'
+            f'<text x="{tx:.1f}" y="{y + 4}" text-anchor="{anchor}">{_esc(name)} ({r:.2f})</text>'
         )
+    return parts
+
+
+def _cd_bars(axis: _RankAxis, ranks: Mapping[str, float], bars: Sequence[Sequence[str]]) -> list[str]:
+    """A thick bar under each clique of methods that are not significantly different."""
+    parts = []
     for j, group in enumerate(bars):
-        y = axis_y + 14 + 8 * j
+        y = axis.y + 14 + 8 * j
         r1, r2 = ranks[group[0]], ranks[group[-1]]
         parts.append(
-            f'<line x1="{x(r1) - 4:.1f}" y1="{y}" x2="{x(r2) + 4:.1f}" y2="{y}" stroke="#111" '
+            f'<line x1="{axis.x(r1) - 4:.1f}" y1="{y}" x2="{axis.x(r2) + 4:.1f}" y2="{y}" stroke="#111" '
             f'stroke-width="4" stroke-linecap="round"/>'
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts

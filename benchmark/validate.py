@@ -1,69 +1,47 @@
 """Validate a results directory before it is submitted (``python -m benchmark validate DIR``).
 
-Checks, each failure reported as ``FILE: FIELD: PROBLEM``. A broken result or predictions file is one
-such problem, not an error that stops the check: the submitter sees everything to fix in one pass
-(exit 1), and a directory with any problem is refused as a submission.
+A submission passes the named checks of :data:`CHECKS`, run in that order by :func:`validate_results`; each
+failure is reported as ``FILE: FIELD: PROBLEM``. A broken result or predictions file is one such problem, not
+an error that stops the validation: the submitter sees everything to fix in one pass (exit 1), and a directory
+with any problem is refused as a submission.
 
-* every ``seed-*.json`` parses and matches the result schema (:class:`benchmark.schema.RunResult`;
-  pydantic's errors become one line per field path);
-* the run finished (``status`` ``ok``) with metrics, per-class recall, a confusion matrix and its
-  predictions file, no metric is NaN, and the metrics and per-class recalls agree with the confusion
-  matrix (within 1e-6);
-* the predictions file lies inside the submission (a relative path with no ``..``) and is a
-  readable ``.npz`` that reproduces the confusion matrix exactly;
-* the metrics of schema version 2, where a result has them, agree within 1e-6 with the values
-  recomputed from the predictions file: accuracy, macro-F1 and many / medium / few-shot MCR from the
-  labels and predictions, macro AUC, ECE and NLL from its float16 ``logits`` (``run`` computes them
-  from those same rounded logits, so the recomputation is exact up to float64 rounding; a result
-  with these metrics and a predictions file without logits cannot be checked, which is a problem);
-* provenance is filled in (package version, torch version, device, timestamps);
-* the protocol is a shipped one (:func:`benchmark.protocol.protocol_names`);
-* the dataset is registered and its manifest hash is the registered construction's:
+The checks of scope ``file`` run on every ``seed-*.json`` in turn (a file that fails ``schema`` is checked no
+further), then those of scope ``directory`` once, then those of scope ``dataset`` once per dataset and cache
+size that the files name. The checks, in order (this list is made from :data:`CHECKS`):
 
-  - datasets that need no download (``digits-lt``) are prepared into ``--cache-dir`` at the
-    run's cache size and the hash of that manifest is the expected one;
-  - for the others, the expected hash comes from ``--manifest NAME=SHA`` (repeatable) or from a
-    prepared manifest of the default construction found in ``--cache-dir``; all runs of a dataset
-    at one cache size must carry one hash, and it must be an expected one (with neither source
-    the hash cannot be verified, which is a problem too);
-
-* the class names (``per_class.class_names``), the training counts (``per_class.train_counts``) and the
-  test counts (the row sums of ``confusion_matrix``) equal the dataset manifest's ``class_names`` and
-  ``split_counts`` (train / test) wherever that manifest can be had here (built into ``--cache-dir`` for
-  datasets that need no download, such as the shipped ``bloodcell-lt`` and ``digits-lt``, else a prepared
-  manifest found there); a mismatch names the first differing class. Where no manifest can be had, the
-  summary says that the counts were not checked and why (so does it for runs whose hash was accepted by
-  ``--manifest`` when the manifest found here is another construction);
-
-* the file sits where its spec says (``<dataset>/<backbone>/<protocol>/<method-id>/seed-<k>.json``);
-* no two files hold the same run (same dataset, backbone, protocol, method and seed);
-* every (dataset, backbone, protocol, method) cell has at least 3 seeds.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import math
-from collections import defaultdict
-from collections.abc import Mapping
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import ValidationError
 
 from .results import Predictions, ResultFileError, iter_result_files, load_predictions, predictions_path, result_path
-from .schema import RunResult
+from .schema import RunResult, group_metrics
 
 MIN_SEEDS = 3
 
 
 @dataclass(frozen=True)
 class Problem:
+    """One thing to fix: where (a file, or a dataset or cell), the field at fault (or None) and what is wrong."""
+
     where: str
     field: str | None
     message: str
+    #: The name of the check (:data:`CHECKS`) that found it; not part of the message or of equality.
+    check: str = dataclasses.field(default="", compare=False)  # `field` here would be the attribute above
 
     def __str__(self) -> str:
         return f"{self.where}: {self.field}: {self.message}" if self.field else f"{self.where}: {self.message}"
@@ -134,68 +112,6 @@ def pydantic_problems(where: str, error: ValidationError) -> list[Problem]:
     return out
 
 
-def _check_consistency(where: str, r: RunResult, path: Path, root: Path) -> list[Problem]:
-    out = []
-    for name in ("metrics", "per_class", "confusion_matrix", "predictions_file"):
-        if getattr(r, name) is None:
-            out.append(Problem(where, name, "required when status is 'ok'"))
-    if out:
-        return out
-    assert r.metrics is not None and r.per_class is not None and r.confusion_matrix is not None
-    cm = np.asarray(r.confusion_matrix, dtype=np.int64)
-    c = len(r.per_class.class_names)
-    if cm.shape != (c, c):
-        return [Problem(where, "confusion_matrix", f"shape {cm.shape} does not match {c} classes")]
-    for name in ("train_counts", "recall", "group"):
-        if len(getattr(r.per_class, name)) != c:
-            out.append(
-                Problem(where, f"per_class.{name}", f"{len(getattr(r.per_class, name))} entries for {c} classes")
-            )
-    if out:
-        return out
-    from .metrics import mean_class_recall
-
-    groups = {g: [i for i, x in enumerate(r.per_class.group) if x == g] for g in ("major", "medium", "minor")}
-    expected = {
-        "mcr_all": mean_class_recall(cm),
-        "mcr_major": mean_class_recall(cm, groups["major"]),
-        "mcr_minor": mean_class_recall(cm, groups["minor"]),
-        "mcr_medium": mean_class_recall(cm, groups["medium"]) if groups["medium"] else None,
-    }
-    for name, value in expected.items():
-        got = getattr(r.metrics, name)
-        if got is not None and math.isnan(got):
-            continue  # _check_nan_metrics says so
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            continue
-        if got is None or abs(got - value) > TOLERANCE:
-            out.append(Problem(where, f"metrics.{name}", f"{got} disagrees with the confusion matrix ({value:.6f})"))
-    out += _check_recall(where, r, cm)
-    try:
-        preds = predictions_path(path, str(r.predictions_file), root)
-    except ResultFileError as e:
-        return out + [Problem(where, None, e.problem)]
-    if not preds.is_file():
-        out.append(Problem(where, "predictions_file", f"{r.predictions_file} not found next to the result file"))
-        return out
-    try:
-        evidence = load_predictions(preds, num_classes=c)
-    except ResultFileError as e:
-        return out + [Problem(where, "predictions_file", f"{r.predictions_file}: {e.problem}")]
-    y_true, y_pred = evidence.y_true, evidence.y_pred
-    if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
-        out.append(
-            Problem(
-                where,
-                "predictions_file",
-                f"{len(y_true)} labels / {len(y_pred)} predictions, but the confusion matrix counts {int(cm.sum())}",
-            )
-        )
-        return out
-    reproduce = _check_predictions_reproduce(where, r, cm, y_true, y_pred)
-    return out + (reproduce or _check_recomputed_metrics(where, r, evidence, groups))
-
-
 #: How far a stored metric or recall (in %; NLL in nats) may be from the value recomputed from the evidence.
 TOLERANCE = 1e-6
 
@@ -221,8 +137,8 @@ def _check_recomputed_metrics(
     out = []
     for name in metric_names():
         got = stored[name]
-        if name in ("mcr_all", "mcr_major", "mcr_minor", "mcr_medium") or got is None or math.isnan(got):
-            continue  # checked against the confusion matrix above / absent / _check_nan_metrics says so
+        if name in group_metrics().values() or got is None or math.isnan(got):
+            continue  # check_metrics_match_confusion / absent / check_metrics_defined says so
         source = f"the logits in {r.predictions_file}" if name in LOGIT_METRICS else f"{r.predictions_file}"
         if name in LOGIT_METRICS and evidence.logits is None:
             out.append(Problem(where, f"metrics.{name}", f"cannot be checked: {r.predictions_file} holds no logits"))
@@ -416,144 +332,484 @@ def count_problems(run: RunCounts, manifest: Mapping[str, Any]) -> list[Problem]
     return out
 
 
-def validate_results(
-    results_dir: str | Path,
-    cache_dir: str | Path | None = None,
-    manifests: Mapping[str, Any] | None = None,
-    min_seeds: int = MIN_SEEDS,
-) -> ValidationReport:
-    """Every problem of a results directory (see the module docstring); ``manifests`` maps a dataset
-    name to one expected manifest hash or a collection of them."""
-    import datasets as ds
+# -- what the checks read ----------------------------------------------------------------------
+@dataclass
+class ResultFile:
+    """One ``seed-*.json`` of a submission and what the checks derive from it, each computed once."""
 
-    from .protocol import protocol_names
+    root: Path
+    path: Path
 
-    root = Path(results_dir)
-    report = ValidationReport(root)
-    cache = Path(cache_dir) if cache_dir is not None else ds.DEFAULT_CACHE
-    given = {k: ({v} if isinstance(v, str) else set(v)) for k, v in (manifests or {}).items()}
-    problems = report.problems
-    if not root.is_dir():
-        problems.append(Problem(str(root), None, "results directory not found"))
-        return report
-    protocols = protocol_names()
-    seen: dict[tuple, str] = {}
-    by_manifest: dict[tuple[str, int | None], list[tuple[str, str]]] = defaultdict(list)
-    run_counts: dict[tuple[str, int | None], list[RunCounts]] = defaultdict(list)
-    rel = lambda p: p.relative_to(root).as_posix()
-    for path in iter_result_files(root):
-        report.files += 1
-        where = rel(path)
+    @property
+    def where(self) -> str:
+        """The file's path relative to the results directory, as problems name it."""
+        return self.path.relative_to(self.root).as_posix()
+
+    @cached_property
+    def _parsed(self) -> tuple[RunResult | None, list[Problem]]:
+        where = self.where
         try:
-            data = json.loads(path.read_bytes())
+            data = json.loads(self.path.read_bytes())
         except json.JSONDecodeError as e:
-            problems.append(Problem(where, None, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"))
-            continue
+            return None, [Problem(where, None, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")]
         except (OSError, UnicodeDecodeError) as e:
-            problems.append(Problem(where, None, f"unreadable: {e}"))
-            continue
+            return None, [Problem(where, None, f"unreadable: {e}")]
         if not isinstance(data, dict):
-            problems.append(Problem(where, None, f"expected a JSON object, got {type(data).__name__}"))
-            continue
+            return None, [Problem(where, None, f"expected a JSON object, got {type(data).__name__}")]
         try:
-            r = RunResult.model_validate(data)
+            return RunResult.model_validate(data), []
         except ValidationError as e:
-            problems += pydantic_problems(where, e)
-            continue
-        s = r.spec
-        if r.status != "ok":
-            first = (r.error or "no error message").strip().splitlines()[0] if (r.error or "").strip() else "no message"
-            problems.append(Problem(where, "status", f"run failed ({first}); re-run it before submitting"))
-        else:
-            problems += _check_nan_metrics(where, r) + _check_consistency(where, r, path, root)
-        problems += _check_provenance(where, r)
-        if s.protocol not in protocols:
-            problems.append(
-                Problem(where, "spec.protocol", f"unknown protocol {s.protocol!r}; valid: {', '.join(protocols)}")
-            )
+            return None, pydantic_problems(where, e)
+
+    @property
+    def parsed(self) -> RunResult | None:
+        """The result, or None when the file is not valid JSON matching the result schema."""
+        return self._parsed[0]
+
+    @property
+    def parse_problems(self) -> list[Problem]:
+        """Why the file is not a result (empty when :attr:`parsed` is one)."""
+        return self._parsed[1]
+
+    @property
+    def result(self) -> RunResult:
+        """The parsed result: the checks after ``schema`` only see files that have one."""
+        r = self._parsed[0]
+        assert r is not None, "checked after the schema check only"
+        return r
+
+    @property
+    def finished(self) -> bool:
+        """The run says ``ok``: only then are its tables and evidence checked."""
+        return self.parsed is not None and self.parsed.status == "ok"
+
+    @cached_property
+    def table_problems(self) -> list[Problem]:
+        """What a finished run lacks for its tables to be compared: a required field, a square confusion matrix
+        of one row per class, one per-class entry per class (checking stops at the first kind that fails)."""
+        if not self.finished:
+            return []
+        r, where = self.result, self.where
+        missing = [
+            Problem(where, name, "required when status is 'ok'")
+            for name in ("metrics", "per_class", "confusion_matrix", "predictions_file")
+            if getattr(r, name) is None
+        ]
+        if missing:
+            return missing
+        assert r.per_class is not None
+        c = len(r.per_class.class_names)
+        shape = np.asarray(r.confusion_matrix, dtype=np.int64).shape
+        if shape != (c, c):
+            return [Problem(where, "confusion_matrix", f"shape {shape} does not match {c} classes")]
+        return [
+            Problem(where, f"per_class.{name}", f"{len(getattr(r.per_class, name))} entries for {c} classes")
+            for name in ("train_counts", "recall", "group")
+            if len(getattr(r.per_class, name)) != c
+        ]
+
+    @cached_property
+    def confusion(self) -> np.ndarray | None:
+        """The confusion matrix of a finished run whose tables are complete (:attr:`table_problems`); else None."""
+        if not self.finished or self.table_problems:
+            return None
+        return np.asarray(self.result.confusion_matrix, dtype=np.int64)
+
+    @cached_property
+    def groups(self) -> dict[str, list[int]]:
+        """The classes of each group of ``per_class.group`` (major, medium, minor)."""
+        assert self.result.per_class is not None
+        group = self.result.per_class.group
+        return {g: [i for i, x in enumerate(group) if x == g] for g in ("major", "medium", "minor")}
+
+    @cached_property
+    def _evidence(self) -> tuple[Predictions | None, list[Problem]]:
+        cm = self.confusion
+        if cm is None:
+            return None, []
+        r, where = self.result, self.where
         try:
-            ds.builder_class(s.dataset)
-            known_dataset = True
-        except ds.DatasetError:
-            known_dataset = False
-            problems.append(
-                Problem(where, "spec.dataset", f"unknown dataset {s.dataset!r}; valid: {', '.join(ds.dataset_names())}")
-            )
+            preds = predictions_path(self.path, str(r.predictions_file), self.root)
+        except ResultFileError as e:
+            return None, [Problem(where, None, e.problem)]
+        if not preds.is_file():
+            return None, [Problem(where, "predictions_file", f"{r.predictions_file} not found next to the result file")]
         try:
-            expected_path = result_path(root, s)
-        except ValueError as e:  # a name such as '..' that no run of this tool files
-            problems.append(Problem(where, "spec", str(e)))
-        else:
-            if expected_path.resolve() != path.resolve():
-                problems.append(
-                    Problem(where, "spec", f"the file's path disagrees with its spec: expected {rel(expected_path)}")
-                )
-        for key in (
-            (s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
-            (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed),
-        ):
-            if key in seen:
-                problems.append(
-                    Problem(
-                        where,
-                        "spec",
-                        f"duplicate run: {s.method} ({s.method_id}) seed {s.seed} on "
-                        f"{s.dataset}/{s.backbone}/{s.protocol} is also in {seen[key]}",
-                    )
-                )
-                break
-        else:
-            for key in (
-                (s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
-                (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed),
-            ):
-                seen[key] = where
-            if r.status == "ok":
-                report.cells.setdefault((s.dataset, s.backbone, s.protocol, s.method), set()).add(s.seed)
-        if known_dataset:
-            size = _cache_size(r)
-            by_manifest[(s.dataset, size)].append((where, r.dataset_manifest_sha256))
-            counts = _run_counts(where, r)
-            if counts is not None:
-                run_counts[(s.dataset, size)].append(counts)
-    if report.files == 0:
-        problems.append(Problem(str(root), None, "no result files (seed-*.json) found"))
-    for (dataset, backbone, protocol, method), seeds in sorted(report.cells.items()):
-        if len(seeds) < min_seeds:
-            problems.append(
-                Problem(
-                    f"{dataset}/{backbone}/{protocol}",
-                    method,
-                    f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({', '.join(map(str, sorted(seeds)))}); "
-                    f"at least {min_seeds} are required",
-                )
+            evidence = load_predictions(preds, num_classes=cm.shape[0])
+        except ResultFileError as e:
+            return None, [Problem(where, "predictions_file", f"{r.predictions_file}: {e.problem}")]
+        y_true, y_pred = evidence.y_true, evidence.y_pred
+        if y_true.shape != y_pred.shape or len(y_true) != int(cm.sum()):
+            message = (
+                f"{len(y_true)} labels / {len(y_pred)} predictions, but the confusion matrix counts {int(cm.sum())}"
             )
-    for (dataset, size), entries in sorted(by_manifest.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+            return None, [Problem(where, "predictions_file", message)]
+        return evidence, []
+
+    @property
+    def evidence(self) -> Predictions | None:
+        """The predictions file of a run with complete tables, when it is usable (:attr:`evidence_problems`)."""
+        return self._evidence[0]
+
+    @property
+    def evidence_problems(self) -> list[Problem]:
+        """Why the predictions file cannot be used: outside the submission, missing, unreadable, wrong length."""
+        return self._evidence[1]
+
+    @cached_property
+    def reproduce_problems(self) -> list[Problem]:
+        """Where the predictions file does not give exactly the stored confusion matrix (empty without one)."""
+        evidence, cm = self.evidence, self.confusion
+        if evidence is None or cm is None:
+            return []
+        return _check_predictions_reproduce(self.where, self.result, cm, evidence.y_true, evidence.y_pred)
+
+
+@dataclass
+class DatasetRuns:
+    """The result files of one registered dataset at one cache size: what the ``dataset`` checks compare with
+    the dataset's manifest."""
+
+    dataset: str
+    size: int | None
+    cache: Path
+    #: (file, its ``dataset_manifest_sha256``) of every parsed file of the dataset at this size.
+    entries: list[tuple[str, str]] = field(default_factory=list)
+    #: The class names and counts of its finished files.
+    counts: list[RunCounts] = field(default_factory=list)
+
+    @property
+    def at(self) -> str:
+        """`` at <size> px`` for messages (empty with no known size)."""
+        return f" at {self.size} px" if self.size else ""
+
+    @cached_property
+    def manifest(self) -> tuple[Mapping[str, Any] | None, str]:
+        """The dataset's manifest here (or None) and how it was found or why not (:func:`dataset_manifest`)."""
+        import datasets as ds
+
         try:
-            manifest, found = dataset_manifest(dataset, size, cache)
+            return dataset_manifest(self.dataset, self.size, self.cache)
         except ds.DatasetError as e:
-            manifest, found = None, f"cannot be built here ({e})"
-        problems += _check_manifests(dataset, size, entries, given.get(dataset, set()), cache, report, manifest, found)
-        problems += _check_counts(
-            dataset, size, run_counts[(dataset, size)], given.get(dataset, set()), report, manifest, found
-        )
-    return report
+            return None, f"cannot be built here ({e})"
 
 
-def _check_counts(
-    dataset: str,
-    size: int | None,
-    runs: list[RunCounts],
-    given: set[str],
-    report: ValidationReport,
-    manifest: Mapping[str, Any] | None,
-    found: str,
-) -> list[Problem]:
-    """Every run's class names and counts against the manifest, or a note saying why they were not checked."""
+@dataclass
+class Submission:
+    """A results directory under validation: the options and what the checks share."""
+
+    root: Path
+    #: Where datasets are prepared (``--cache-dir``).
+    cache: Path
+    #: Dataset -> expected manifest hashes given with ``--manifest``.
+    given: dict[str, set[str]]
+    min_seeds: int
+    #: Where the checks record what they verified and what they could not check.
+    report: ValidationReport
+    #: The shipped protocols (:func:`benchmark.protocol.protocol_names`).
+    protocols: list[str]
+    #: Run keys (by method id and by name) -> the first file holding the run.
+    seen: dict[tuple[Any, ...], str] = field(default_factory=dict)
+    datasets: dict[tuple[str, int | None], DatasetRuns] = field(default_factory=dict)
+
+    def collect(self, f: ResultFile) -> None:
+        """File a parsed result of a registered dataset under its dataset and cache size, for the dataset checks."""
+        import datasets as ds
+
+        r = f.parsed
+        if r is None:
+            return
+        try:
+            ds.builder_class(r.spec.dataset)
+        except ds.DatasetError:
+            return
+        size = _cache_size(r)
+        key = (r.spec.dataset, size)
+        runs = self.datasets.setdefault(key, DatasetRuns(r.spec.dataset, size, self.cache))
+        runs.entries.append((f.where, r.dataset_manifest_sha256))
+        counts = _run_counts(f.where, r)
+        if counts is not None:
+            runs.counts.append(counts)
+
+    def dataset_runs(self) -> list[DatasetRuns]:
+        """Every :class:`DatasetRuns`, by dataset name and size."""
+        return [runs for _, runs in sorted(self.datasets.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))]
+
+
+Scope = Literal["file", "directory", "dataset"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check of a submission. ``verify`` returns its problems (none when it passes); its docstring
+    says what it verifies.
+
+    ``scope`` says what ``verify`` gets besides the :class:`Submission`: ``file``, a :class:`ResultFile` (every
+    result file in turn); ``directory``, nothing (once, after the files); ``dataset``, a :class:`DatasetRuns`
+    (once per dataset and cache size).
+    """
+
+    name: str
+    scope: Scope
+    verify: Callable[..., list[Problem]]
+
+    @property
+    def description(self) -> str:
+        """What the check verifies: the docstring of ``verify``."""
+        return inspect.getdoc(self.verify) or ""
+
+    def run(self, sub: Submission, *target: ResultFile | DatasetRuns) -> list[Problem]:
+        """``verify``'s problems, each marked with this check's name (:attr:`Problem.check`)."""
+        return [dataclasses.replace(p, check=self.name) for p in self.verify(sub, *target)]
+
+
+# -- the checks, in the order they run (CHECKS below) -------------------------------------------
+def check_schema(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The file parses as a JSON object that matches the result schema (:class:`benchmark.schema.RunResult`;
+    pydantic's errors become one line per field path). A file that does not is checked no further."""
+    return f.parse_problems
+
+
+def check_finished(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The run finished: ``status`` is ``ok`` (a failed run must be re-run before submitting). Only a finished
+    run's tables and predictions are checked."""
+    r = f.result
+    if r.status == "ok":
+        return []
+    first = (r.error or "no error message").strip().splitlines()[0] if (r.error or "").strip() else "no message"
+    return [Problem(f.where, "status", f"run failed ({first}); re-run it before submitting")]
+
+
+def check_metrics_defined(sub: Submission, f: ResultFile) -> list[Problem]:
+    """No metric of a finished run is NaN (e.g. the MCR of a group with no test image): it could not be
+    ranked or compared."""
+    if not f.finished:
+        return []
+    return _check_nan_metrics(f.where, f.result)
+
+
+def check_tables_complete(sub: Submission, f: ResultFile) -> list[Problem]:
+    """A finished run has metrics, per-class recall, a confusion matrix and a predictions file; the matrix is
+    square with one row per class and every per-class list has one entry per class."""
+    return f.table_problems
+
+
+def check_metrics_match_confusion(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The MCR of all classes and of each class group (:data:`benchmark.schema.GROUP_METRICS`) agree within
+    :data:`TOLERANCE` with the confusion matrix."""
+    from .metrics import mean_class_recall
+
+    cm = f.confusion
+    if cm is None:
+        return []
+    r, groups = f.result, f.groups
+    # the MCR of a group with no class (a dataset without a medium group) is not in the result to check
+    expected = {
+        name: mean_class_recall(cm, groups.get(short)) if short == "all" or groups[short] else None
+        for short, name in group_metrics().items()
+    }
+    out = []
+    for name, value in expected.items():
+        got = getattr(r.metrics, name)
+        if got is not None and math.isnan(got):
+            continue  # check_metrics_defined says so
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        if got is None or abs(got - value) > TOLERANCE:
+            out.append(Problem(f.where, f"metrics.{name}", f"{got} disagrees with the confusion matrix ({value:.6f})"))
+    return out
+
+
+def check_recall_matches_confusion(sub: Submission, f: ResultFile) -> list[Problem]:
+    """Each per-class recall (%) agrees within :data:`TOLERANCE` with the confusion matrix's diagonal over its
+    row sum."""
+    cm = f.confusion
+    return [] if cm is None else _check_recall(f.where, f.result, cm)
+
+
+def check_predictions_file(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The predictions file lies inside the submission (a relative path with no ``..``), exists, is a readable
+    ``.npz`` and holds as many labels and predictions as the confusion matrix counts."""
+    return f.evidence_problems
+
+
+def check_predictions_reproduce(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The predictions file reproduces the confusion matrix exactly (rows: true class)."""
+    return f.reproduce_problems
+
+
+def check_metrics_reproduce(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The metrics of schema version 2, where a result has them, agree within :data:`TOLERANCE` with the values
+    recomputed from a predictions file that reproduces the confusion matrix: accuracy, macro-F1 and many /
+    medium / few-shot MCR from the labels and predictions, macro AUC, ECE and NLL from its float16 ``logits``
+    (``run`` computes them from those same rounded logits, so the recomputation is exact up to float64
+    rounding; a result with these metrics and a predictions file without logits cannot be checked, which is a
+    problem)."""
+    evidence = f.evidence
+    if evidence is None or f.reproduce_problems:
+        return []
+    return _check_recomputed_metrics(f.where, f.result, evidence, f.groups)
+
+
+def check_provenance(sub: Submission, f: ResultFile) -> list[Problem]:
+    """Provenance is filled in: package, torch and Python version, device, start and finish time."""
+    return _check_provenance(f.where, f.result)
+
+
+def check_protocol_known(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The protocol is a shipped one (:func:`benchmark.protocol.protocol_names`)."""
+    protocol = f.result.spec.protocol
+    if protocol in sub.protocols:
+        return []
+    return [Problem(f.where, "spec.protocol", f"unknown protocol {protocol!r}; valid: {', '.join(sub.protocols)}")]
+
+
+def check_dataset_known(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The dataset is registered (:func:`datasets.dataset_names`); only then are its manifest hash and class
+    counts checked (``manifest_hash``, ``class_counts``)."""
     import datasets as ds
 
-    at = f" at {size} px" if size else ""
-    if not runs:
+    dataset = f.result.spec.dataset
+    try:
+        ds.builder_class(dataset)
+    except ds.DatasetError:
+        return [
+            Problem(f.where, "spec.dataset", f"unknown dataset {dataset!r}; valid: {', '.join(ds.dataset_names())}")
+        ]
+    return []
+
+
+def check_location(sub: Submission, f: ResultFile) -> list[Problem]:
+    """The file sits where its spec says: ``<dataset>/<backbone>/<protocol>/<method-id>/seed-<k>.json``."""
+    try:
+        expected = result_path(sub.root, f.result.spec)
+    except ValueError as e:  # a name such as '..' that no run of this tool files
+        return [Problem(f.where, "spec", str(e))]
+    if expected.resolve() == f.path.resolve():
+        return []
+    where = expected.relative_to(sub.root).as_posix()
+    return [Problem(f.where, "spec", f"the file's path disagrees with its spec: expected {where}")]
+
+
+def check_duplicates(sub: Submission, f: ResultFile) -> list[Problem]:
+    """No two files hold the same run (same dataset, backbone, protocol, method id or name, and seed). The
+    first file of a run counts towards its cell's seeds (``min_seeds``) when the run finished; a duplicate
+    does not."""
+    r, s = f.result, f.result.spec
+    keys = (
+        (s.dataset, s.backbone, s.protocol, "id", s.method_id, s.seed),
+        (s.dataset, s.backbone, s.protocol, "name", s.method, s.seed),
+    )
+    for key in keys:
+        if key in sub.seen:
+            message = (
+                f"duplicate run: {s.method} ({s.method_id}) seed {s.seed} on "
+                f"{s.dataset}/{s.backbone}/{s.protocol} is also in {sub.seen[key]}"
+            )
+            return [Problem(f.where, "spec", message)]
+    for key in keys:
+        sub.seen[key] = f.where
+    if r.status == "ok":
+        sub.report.cells.setdefault((s.dataset, s.backbone, s.protocol, s.method), set()).add(s.seed)
+    return []
+
+
+def check_not_empty(sub: Submission) -> list[Problem]:
+    """The directory holds at least one result file (``seed-*.json``)."""
+    if sub.report.files:
+        return []
+    return [Problem(str(sub.root), None, "no result files (seed-*.json) found")]
+
+
+def check_min_seeds(sub: Submission) -> list[Problem]:
+    """Every (dataset, backbone, protocol, method) cell has at least ``--min-seeds`` (default 3) finished
+    seeds."""
+    out = []
+    for (dataset, backbone, protocol, method), seeds in sorted(sub.report.cells.items()):
+        if len(seeds) < sub.min_seeds:
+            message = (
+                f"{len(seeds)} seed{'s' * (len(seeds) != 1)} ({', '.join(map(str, sorted(seeds)))}); "
+                f"at least {sub.min_seeds} are required"
+            )
+            out.append(Problem(f"{dataset}/{backbone}/{protocol}", method, message))
+    return out
+
+
+def check_manifest_hash(sub: Submission, runs: DatasetRuns) -> list[Problem]:
+    """The dataset manifest hash is the registered construction's.
+
+    - datasets that need no download (``digits-lt``) are prepared into ``--cache-dir`` at the run's cache
+      size and the hash of that manifest is the expected one;
+    - for the others, the expected hash comes from ``--manifest NAME=SHA`` (repeatable) or from a prepared
+      manifest of the default construction found in ``--cache-dir``; all runs of a dataset at one cache size
+      must carry one hash, and it must be an expected one (with neither source the hash cannot be verified,
+      which is a problem too).
+    """
+    import datasets as ds
+
+    given = sub.given.get(runs.dataset, set())
+    manifest, found = runs.manifest
+    expected = set(given)
+    how = "--manifest" if given else ""
+    sha = ds.manifest_sha256(manifest) if manifest is not None else None
+    if sha:
+        expected.add(sha)
+        how = found if not how else f"{how} and {found}"
+    if not expected:
+        return _unverifiable_manifest(runs, sub.cache)
+    out = [
+        Problem(
+            where,
+            "dataset_manifest_sha256",
+            f"{h[:12]}… does not match the registered construction of {runs.dataset}{runs.at} "
+            f"(expected {' or '.join(e[:12] + '…' for e in sorted(expected))}, {how})",
+        )
+        for where, h in runs.entries
+        if h not in expected
+    ]
+    if not out:
+        sub.report.verified_manifests.append(f"{runs.dataset}{runs.at}")
+    return out
+
+
+def _unverifiable_manifest(runs: DatasetRuns, cache: Path) -> list[Problem]:
+    """No expected hash: say how to give one, and whether the runs disagree among themselves."""
+    dataset, at = runs.dataset, runs.at
+    hashes = sorted({h for _, h in runs.entries})
+    out = [
+        Problem(
+            dataset,
+            "dataset_manifest_sha256",
+            f"cannot verify the manifest hash{at} ({', '.join(h[:12] for h in hashes)}): pass "
+            f"--manifest {dataset}=SHA256 or prepare {dataset} into --cache-dir {cache}",
+        )
+    ]
+    if len(hashes) > 1:
+        counts = {h: sum(1 for _, x in runs.entries if x == h) for h in hashes}
+        out.append(
+            Problem(
+                dataset,
+                "dataset_manifest_sha256",
+                f"runs{at} carry {len(hashes)} different manifest hashes: "
+                + ", ".join(f"{h[:12]} ({n} files)" for h, n in counts.items()),
+            )
+        )
+    return out
+
+
+def check_class_counts(sub: Submission, runs: DatasetRuns) -> list[Problem]:
+    """The class names (``per_class.class_names``), the training counts (``per_class.train_counts``) and the
+    test counts (the row sums of ``confusion_matrix``) equal the dataset manifest's ``class_names`` and
+    ``split_counts`` (train / test) wherever that manifest can be had here (built into ``--cache-dir`` for
+    datasets that need no download, such as the shipped ``bloodcell-lt`` and ``digits-lt``, else a prepared
+    manifest found there); a mismatch names the first differing class (:func:`count_problems`). Where no
+    manifest can be had, the summary says that the counts were not checked and why (so does it for runs whose
+    hash was accepted by ``--manifest`` when the manifest found here is another construction)."""
+    import datasets as ds
+
+    dataset, at, report = runs.dataset, runs.at, sub.report
+    manifest, found = runs.manifest
+    if not runs.counts:
         return []
     if manifest is None:
         report.notes.append(f"class counts of {dataset}{at} not checked: no dataset manifest here ({found})")
@@ -565,70 +821,97 @@ def _check_counts(
         )
         return []
     sha = ds.manifest_sha256(manifest)
+    given = sub.given.get(dataset, set())
     # a hash accepted by --manifest that is not this manifest's: another construction, whose counts we do not have
-    other = [run for run in runs if run.manifest_sha256 != sha and run.manifest_sha256 in given]
-    out = [p for run in runs if run not in other for p in count_problems(run, manifest)]
+    other = [run for run in runs.counts if run.manifest_sha256 != sha and run.manifest_sha256 in given]
+    out = [p for run in runs.counts if run not in other for p in count_problems(run, manifest)]
     if other:
         report.notes.append(
             f"class counts of {len(other)} {dataset}{at} file{'s' * (len(other) != 1)} not checked: "
             f"their manifest hash was accepted by --manifest and the manifest here ({found}) is "
             f"another construction"
         )
-    if not out and len(other) < len(runs):
+    if not out and len(other) < len(runs.counts):
         report.verified_counts.append(f"{dataset}{at}")
     return out
 
 
-def _check_manifests(
-    dataset: str,
-    size: int | None,
-    entries: list[tuple[str, str]],
-    given: set[str],
-    cache: Path,
-    report: ValidationReport,
-    manifest: Mapping[str, Any] | None,
-    found: str,
-) -> list[Problem]:
+#: Every check of a submission, in the order :func:`validate_results` runs them.
+CHECKS: tuple[Check, ...] = (
+    Check("schema", "file", check_schema),
+    Check("finished", "file", check_finished),
+    Check("metrics_defined", "file", check_metrics_defined),
+    Check("tables_complete", "file", check_tables_complete),
+    Check("metrics_match_confusion", "file", check_metrics_match_confusion),
+    Check("recall_matches_confusion", "file", check_recall_matches_confusion),
+    Check("predictions_file", "file", check_predictions_file),
+    Check("predictions_reproduce", "file", check_predictions_reproduce),
+    Check("metrics_reproduce", "file", check_metrics_reproduce),
+    Check("provenance", "file", check_provenance),
+    Check("protocol_known", "file", check_protocol_known),
+    Check("dataset_known", "file", check_dataset_known),
+    Check("location", "file", check_location),
+    Check("duplicates", "file", check_duplicates),
+    Check("not_empty", "directory", check_not_empty),
+    Check("min_seeds", "directory", check_min_seeds),
+    Check("manifest_hash", "dataset", check_manifest_hash),
+    Check("class_counts", "dataset", check_class_counts),
+)
+
+
+def checks(scope: Scope | None = None) -> list[Check]:
+    """The checks of :data:`CHECKS` (of one scope, when given), in order."""
+    return [c for c in CHECKS if scope is None or c.scope == scope]
+
+
+def validate_results(
+    results_dir: str | Path,
+    cache_dir: str | Path | None = None,
+    manifests: Mapping[str, Any] | None = None,
+    min_seeds: int = MIN_SEEDS,
+) -> ValidationReport:
+    """Every problem of a results directory: the checks of :data:`CHECKS`, in order (see the module
+    docstring); ``manifests`` maps a dataset name to one expected manifest hash or a collection of them."""
     import datasets as ds
 
-    expected = set(given)
-    how = "--manifest" if given else ""
-    sha = ds.manifest_sha256(manifest) if manifest is not None else None
-    if sha:
-        expected.add(sha)
-        how = found if not how else f"{how} and {found}"
-    at = f" at {size} px" if size else ""
-    if not expected:
-        hashes = sorted({h for _, h in entries})
-        out = [
-            Problem(
-                dataset,
-                "dataset_manifest_sha256",
-                f"cannot verify the manifest hash{at} ({', '.join(h[:12] for h in hashes)}): pass "
-                f"--manifest {dataset}=SHA256 or prepare {dataset} into --cache-dir {cache}",
-            )
-        ]
-        if len(hashes) > 1:
-            counts = {h: sum(1 for _, x in entries if x == h) for h in hashes}
-            out.append(
-                Problem(
-                    dataset,
-                    "dataset_manifest_sha256",
-                    f"runs{at} carry {len(hashes)} different manifest hashes: "
-                    + ", ".join(f"{h[:12]} ({n} files)" for h, n in counts.items()),
-                )
-            )
-        return out
-    out = [
-        Problem(
-            where,
-            "dataset_manifest_sha256",
-            f"{h[:12]}… does not match the registered construction of {dataset}{at} "
-            f"(expected {' or '.join(e[:12] + '…' for e in sorted(expected))}, {how})",
-        )
-        for where, h in entries
-        if h not in expected
-    ]
-    if not out:
-        report.verified_manifests.append(f"{dataset}{at}")
-    return out
+    from .protocol import protocol_names
+
+    root = Path(results_dir)
+    report = ValidationReport(root)
+    if not root.is_dir():
+        report.problems.append(Problem(str(root), None, "results directory not found"))
+        return report
+    given = {k: ({v} if isinstance(v, str) else set(v)) for k, v in (manifests or {}).items()}
+    cache = Path(cache_dir) if cache_dir is not None else ds.DEFAULT_CACHE
+    sub = Submission(root, cache, given, min_seeds, report, list(protocol_names()))
+    for f in _result_files(sub):
+        for check in checks("file"):
+            report.problems += check.run(sub, f)
+            if f.parsed is None:
+                break  # a file that is not a result is checked no further
+        sub.collect(f)
+    for check in checks("directory"):
+        report.problems += check.run(sub)
+    for runs in sub.dataset_runs():
+        for check in checks("dataset"):
+            report.problems += check.run(sub, runs)
+    return report
+
+
+def _result_files(sub: Submission) -> Iterator[ResultFile]:
+    """Every ``seed-*.json`` of the submission, counted in the report as it is read."""
+    for path in iter_result_files(sub.root):
+        sub.report.files += 1
+        yield ResultFile(sub.root, path)
+
+
+def describe_checks() -> str:
+    """The checks of :data:`CHECKS` as a reST list: name, scope and what each verifies."""
+    lines = []
+    for check in CHECKS:
+        text = textwrap.indent(check.description, "  ").lstrip()
+        lines.append(f"* ``{check.name}`` ({check.scope}): {text}")
+    return "\n".join(lines) + "\n"
+
+
+__doc__ = (__doc__ or "") + describe_checks()

@@ -2,7 +2,7 @@
 
 Simulates a reference mean (``n_ref`` seeds, reported as mean ± sample std, like the paper's)
 and a reproduction (``n`` seeds) drawn from normal distributions with the same seed-to-seed
-standard deviation σ, and applies the rule of :func:`benchmark.regression.allowed_band`
+standard deviation σ, and applies the rule of :func:`benchmark.check.allowed_band`
 (tolerance 0, so the statistics alone decide):
 
 * false-fail rate: the reproduction's true mean equals the reference's (aim: about 5 %);
@@ -26,7 +26,7 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.regression import RefCell, allowed_band
+from benchmark.check import RefCell, allowed_band
 
 
 def pass_rate(

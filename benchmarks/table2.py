@@ -48,7 +48,7 @@ TABLE2 = [
 ]
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
     parser.add_argument("--dataset", default=None, help="default: the embedded default dataset (bloodcell-lt)")
@@ -65,46 +65,18 @@ def main(argv: list[str] | None = None) -> int:
         help="all: Table 2's rows, then every other registered row (default); paper: Table 2 only",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def table_rows(names: list[str], by_method: dict[str, list]) -> list[list[str]]:
+    """Method, All / Major / Minor as mean ± std over seeds, the Minor difference to CE, seeds."""
     import numpy as np
-
-    import datasets
-    from benchmark.grid import GridRunner, GridSettings, expand_grid
-    from benchmark.results import load_results
-    from methods import create_method
-    from methods.registry import method_entries
-
-    names = TABLE2 + ([e.name for e in method_entries() if e.name not in TABLE2] if args.rows == "all" else [])
-    methods = [create_method(name) for name in names]
-    args.dataset = args.dataset or datasets.DEFAULT_DATASET
-    runs = expand_grid([args.dataset], methods, [None], args.seeds, args.protocol)
-    settings = GridSettings(
-        results_dir=args.results,
-        cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
-        device=args.device,
-        progress=not args.quiet,
-    )
-    t0 = time.perf_counter()
-    counts = GridRunner(settings).run(runs)
-    wall = time.perf_counter() - t0
-
-    wanted = {(r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) for r in runs}
-    results = [
-        r
-        for r in load_results(args.results)
-        if (r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) in wanted
-    ]
-    by_method: dict[str, list] = {name: [] for name in names}
-    for r in results:
-        by_method[r.spec.method].append(r.metrics)
 
     def stats(values: list[float]) -> tuple[float, float]:
         arr = np.asarray(values, dtype=float)
         return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else float("nan")
 
     ce_minor = stats([m.mcr_minor for m in by_method["CE"]])[0] if by_method["CE"] else float("nan")
-    header = ["Method", "All", "Major", "Minor", "ΔMinor vs CE", "seeds"]
     rows = []
     for i, name in enumerate(names):
         if i == len(TABLE2):
@@ -119,6 +91,38 @@ def main(argv: list[str] | None = None) -> int:
             cells.append(f"{mean:6.2f} ± {std:5.2f}")
         minor = stats([m.mcr_minor for m in ms])[0]
         rows.append([name, *cells, f"{minor - ce_minor:+6.2f}", str(len(ms))])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    import datasets
+    from benchmark.grid import GridRunner, GridSettings, expand_grid
+    from benchmark.results import load_results
+    from methods import create_method
+    from methods.registry import method_entries
+
+    names = TABLE2 + ([e.name for e in method_entries() if e.name not in TABLE2] if args.rows == "all" else [])
+    args.dataset = args.dataset or datasets.DEFAULT_DATASET
+    runs = expand_grid([args.dataset], [create_method(name) for name in names], [None], args.seeds, args.protocol)
+    settings = GridSettings(
+        results_dir=args.results,
+        cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+        device=args.device,
+        progress=not args.quiet,
+    )
+    t0 = time.perf_counter()
+    counts = GridRunner(settings).run(runs)
+    wall = time.perf_counter() - t0
+
+    wanted = {(r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) for r in runs}
+    by_method: dict[str, list] = {name: [] for name in names}
+    for r in load_results(args.results):
+        if (r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) in wanted:
+            by_method[r.spec.method].append(r.metrics)
+    header = ["Method", "All", "Major", "Minor", "ΔMinor vs CE", "seeds"]
+    rows = table_rows(names, by_method)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
     print(
@@ -129,10 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print(line(r))
-    print(
-        f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done "
-        f"({wall:.1f} s)"
-    )
+    done = f"{counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done"
+    print(f"{len(runs)} runs: {done} ({wall:.1f} s)")
     return 1 if counts["failed"] else 0
 
 

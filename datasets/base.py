@@ -58,7 +58,7 @@ class DatasetBuilder:
     image_type: ClassVar[str] = ""
     source_url: ClassVar[str] = ""
     license: ClassVar[str] = ""
-    #: The files a user must download into ``--raw DIR`` (for the error message).
+    #: The files a user must download into ``--raw-root DIR`` (for the error message).
     raw_files: ClassVar[tuple[str, ...]] = ()
     needs_raw: ClassVar[bool] = True
     #: The data ship inside a package (this one, or scikit-learn): nothing to download.
@@ -75,8 +75,15 @@ class DatasetBuilder:
     group_thirds: ClassVar[bool] = False
     #: Bump when the construction rule changes: prepared folders and manifest hashes change with it.
     version: ClassVar[int] = 1
+    #: The name takes an argument after ``:`` (``medmnist-lt:<flag>``), given to :meth:`from_argument`.
+    takes_argument: ClassVar[bool] = False
 
     seed: int = 0
+
+    @classmethod
+    def from_argument(cls, argument: str, **params: Any) -> DatasetBuilder:
+        """The builder for ``name:argument``; only builders with ``takes_argument`` override it."""
+        raise TypeError(f"dataset {cls.name!r} takes no ':' argument (got {argument!r})")
 
     # -- the hook ------------------------------------------------------------------
     def read(self, raw_root: Path | None) -> RawDataset:
@@ -115,8 +122,14 @@ class DatasetBuilder:
         where = raw_root if raw_root is not None else "<DIR>"
         return DatasetError(
             f"{self.id}: {missing} not found in {where}. Download {', '.join(self.raw_files) or 'the official files'}"
-            f" from {self.source_url} and put them in {where} (then pass --raw {where})."
+            f" from {self.source_url} and put them in {where} (then pass --raw-root {where})."
         )
+
+    def raw_folder(self, raw_root: Path | None) -> Path:
+        """``raw_root`` in :meth:`read` of a builder that ``needs_raw``: the missing-files error for None."""
+        if raw_root is None:
+            raise self.missing_files_error(raw_root, "the raw-data folder")
+        return Path(raw_root)
 
     def prepare(
         self,
@@ -267,7 +280,7 @@ def decode_image(path: str | Path, size: int) -> np.ndarray:
 
     try:
         with Image.open(path) as im:
-            im = im.convert("RGB").resize((size, size), Image.BILINEAR)
+            im = im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(im, dtype=np.uint8)
     except FileNotFoundError:
         raise DatasetError(f"{path}: image file not found") from None
@@ -275,7 +288,7 @@ def decode_image(path: str | Path, size: int) -> np.ndarray:
         raise DatasetError(f"{path}: corrupt or unreadable image ({e})") from None
 
 
-def _decode_chunk(args: tuple[list[str], int]) -> np.ndarray:
+def _decode_chunk(args: tuple[Sequence[str | Path], int]) -> np.ndarray:
     paths, size = args
     return np.stack([decode_image(p, size) for p in paths]) if paths else np.zeros((0, size, size, 3), np.uint8)
 
@@ -296,7 +309,7 @@ def decode_files(
     jobs = [(paths[i : i + chunk], size) for i in range(0, len(paths), chunk)]
     bar = tqdm(total=len(paths), desc=desc, disable=not progress, unit="img", leave=False)
     if workers <= 1 or len(jobs) <= 1:
-        results = map(_decode_chunk, jobs)
+        results: Iterator[np.ndarray] = map(_decode_chunk, jobs)
         pool = None
     else:
         pool = ProcessPoolExecutor(max_workers=workers)

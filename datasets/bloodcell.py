@@ -184,7 +184,7 @@ class BloodCellLT(DatasetBuilder):
         if self.seed != BloodCellRecipe().seed:
             raise DatasetError(
                 f"{self.id} is embedded with seed {BloodCellRecipe().seed}; for other draws use "
-                "medmnist-lt:bloodmnist with --data-root"
+                "medmnist-lt:bloodmnist with --raw-root"
             )
         manifest = read_manifest(SHIPPED_FILE.with_suffix(".json"))
         arrays = read_embedded(SHIPPED_FILE, manifest["sha256"])

@@ -44,7 +44,7 @@ class DogsLT(DatasetBuilder):
     val_per_class: int = 5
 
     def read(self, raw_root: Path | None) -> RawDataset:
-        root = Path(raw_root)  # type: ignore[arg-type]
+        root = self.raw_folder(raw_root)
         lists = {}
         for split in ("train", "test"):
             fname = f"{split}_list.mat"
@@ -57,25 +57,8 @@ class DogsLT(DatasetBuilder):
             raise self.missing_files_error(raw_root, "Images/")
         (train_mat, train_files, train_labels), (test_mat, test_files, test_labels) = lists["train"], lists["test"]
         num_classes = int(train_labels.max()) + 1
-        train_counts = np.bincount(train_labels, minlength=num_classes)
-        if train_counts.min() <= self.val_per_class:
-            c = int(np.argmin(train_counts))
-            raise DatasetError(
-                f"{self.id}: {train_mat}: class {c + 1} has {train_counts[c]} train images;"
-                f" needs more than val_per_class = {self.val_per_class}"
-            )
-        if test_labels.max() >= num_classes:
-            raise DatasetError(
-                f"{self.id}: {test_mat}: label {test_labels.max() + 1} not in the train list's 1..{num_classes}"
-            )
-        folders: dict[int, str] = {}
-        for mat, files, labels in ((train_mat, train_files, train_labels), (test_mat, test_files, test_labels)):
-            for f, y in zip(files, labels):
-                folder = f.split("/", 1)[0]
-                if folders.setdefault(int(y), folder) != folder:
-                    raise DatasetError(
-                        f"{self.id}: {mat}: {f} has label {y + 1}, but label {y + 1} is folder {folders[int(y)]}"
-                    )
+        self._check_labels(train_mat, train_labels, test_mat, test_labels, num_classes)
+        folders = self._class_folders([(train_mat, train_files, train_labels), (test_mat, test_files, test_labels)])
         class_names = [folders[c].split("-", 1)[1] if "-" in folders[c] else folders[c] for c in range(num_classes)]
         files = train_files + test_files
         paths = [image_dir / f for f in files]
@@ -116,6 +99,34 @@ class DogsLT(DatasetBuilder):
                 "n_max_realised": int(min(self.n_max, available[0])),
             },
         )
+
+    def _check_labels(
+        self, train_mat: Path, train_labels: np.ndarray, test_mat: Path, test_labels: np.ndarray, num_classes: int
+    ) -> None:
+        """Every class keeps images for training after the validation draw; test labels are train labels."""
+        train_counts = np.bincount(train_labels, minlength=num_classes)
+        if train_counts.min() <= self.val_per_class:
+            c = int(np.argmin(train_counts))
+            raise DatasetError(
+                f"{self.id}: {train_mat}: class {c + 1} has {train_counts[c]} train images;"
+                f" needs more than val_per_class = {self.val_per_class}"
+            )
+        if test_labels.max() >= num_classes:
+            raise DatasetError(
+                f"{self.id}: {test_mat}: label {test_labels.max() + 1} not in the train list's 1..{num_classes}"
+            )
+
+    def _class_folders(self, lists: list[tuple[Path, list[str], np.ndarray]]) -> dict[int, str]:
+        """Each label's image folder (``n02085620-Chihuahua``); a label split over two folders is refused."""
+        folders: dict[int, str] = {}
+        for mat, files, labels in lists:
+            for f, y in zip(files, labels):
+                folder = f.split("/", 1)[0]
+                if folders.setdefault(int(y), folder) != folder:
+                    raise DatasetError(
+                        f"{self.id}: {mat}: {f} has label {y + 1}, but label {y + 1} is folder {folders[int(y)]}"
+                    )
+        return folders
 
     def _read_list(self, path: Path) -> tuple[list[str], np.ndarray]:
         """Relative image paths and 0-based labels of an official ``*_list.mat``."""

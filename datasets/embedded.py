@@ -92,7 +92,8 @@ def read_embedded(path: Path, expected_sha256: str | None = None) -> EmbeddedArr
 def read_manifest(path: Path) -> dict[str, Any]:
     """The embedded file's manifest (JSON); a DatasetError naming it when missing or corrupt."""
     try:
-        return json.loads(path.read_text())
+        manifest: dict[str, Any] = json.loads(path.read_text())
+        return manifest
     except FileNotFoundError:
         raise DatasetError(f"{path}: embedded dataset manifest missing (reinstall the package)") from None
     except json.JSONDecodeError as e:

@@ -134,7 +134,8 @@ def load_mat(path: Path, keys: Sequence[str], who: str) -> dict[str, Any]:
         if key not in mat:
             have = ", ".join(k for k in mat if not k.startswith("__"))
             raise DatasetError(f"{who}: {path}: missing key {key!r} (has {have or 'no variables'})")
-    return mat
+    loaded: dict[str, Any] = mat
+    return loaded
 
 
 def largest_feasible_n_max(available: Sequence[int], rho: float) -> int:
@@ -175,22 +176,14 @@ class FlowerLT(DatasetBuilder):
     val_per_class: int = 5
 
     def read(self, raw_root: Path | None) -> RawDataset:
-        root = Path(raw_root)  # type: ignore[arg-type]
+        root = self.raw_folder(raw_root)
         labels_path = root / "imagelabels.mat"
         if not labels_path.is_file():
             raise self.missing_files_error(raw_root, "imagelabels.mat")
         if not (root / "jpg").is_dir():
             raise self.missing_files_error(raw_root, "jpg/")
-        raw_labels = np.asarray(load_mat(labels_path, ("labels",), self.id)["labels"]).reshape(-1)
-        if raw_labels.size == 0:
-            raise DatasetError(f"{self.id}: {labels_path}: 'labels' is empty")
-        num_classes = int(raw_labels.max())
-        if raw_labels.min() < 1 or num_classes > len(FLOWER_NAMES) or np.any(raw_labels != np.round(raw_labels)):
-            raise DatasetError(
-                f"{self.id}: {labels_path}: labels must be integers in 1..{len(FLOWER_NAMES)},"
-                f" got {raw_labels.min()}..{raw_labels.max()}"
-            )
-        labels = raw_labels.astype(np.int64) - 1
+        labels = self._read_labels(labels_path)
+        num_classes = int(labels.max()) + 1
         counts = np.bincount(labels, minlength=num_classes)
         paths = [root / "jpg" / f"image_{i:05d}.jpg" for i in range(1, len(labels) + 1)]
         missing = [p for p in paths if not p.is_file()]
@@ -239,6 +232,19 @@ class FlowerLT(DatasetBuilder):
                 "num_source_images": len(labels),
             },
         )
+
+    def _read_labels(self, labels_path: Path) -> np.ndarray:
+        """0-based labels of the official ``imagelabels.mat`` (1-based integers within the 102 flower names)."""
+        raw_labels = np.asarray(load_mat(labels_path, ("labels",), self.id)["labels"]).reshape(-1)
+        if raw_labels.size == 0:
+            raise DatasetError(f"{self.id}: {labels_path}: 'labels' is empty")
+        num_classes = int(raw_labels.max())
+        if raw_labels.min() < 1 or num_classes > len(FLOWER_NAMES) or np.any(raw_labels != np.round(raw_labels)):
+            raise DatasetError(
+                f"{self.id}: {labels_path}: labels must be integers in 1..{len(FLOWER_NAMES)},"
+                f" got {raw_labels.min()}..{raw_labels.max()}"
+            )
+        return raw_labels.astype(np.int64) - 1
 
 
 def check_setid(path: Path, num_images: int, who: str) -> None:

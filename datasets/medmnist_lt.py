@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class MedMNISTLT(DatasetBuilder):
     medmnist_size: int = 28
 
     @classmethod
-    def from_argument(cls, argument: str, **params) -> MedMNISTLT:
+    def from_argument(cls, argument: str, **params: Any) -> MedMNISTLT:
         return cls(flag=argument, **params)
 
     @property
@@ -58,20 +58,21 @@ class MedMNISTLT(DatasetBuilder):
         return f"{self.name}:{self.flag}"
 
     @property
-    def raw_files(self) -> tuple[str, ...]:  # type: ignore[override]
+    def raw_files(self) -> tuple[str, ...]:  # type: ignore[override]  # a ClassVar elsewhere; here it depends on the flag
         return (medmnist_file(self.flag, self.medmnist_size),)
 
     @property
-    def image_type(self) -> str:  # type: ignore[override]
-        return self._info().get("description", "").split(".")[0][:80]
+    def image_type(self) -> str:  # type: ignore[override]  # a ClassVar elsewhere; here it depends on the flag
+        description: str = self._info().get("description", "")
+        return description.split(".")[0][:80]
 
-    def _info(self) -> dict:
+    def _info(self) -> dict[str, Any]:
         from medmnist import INFO
 
         if self.flag not in INFO:
             two_d = sorted(k for k, v in INFO.items() if not k.endswith("3d"))
             raise DatasetError(f"unknown MedMNIST flag {self.flag!r}; valid: {', '.join(two_d)}")
-        info = INFO[self.flag]
+        info: dict[str, Any] = INFO[self.flag]
         if self.flag.endswith("3d") or info["task"] != "multi-class":
             raise DatasetError(
                 f"{self.flag}: only 2-D multi-class MedMNIST sets can be made long-tailed (task is {info['task']!r})"
@@ -93,7 +94,7 @@ class MedMNISTLT(DatasetBuilder):
         if self.medmnist_size not in MEDMNIST_SIZES:
             raise DatasetError(f"{self.id}: medmnist_size must be one of {MEDMNIST_SIZES}, got {self.medmnist_size}")
         fname = medmnist_file(self.flag, self.medmnist_size)
-        path = Path(raw_root) / fname  # type: ignore[arg-type]
+        path = self.raw_folder(raw_root) / fname
         download = os.environ.get("MEDLT_ALLOW_DOWNLOAD") == "1"
         if not path.exists() and not download:
             raise self.missing_files_error(raw_root, fname)
@@ -149,7 +150,7 @@ class PathMNISTLT(MedMNISTLT):
 
     name = "pathmnist-lt"
     title = "PathMNIST-LT"
-    image_type = "colon pathology"  # type: ignore[assignment]
+    image_type = "colon pathology"
     takes_argument: ClassVar[bool] = False
 
     flag: str = "pathmnist"

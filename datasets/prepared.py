@@ -107,7 +107,7 @@ class PreparedDataset:
     # -- identity and metadata ---------------------------------------------------
     @property
     def name(self) -> str:
-        return self.manifest["name"]
+        return str(self.manifest["name"])
 
     @cached_property
     def manifest_sha256(self) -> str:
@@ -134,7 +134,8 @@ class PreparedDataset:
         return int(self.images.shape[1])
 
     def split_labels(self, split: str) -> np.ndarray:
-        return self.labels[self.splits[split]]
+        labels: np.ndarray = self.labels[self.splits[split]]
+        return labels
 
 
 #: Manifest keys every load needs.
@@ -217,7 +218,8 @@ def write_prepared(
         tmp.mkdir()
         np.save(tmp / "images.npy", images)
         np.save(tmp / "labels.npy", labels)
-        np.savez(tmp / "splits.npz", **{s: np.asarray(splits[s], dtype=np.int64) for s in SPLITS})
+        split_arrays: dict[str, Any] = {s: np.asarray(splits[s], dtype=np.int64) for s in SPLITS}
+        np.savez(tmp / "splits.npz", **split_arrays)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -38,7 +38,7 @@ def create_builder(name: str, **params: Any) -> DatasetBuilder:
     if ":" in name:
         if not getattr(cls, "takes_argument", False):
             raise UnknownDatasetError(f"dataset {cls.name!r} takes no ':' argument (got {name!r})")
-        return cls.from_argument(name.split(":", 1)[1], **params)  # type: ignore[attr-defined]
+        return cls.from_argument(name.split(":", 1)[1], **params)
     if getattr(cls, "takes_argument", False):
         raise UnknownDatasetError(f"dataset {name!r} needs an argument, e.g. {name}:bloodmnist")
     return cls(**params)

@@ -52,7 +52,7 @@ class Skin7(DatasetBuilder):
         return {c: stratified_train_count(n, self.val_fraction, self.test_fraction) for c, n in CARD_IMAGES.items()}
 
     def read(self, raw_root: Path | None) -> RawDataset:
-        root = Path(raw_root)  # type: ignore[arg-type]
+        root = self.raw_folder(raw_root)
         csv_path = next((p for p in (root / GROUND_TRUTH, root / GROUND_TRUTH_DIR / GROUND_TRUTH) if p.is_file()), None)
         if csv_path is None:
             raise self.missing_files_error(raw_root, GROUND_TRUTH)

@@ -2,7 +2,7 @@
 
 Prepared folders stay keyed on the construction parameters only, so ``datasets info``, ``list`` and a
 machine without the raw files still find them. Instead, whenever a raw root is given again
-(``run --data-root``, ``datasets prepare``'s load path, ``datasets verify --raw``), the manifest's
+(``run --raw-root``, ``datasets prepare``'s load path, ``datasets verify --raw-root``), the manifest's
 ``source_checksums`` are compared with the files now in that root, and a dataset prepared from other
 files is refused with a message naming both. The check is cheap: size and modification time
 (recorded in the manifest's ``build`` section) first, the sha256 only when they differ. Keying the
@@ -77,7 +77,7 @@ def check_sources(
 
 def prepare_command(builder: Any, raw_root: str | Path, size: int | None = None) -> str:
     """The ``datasets prepare`` command line that rebuilds ``builder``'s dataset (at ``size`` px) from ``raw_root``."""
-    parts = ["python -m benchmark datasets prepare", builder.id, "--raw", str(raw_root)]
+    parts = ["python -m benchmark datasets prepare", builder.id, "--raw-root", str(raw_root)]
     if size is not None and size != builder.default_size:
         parts += ["--size", str(size)]
     for f in dataclasses.fields(builder):

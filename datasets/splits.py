@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -44,7 +46,7 @@ def group_split(
     sizes = {g: n for g, n in zip(*np.unique(groups, return_counts=True))}
     total = len(labels)
     targets = {"test": test_fraction * total, "val": val_fraction * total}
-    assign: dict[str, list] = {"train": [], "val": [], "test": []}
+    assign: dict[str, list[Any]] = {"train": [], "val": [], "test": []}
     filled = {"test": 0, "val": 0}
     for g in unique:
         for split in ("test", "val"):

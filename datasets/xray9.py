@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from .base import DatasetBuilder, RawDataset
 from .errors import DatasetError
 from .registry import register_dataset
 from .splits import group_split, stratified_split, stratified_train_count
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Tried in this order.
 CSV_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv")
@@ -82,7 +86,7 @@ class XRay9(DatasetBuilder):
         return {c: stratified_train_count(n, self.val_fraction, self.test_fraction) for c, n in CARD_IMAGES.items()}
 
     def read(self, raw_root: Path | None) -> RawDataset:
-        root = Path(raw_root)  # type: ignore[arg-type]
+        root = self.raw_folder(raw_root)
         csv_path = next((root / n for n in CSV_NAMES if (root / n).is_file()), None)
         if csv_path is None:
             raise self.missing_files_error(raw_root, CSV_NAMES[0])
@@ -132,7 +136,7 @@ class XRay9(DatasetBuilder):
         )
 
 
-def read_data_entry(csv_path: Path, who: str = "xray9"):
+def read_data_entry(csv_path: Path, who: str = "xray9") -> pd.DataFrame:
     """The Data_Entry CSV as strings, indexed by CSV line number; validates columns and labels."""
     import pandas as pd
 

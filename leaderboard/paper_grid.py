@@ -1,7 +1,7 @@
 """The paper page as the paper's own grids: per table, methods × (dataset, backbone, metric) cells.
 
 Each cell holds the reported number and, where the results have runs, the reproduced mean with the
-verdict of :func:`benchmark.regression.compare` (the rule of ``python -m benchmark check``). A cell
+verdict of :func:`benchmark.check.compare` (the rule of ``python -m benchmark check``). A cell
 without runs says "not run" and points to a one-line reason (no runs of that dataset, of that
 backbone, or of that method there), listed once under its table.
 """
@@ -15,11 +15,12 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.regression import Comparison
+from benchmark.check import Comparison
+from benchmark.schema import group_metrics
 
 from .plots import ScatterPoint, reported_vs_reproduced_svg
 
-METRIC_ORDER = ("all", "major", "medium", "minor")
+METRIC_ORDER = tuple(group_metrics())
 VERDICTS = {"ok": "consistent", "FAIL": "differs", "inconclusive": "inconclusive"}
 
 
@@ -71,7 +72,7 @@ def paper_grids(
     comparisons: Sequence[Comparison], frame: pd.DataFrame, metric_columns: dict[str, str]
 ) -> list[PaperGrid]:
     """One grid per reference table, in the tables' order; ``frame`` is the results frame (for the reasons)."""
-    from benchmark.regression import normalise_method
+    from benchmark.check import normalise_method
 
     frame = (
         frame.assign(_method=frame["method"].map(normalise_method))
@@ -120,11 +121,11 @@ def scatter(comparisons: Sequence[Comparison]) -> Any:
         ScatterPoint(
             c.ref.value,
             float(c.reproduced),
-            c.status,  # type: ignore[arg-type]
+            c.status,
             f"{c.ref.source}: {c.label}",
         )
         for c in comparisons
-        if c.ran
+        if c.reproduced is not None  # c.ran
     ]
     if not points:
         return None

@@ -7,7 +7,7 @@ a ``<title>`` for screen readers and tooltips) that renders from ``file://`` und
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -64,28 +64,7 @@ def recall_vs_count_svg(
         return top + (1 - recall / 100.0) * ph
 
     out = _open("plot recall-vs-count", width, height, title)
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>')
-    for r in _ticks(0, 100, 20):
-        out.append(
-            f'<line x1="{left - 4}" y1="{y(r):.1f}" x2="{left + pw}" y2="{y(r):.1f}" stroke="#eee"/>'
-            f'<text x="{left - 6}" y="{y(r) + 4:.1f}" text-anchor="end">{r:.0f}</text>'
-        )
-    for e in range(math.floor(lo), math.ceil(hi) + 1):
-        for m in (1, 2, 5):
-            c = m * 10**e
-            if lo <= math.log10(c) <= hi:
-                out.append(
-                    f'<line x1="{x(c):.1f}" y1="{top + ph}" x2="{x(c):.1f}" y2="{top + ph + 4}" stroke="#555"/>'
-                    f'<text x="{x(c):.1f}" y="{top + ph + 16}" text-anchor="middle">{c:g}</text>'
-                )
-    out.append(
-        f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#555">training images '
-        f"of the class (log scale)</text>"
-    )
-    out.append(
-        f'<text x="12" y="{top + ph / 2:.1f}" transform="rotate(-90 12 {top + ph / 2:.1f})" '
-        f'text-anchor="middle" fill="#555">recall (%)</text>'
-    )
+    out += _log_count_axes(left, top, pw, ph, height, lo, hi, x, y)
     for i, s in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         points = sorted(
@@ -111,6 +90,43 @@ def recall_vs_count_svg(
         )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def _log_count_axes(
+    left: float,
+    top: float,
+    pw: float,
+    ph: float,
+    height: float,
+    lo: float,
+    hi: float,
+    x: Callable[[float], float],
+    y: Callable[[float], float],
+) -> list[str]:
+    """Frame, recall gridlines (0-100 %), log-count ticks at 1, 2, 5 × 10^k and the axis titles."""
+    out = [f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#999"/>']
+    for r in _ticks(0, 100, 20):
+        out.append(
+            f'<line x1="{left - 4}" y1="{y(r):.1f}" x2="{left + pw}" y2="{y(r):.1f}" stroke="#eee"/>'
+            f'<text x="{left - 6}" y="{y(r) + 4:.1f}" text-anchor="end">{r:.0f}</text>'
+        )
+    for e in range(math.floor(lo), math.ceil(hi) + 1):
+        for m in (1, 2, 5):
+            c = m * 10**e
+            if lo <= math.log10(c) <= hi:
+                out.append(
+                    f'<line x1="{x(c):.1f}" y1="{top + ph}" x2="{x(c):.1f}" y2="{top + ph + 4}" stroke="#555"/>'
+                    f'<text x="{x(c):.1f}" y="{top + ph + 16}" text-anchor="middle">{c:g}</text>'
+                )
+    out.append(
+        f'<text x="{left + pw / 2:.1f}" y="{height - 6}" text-anchor="middle" fill="#555">training images '
+        f"of the class (log scale)</text>"
+    )
+    out.append(
+        f'<text x="12" y="{top + ph / 2:.1f}" transform="rotate(-90 12 {top + ph / 2:.1f})" '
+        f'text-anchor="middle" fill="#555">recall (%)</text>'
+    )
+    return out
 
 
 def group_bars_svg(
@@ -142,10 +158,10 @@ def group_bars_svg(
             f'<rect x="{label_w + 90 * j}" y="6" width="10" height="10" fill="{colour}"/>'
             f'<text x="{label_w + 90 * j + 14}" y="15">{esc(g)}</text>'
         )
-    for v in _ticks(0, 100, 25):
+    for tick in _ticks(0, 100, 25):
         out.append(
-            f'<line x1="{x(v):.1f}" y1="{top - 6}" x2="{x(v):.1f}" y2="{height - 20}" stroke="#eee"/>'
-            f'<text x="{x(v):.1f}" y="{height - 6}" text-anchor="middle" fill="#555">{v:.0f}</text>'
+            f'<line x1="{x(tick):.1f}" y1="{top - 6}" x2="{x(tick):.1f}" y2="{height - 20}" stroke="#eee"/>'
+            f'<text x="{x(tick):.1f}" y="{height - 6}" text-anchor="middle" fill="#555">{tick:.0f}</text>'
         )
     for i, m in enumerate(methods):
         y0 = top + i * row_h

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 
 from benchmark import __version__
+from benchmark.check import MAX_BAND, compare, paper_reference
 from benchmark.permissions import set_default_dir_mode
-from benchmark.regression import MAX_BAND, compare, paper_reference
 from benchmark.report import csv_text, method_order
 from benchmark.results import (
     ResultFileError,
@@ -46,7 +46,7 @@ from benchmark.results import (
     read_result,
     results_frame,
 )
-from benchmark.schema import RunResult, metric_specs
+from benchmark.schema import RunResult, group_metric_labels, group_metrics, metric_specs
 from benchmark.stats import (
     BASELINE,
     DEFAULT_ROPE,
@@ -68,12 +68,12 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
 STATIC = PACKAGE_DIR / "static"
 MARKER = ".medlt-site"
-METRIC_LABELS = {"all": "All", "major": "Major", "medium": "Medium", "minor": "Minor"}
-METRIC_COLUMNS = {"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}
+METRIC_LABELS = group_metric_labels()
+METRIC_COLUMNS = group_metrics()
 #: A cell needs this many seeds to be marked best or second best.
 MIN_SEEDS_FOR_BEST = 3
 #: The metrics beyond the MCR headline, in schema order (one list: :func:`benchmark.schema.metric_specs`).
-EXTRA_METRICS = [name for name in metric_specs() if name not in METRIC_COLUMNS.values()]
+EXTRA_METRICS = [name for name, spec in metric_specs().items() if spec.group is None]
 
 
 class SiteError(ValueError):
@@ -179,7 +179,7 @@ def check_replaceable(out_dir: Path, results_dir: Path, replace_other_results: b
     if not replace_other_results and source is not None and source != str(results_dir.resolve()):
         raise SiteError(
             f"{out_dir} holds the site of {source}, not of {results_dir}; name the site folder to "
-            f"write (run --site DIR, leaderboard --out DIR) to replace it or to write elsewhere"
+            "write (--site DIR, in run and leaderboard) to replace it or to write elsewhere"
         )
 
 
@@ -199,10 +199,10 @@ def build_site(
     ``out_dir`` must be absent, empty or a site this tool wrote (its :data:`MARKER` file); with
     ``replace_other_results=False`` (a default location the user did not name) also one written
     from ``results_dir``. ``dataset_facts`` / ``method_facts`` default to the registries
-    (:mod:`benchmark.catalog`): they say which datasets are demonstration sets and add a
+    (:mod:`benchmark.facts`): they say which datasets are demonstration sets and add a
     registered method's reference and defaults.
     """
-    from benchmark import catalog
+    from benchmark import facts
 
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     if not results_dir.is_dir():
@@ -212,8 +212,8 @@ def build_site(
         load_runs(results_dir),
         n_resamples,
         tolerance,
-        dataset_facts or catalog.dataset_facts,
-        method_facts or catalog.method_facts,
+        dataset_facts or facts.dataset_facts,
+        method_facts or facts.method_facts,
         results_dir,
     )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -288,7 +288,7 @@ class _SiteBuilder:
             list(dict.fromkeys(zip(self.frame["backbone"], self.frame["protocol"]))) if not self.frame.empty else []
         )
         self.dataset_slug = _unique_slugs(self.datasets, lambda d: d)
-        first_id = {}
+        first_id: dict[str, str] = {}
         for r in self.runs:
             first_id.setdefault(r.result.spec.method, r.result.spec.method_id)
         self.method_slug = _unique_slugs(self.methods, lambda m: first_id.get(m, m))
@@ -408,30 +408,9 @@ class _SiteBuilder:
         part = self.frame[(self.frame["backbone"] == backbone) & (self.frame["protocol"] == protocol)]
         datasets = [d for d in self.datasets if d in set(part["dataset"])]
         ranked = [d for d in datasets if not self.dataset_facts[d]["demo"]]  # a demo set is not evidence
-        ranks = rank_summary(scores_across_datasets(part[part["dataset"].isin(ranked)]), blocks="datasets")
-        groups, columns = (
-            [],
-            [
-                {"label": "Method", "index": 0, "type": "text", "dataset": ""},
-                {"label": "Avg. rank", "index": 1, "type": "rank", "dataset": ""},
-            ],
-        )
-        for d in datasets:
-            dpart = part[part["dataset"] == d]
-            metrics = ["all", "major"] + (["medium"] if dpart["mcr_medium"].notna().any() else []) + ["minor"]
-            groups.append(
-                {"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"], "span": len(metrics)}
-            )
-            for m in metrics:
-                columns.append(
-                    {
-                        "label": METRIC_LABELS[m] + (" ± std" if m == "all" else ""),
-                        "index": len(columns),
-                        "type": "number",
-                        "dataset": d,
-                        "metric": m,
-                    }
-                )
+        ranked_scores = scores_across_datasets(part[part["dataset"].isin(ranked)])
+        ranks = rank_summary(ranked_scores, blocks="datasets")
+        groups, columns = self.board_columns(part, datasets)
         rows = [
             self.board_row(method, backbone, protocol, columns, ranks, ranked)
             for method in self.methods
@@ -452,27 +431,15 @@ class _SiteBuilder:
             if ranks.draw_cd
             else None
         )
-        pairwise = None
-        if ranks.pairwise is not None and ranks.n >= 2:
-            order = list(ranks.ranks.index)
-            pairwise = {
-                "methods": order,
-                "rows": [[_p(ranks.pairwise.loc[a, b]) if a != b else "–" for b in order] for a in order],
-            }
-        bayes = None
-        if len(ranked) >= 2:
-            table = bayesian_comparisons(scores_across_datasets(part[part["dataset"].isin(ranked)]))
-            order = {r["name"]: i for i, r in enumerate(rows)}
-            bayes = sorted(table.to_dict(orient="records"), key=lambda b: order.get(b["method"], len(order)))
         return {
             "backbone": backbone,
             "protocol": protocol,
             "groups": groups,
             "columns": columns,
             "rows": rows,
-            "pairwise": pairwise,
+            "pairwise": _pairwise_table(ranks),
             "ranked": ranked,
-            "bayes": bayes,
+            "bayes": _bayes_rows(ranked_scores, rows) if len(ranked) >= 2 else None,
             "rope": DEFAULT_ROPE,
             "unranked": [d for d in datasets if d not in ranked],
             "ranks": ranks,
@@ -480,6 +447,27 @@ class _SiteBuilder:
             "friedman": ranks.friedman,
             "id": slugify(f"{backbone}-{protocol}"),
         }
+
+    def board_columns(
+        self, part: pd.DataFrame, datasets: list[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The dataset column groups of a board and its columns: Method, Avg. rank, then each dataset's
+        All / Major / (Medium) / Minor."""
+        groups: list[dict[str, Any]] = []
+        columns: list[dict[str, Any]] = [
+            {"label": "Method", "index": 0, "type": "text", "dataset": ""},
+            {"label": "Avg. rank", "index": 1, "type": "rank", "dataset": ""},
+        ]
+        for d in datasets:
+            dpart = part[part["dataset"] == d]
+            metrics = ["all", "major"] + (["medium"] if dpart["mcr_medium"].notna().any() else []) + ["minor"]
+            groups.append(
+                {"name": d, "slug": self.dataset_slug[d], "demo": self.dataset_facts[d]["demo"], "span": len(metrics)}
+            )
+            for m in metrics:
+                label = METRIC_LABELS[m] + (" ± std" if m == "all" else "")
+                columns.append({"label": label, "index": len(columns), "type": "number", "dataset": d, "metric": m})
+        return groups, columns
 
     def board_row(
         self, method: str, backbone: str, protocol: str, columns: list[dict[str, Any]], ranks: Any, ranked: list[str]
@@ -514,7 +502,7 @@ class _SiteBuilder:
                     "value": _value(mean),
                     "n": c["n"] if c else None,
                     "best": 0,
-                    "eligible": bool(c) and c["n"] >= MIN_SEEDS_FOR_BEST,
+                    "eligible": c["n"] >= MIN_SEEDS_FOR_BEST if c else False,
                     "mark": self.mark(col["dataset"], backbone, protocol, method, col["metric"]) if c else None,
                     "title": (
                         f"mean over {c['n']} seed{'s' * (c['n'] != 1)} ({', '.join(map(str, c['seeds']))})"
@@ -541,7 +529,7 @@ class _SiteBuilder:
     def dataset_section(self, dataset: str, backbone: str, protocol: str, part: pd.DataFrame) -> dict[str, Any]:
         """One (backbone, protocol) section of a dataset page: the table, its plots and the rank test."""
         methods = [m for m in self.methods if m in set(part["method"])]
-        rows = []
+        rows: list[dict[str, Any]] = []
         for method in methods:
             c = self.cell(dataset, backbone, protocol, method)
             assert c is not None
@@ -610,30 +598,9 @@ class _SiteBuilder:
         recall, confusions = {}, []
         for method in methods:
             runs = self.runs_of(dataset, backbone, protocol, method)
-            per = np.array(
-                [
-                    [np.nan if v is None else v for v in r.result.per_class.recall]  # type: ignore[union-attr]
-                    for r in runs
-                ],
-                dtype=float,
-            )
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # a class with no test image: all-NaN column
-                mean = np.nanmean(per, axis=0) if per.size else np.full(len(order), np.nan)
-            recall[method] = [None if np.isnan(mean[i]) else float(mean[i]) for i in order]
-            cm = np.sum([np.asarray(r.result.confusion_matrix) for r in runs], axis=0)[np.ix_(order, order)]
-            confusions.append(
-                {
-                    "name": method,
-                    "n": len(runs),
-                    "svg": confusion_svg(
-                        cm.tolist(),
-                        names,
-                        f"{method}: confusion matrix on {dataset}, summed over {len(runs)} "
-                        f"seed{'s' * (len(runs) != 1)}",
-                    ),
-                }
-            )
+            recall[method] = _mean_recall(runs, order)
+            confusions.append(_summed_confusion(runs, order, names, f"{method}: confusion matrix on {dataset}"))
+            confusions[-1]["name"] = method
         heat = heatmap_svg(
             [recall[m] for m in methods],
             methods,
@@ -691,10 +658,28 @@ class _SiteBuilder:
             "description", ""
         )
         reference = _most_common([r.reference for r in results if r.reference]) or (facts or {}).get("reference", "")
-        urls = sorted({u for u in (safe_url(r.url) for r in results) if u})
-        dropped_links = len({r.url for r in results if r.url and not safe_url(r.url)})
         hyper = sorted({json.dumps(r.hyperparameters, sort_keys=True, ensure_ascii=False) for r in results})
-        rows = []
+        rows = self.method_rows(method, results)
+        extra_names = [n for n in EXTRA_METRICS if any(n in r["extra"] for r in rows)]
+        return {
+            "method": method,
+            "ids": sorted({r.spec.method_id for r in results}),
+            "description": description,
+            "reference": reference,
+            **_method_links(results, facts),
+            "extra_metrics": [_metric_column(n) for n in extra_names],
+            "searched": any(r.stage2_choice for r in results),
+            "two_stage": any(r.two_stage for r in results),
+            "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
+            "hyperparameters": [json.loads(h) for h in hyper],
+            "facts": facts,
+            "rows": rows,
+            "provenance": _provenance_rows(runs),
+        }
+
+    def method_rows(self, method: str, results: list[RunResult]) -> list[dict[str, Any]]:
+        """One row per (dataset, backbone, protocol) the method ran on: its cell, marks, test and extra metrics."""
+        rows: list[dict[str, Any]] = []
         for dataset, backbone, protocol in sorted(
             {(r.spec.dataset, r.spec.backbone, r.spec.protocol) for r in results},
             key=lambda k: (self.datasets.index(k[0]), k[1], k[2]),
@@ -714,53 +699,7 @@ class _SiteBuilder:
                     "extra": self.extra.get((dataset, backbone, protocol, method), {}),
                 }
             )
-        provenance = [
-            {
-                "spec": r.result.spec,
-                "p": r.result.provenance,
-                "stage1": r.result.stage1_sha256[:12],
-                "choice": r.result.stage2_choice,
-                "manifest": r.result.dataset_manifest_sha256[:12],
-            }
-            for r in sorted(
-                runs,
-                key=lambda r: (
-                    r.result.spec.dataset,
-                    r.result.spec.backbone,
-                    r.result.spec.protocol,
-                    r.result.spec.seed,
-                ),
-            )
-        ]
-        ids = sorted({r.spec.method_id for r in results})
-        searched = any(r.stage2_choice for r in results)
-        if facts and facts.get("url") and safe_url(facts["url"]) and safe_url(facts["url"]) not in urls:
-            urls.insert(0, safe_url(facts["url"]))
-        source = (
-            {"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
-            if facts and facts.get("source")
-            else None
-        )
-        user_files = sorted({r.method_source_sha256 for r in results if r.method_source_sha256})
-        extra_names = [n for n in EXTRA_METRICS if any(n in r["extra"] for r in rows)]
-        return {
-            "method": method,
-            "ids": ids,
-            "description": description,
-            "reference": reference,
-            "urls": urls,
-            "extra_metrics": [_metric_column(n) for n in extra_names],
-            "source": source,
-            "user_files": user_files,
-            "searched": searched,
-            "dropped_links": dropped_links,
-            "two_stage": any(r.two_stage for r in results),
-            "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
-            "hyperparameters": [json.loads(h) for h in hyper],
-            "facts": facts,
-            "rows": rows,
-            "provenance": provenance,
-        }
+        return rows
 
     # paper page --------------------------------------------------------------------------------
     def paper_page(self) -> dict[str, Any]:
@@ -815,6 +754,80 @@ class _SiteBuilder:
                 ]
             )
         return buf.getvalue()
+
+
+def _method_links(results: Sequence[RunResult], facts: dict[str, Any] | None) -> dict[str, Any]:
+    """A method's paper links (http(s) only; the registered one first), how many were dropped, its source file and
+    class (a registered method) and the SHA-256 of a user's method file."""
+    urls = sorted({u for u in (safe_url(r.url) for r in results) if u})
+    registered = safe_url((facts or {}).get("url"))
+    if registered and registered not in urls:
+        urls.insert(0, registered)
+    source = (
+        {"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
+        if facts and facts.get("source")
+        else None
+    )
+    return {
+        "urls": urls,
+        "dropped_links": len({r.url for r in results if r.url and not safe_url(r.url)}),
+        "source": source,
+        "user_files": sorted({r.method_source_sha256 for r in results if r.method_source_sha256}),
+    }
+
+
+def _provenance_rows(runs: Sequence[Loaded]) -> list[dict[str, Any]]:
+    """One row per run: spec, provenance, stage-1 and manifest hashes, what a stage-2 search chose."""
+    ordered = sorted(
+        runs, key=lambda r: (r.result.spec.dataset, r.result.spec.backbone, r.result.spec.protocol, r.result.spec.seed)
+    )
+    return [
+        {
+            "spec": r.result.spec,
+            "p": r.result.provenance,
+            "stage1": r.result.stage1_sha256[:12],
+            "choice": r.result.stage2_choice,
+            "manifest": r.result.dataset_manifest_sha256[:12],
+        }
+        for r in ordered
+    ]
+
+
+def _mean_recall(runs: Sequence[Loaded], order: list[int]) -> list[float | None]:
+    """Per-class recall (%) of a cell, mean over its seeds, in ``order`` (None: no test image of the class)."""
+    per = np.array(
+        [[np.nan if v is None else v for v in r.result.per_class.recall] for r in runs if r.result.per_class],
+        dtype=float,
+    )
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a class with no test image: all-NaN column
+        mean = np.nanmean(per, axis=0) if per.size else np.full(len(order), np.nan)
+    return [None if np.isnan(mean[i]) else float(mean[i]) for i in order]
+
+
+def _summed_confusion(runs: Sequence[Loaded], order: list[int], names: list[str], title: str) -> dict[str, Any]:
+    """The confusion matrix of a cell summed over its seeds, classes in ``order``, as an SVG (and the seed count)."""
+    cm = np.sum([np.asarray(r.result.confusion_matrix) for r in runs], axis=0)[np.ix_(order, order)]
+    seeds = f"{len(runs)} seed{'s' * (len(runs) != 1)}"
+    return {"n": len(runs), "svg": confusion_svg(cm.tolist(), names, f"{title}, summed over {seeds}")}
+
+
+def _pairwise_table(ranks: Any) -> dict[str, Any] | None:
+    """Pairwise Nemenyi p-values in rank order (None without at least 2 blocks)."""
+    if ranks.pairwise is None or ranks.n < 2:
+        return None
+    order = list(ranks.ranks.index)
+    return {
+        "methods": order,
+        "rows": [[_p(ranks.pairwise.loc[a, b]) if a != b else "–" for b in order] for a in order],
+    }
+
+
+def _bayes_rows(scores: pd.DataFrame, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Bayesian signed-rank test of every method against CE over the ranked datasets, in the table's row order."""
+    table = bayesian_comparisons(scores)
+    order = {r["name"]: i for i, r in enumerate(rows)}
+    return sorted(table.to_dict(orient="records"), key=lambda b: order.get(b["method"], len(order)))
 
 
 def _metric_column(name: str) -> dict[str, Any]:

@@ -78,27 +78,41 @@ def heatmap_svg(
         y = top + i * cell
         out.append(f'<text x="{left - 6:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="end">{esc(label)}</text>')
         for j in range(cols):
-            v = values[i][j]
-            x = left + j * cell
-            missing = v is None or (isinstance(v, float) and math.isnan(v))
-            fill = "#dddddd" if missing else _colour(float(v) / vmax if vmax else 0.0)  # type: ignore[arg-type]
-            shown = cell_text[i][j] if cell_text is not None else ("–" if missing else f"{float(v):.{digits}f}")  # type: ignore[arg-type]
-            tip = f"{row_labels[i]} / {col_labels[j]}: " + ("no data" if missing else f"{float(v):.{max(digits, 1)}f}")  # type: ignore[arg-type]
-            if cell_text is not None:
-                tip += f" ({shown})"
-            out.append(
-                f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
-                f"<title>{esc(tip)}</title></rect>"
-            )
-            if show_values:
-                dark = not missing and float(v) / (vmax or 1) > 0.55  # type: ignore[arg-type]
-                out.append(
-                    f'<text x="{x + cell / 2 - 0.5:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
-                    f'font-size="{9 if cell_text is not None else 10}" '
-                    f'fill="{"#ffffff" if dark else "#222222"}">{esc(shown)}</text>'
-                )
+            text = cell_text[i][j] if cell_text is not None else None
+            tip = f"{row_labels[i]} / {col_labels[j]}"
+            out.append(_cell(values[i][j], left + j * cell, y, cell, vmax, digits, tip, text, show_values))
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def _cell(
+    value: float | None,
+    x: float,
+    y: float,
+    cell: int,
+    vmax: float,
+    digits: int,
+    tip: str,
+    text: str | None,
+    show_values: bool,
+) -> str:
+    """One heat-map cell: the coloured square with its tooltip and, with ``show_values``, its printed text."""
+    missing = value is None or math.isnan(value)
+    v = 0.0 if missing else float(value)  # type: ignore[arg-type]
+    fill = "#dddddd" if missing else _colour(v / vmax if vmax else 0.0)
+    shown = text if text is not None else ("–" if missing else f"{v:.{digits}f}")
+    tip += ": " + ("no data" if missing else f"{v:.{max(digits, 1)}f}") + (f" ({shown})" if text is not None else "")
+    out = (
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{cell - 1}" height="{cell - 1}" fill="{fill}">'
+        f"<title>{esc(tip)}</title></rect>"
+    )
+    if show_values:
+        dark = not missing and v / (vmax or 1) > 0.55
+        out += (
+            f'<text x="{x + cell / 2 - 0.5:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
+            f'font-size="{9 if text is not None else 10}" fill="{"#ffffff" if dark else "#222222"}">{esc(shown)}</text>'
+        )
+    return out
 
 
 def confusion_svg(cm: Sequence[Sequence[int]], class_names: Sequence[str], title: str) -> Markup:

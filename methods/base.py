@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -19,6 +19,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .stage2 import STAGE2_KINDS, Stage2Kind, kind_for_suffix, stage2_kind
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -84,11 +86,12 @@ class StepInfo:
     #: Shared by every step of one training: per-class constants computed once (no host sync per step on GPU).
     cache: dict[Any, Any] = field(default_factory=dict)
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, key: Any, compute: Callable[[], _T]) -> _T:
         """``compute()`` once per training for ``key`` (class weights, margins: functions of the counts)."""
         if key not in self.cache:
             self.cache[key] = compute()
-        return self.cache[key]
+        value: _T = self.cache[key]
+        return value
 
 
 class Classifier(nn.Module):
@@ -98,6 +101,10 @@ class Classifier(nn.Module):
     Stage 2 replaces ``head`` and freezes ``backbone``.
     """
 
+    #: What a stage-2 search picked on validation (``{"tau": ..., "val_mcr": ...}``), set by
+    #: ``benchmark.engine.train_stage2`` and recorded in the result; absent before stage 2.
+    stage2_choice: dict[str, float]
+
     def __init__(self, backbone: nn.Module, feat_dim: int, head: nn.Module, extras: dict[str, nn.Module] | None = None):
         super().__init__()
         self.backbone = backbone
@@ -106,10 +113,12 @@ class Classifier(nn.Module):
         self.extras = nn.ModuleDict(extras or {})
 
     def features(self, x: Tensor) -> Tensor:
-        return self.backbone(x)
+        feats: Tensor = self.backbone(x)
+        return feats
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x))
+        logits: Tensor = self.head(self.features(x))
+        return logits
 
 
 @dataclass(frozen=True, kw_only=True)

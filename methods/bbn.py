@@ -56,7 +56,7 @@ def find_last_block(model: nn.Module) -> str:
     Raises ``ValueError`` naming the model class when it cannot split it.
     """
     if isinstance(model, timm.models.resnet.ResNet):
-        return f"layer4.{len(model.layer4) - 1}"
+        return f"layer4.{len(list(model.get_submodule('layer4').children())) - 1}"
     for attr in _STAGE_CONTAINERS:
         container = getattr(model, attr, None)
         if isinstance(container, (nn.Sequential, nn.ModuleList)) and len(container) > 0:
@@ -82,12 +82,14 @@ class _BranchSwitch(nn.Module):
         self.mode = "conventional"
 
     def forward(self, x: Tensor) -> Tensor:
+        out: Tensor
         if self.mode == "conventional":
-            return self.conventional(x)
-        if self.mode == "rebalancing":
-            return self.rebalancing(x)
-        # "both": stack the two branch outputs along the batch dimension.
-        return torch.cat([self.conventional(x), self.rebalancing(x)], dim=0)
+            out = self.conventional(x)
+        elif self.mode == "rebalancing":
+            out = self.rebalancing(x)
+        else:  # "both": stack the two branch outputs along the batch dimension.
+            out = torch.cat([self.conventional(x), self.rebalancing(x)], dim=0)
+        return out
 
 
 class BBNBackbone(nn.Module):
@@ -116,12 +118,17 @@ class BBNBackbone(nn.Module):
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child_name, _BranchSwitch(getattr(parent, child_name)))
         self.model = model
-        self.feat_dim: int = int(model.num_features)
+        num_features = model.num_features  # timm models: the pooled feature width
+        if not isinstance(num_features, int):
+            raise TypeError(f"BBNBackbone needs a timm model with an int `num_features`, got {num_features!r}")
+        self.feat_dim: int = num_features
 
     @property
     def switch(self) -> _BranchSwitch:
         """The module standing in for the duplicated block inside ``model``."""
-        return self.model.get_submodule(self.block_name)  # type: ignore[return-value]
+        switch = self.model.get_submodule(self.block_name)
+        assert isinstance(switch, _BranchSwitch), f"{self.block_name} is a {type(switch).__name__}"
+        return switch
 
     @property
     def conventional_block(self) -> nn.Module:

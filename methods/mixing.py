@@ -88,9 +88,11 @@ def cutmix_box_at(height: int, width: int, lam: float, cy: int, cx: int) -> tupl
     cut_h, cut_w = int(height * cut), int(width * cut)
     y0, x0 = cy - cut_h // 2, cx - cut_w // 2
     y1, x1 = y0 + cut_h, x0 + cut_w
-    clip_y = lambda v: min(max(v, 0), height)
-    clip_x = lambda v: min(max(v, 0), width)
-    return clip_y(y0), clip_y(y1), clip_x(x0), clip_x(x1)
+
+    def clip(v: int, size: int) -> int:
+        return min(max(v, 0), size)
+
+    return clip(y0, height), clip(y1, height), clip(x0, width), clip(x1, width)
 
 
 def cutmix_box(height: int, width: int, lam: float, rng: torch.Generator) -> tuple[int, int, int, int]:

@@ -40,7 +40,8 @@ def _draw_within_classes(
 ) -> np.ndarray:
     """For each chosen class (index into the present classes) draw one image uniformly."""
     offsets = rng.integers(0, counts[class_choice]) if class_choice.size else class_choice
-    return order[starts[class_choice] + offsets].astype(np.int64)
+    drawn: np.ndarray = order[starts[class_choice] + offsets].astype(np.int64)
+    return drawn
 
 
 def _class_table(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,16 +1,14 @@
-"""Shared fixtures: the repository on sys.path and a per-session cache for prepared datasets."""
+"""Shared fixtures: a per-session cache for prepared datasets and result files for the statistics and site tests.
+
+The project is imported as installed (``pip install -e .``); test helpers as the ``tests`` package.
+"""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture(scope="session")

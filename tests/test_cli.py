@@ -144,3 +144,36 @@ def test_custom_protocol_file_is_used(cache_dir, tmp_path, capsys):
     mine.write_text(text.replace("epochs = 4", "epochs = 1"))
     assert main(["run", "--method", "CE", "--protocol", str(mine), "--results", str(tmp_path / "r")]) == 2
     assert "shipped protocol" in capsys.readouterr().err
+
+
+# -- one name per concept: the old option names still work, with a note -------------------------
+DEPRECATED_ALIASES = [
+    # (command, its required arguments, old, new, namespace field)
+    (["run"], ["--all"], "--data-root", "--raw-root", "raw_root"),
+    (["datasets", "prepare"], ["skin7"], "--raw", "--raw-root", "raw_root"),
+    (["datasets", "verify"], ["skin7"], "--raw", "--raw-root", "raw_root"),
+    (["leaderboard"], [], "--out", "--site", "site"),
+]
+
+
+@pytest.mark.parametrize("command, required, old, new, field", DEPRECATED_ALIASES)
+def test_deprecated_alias_parses_like_the_new_name_with_a_note(command, required, old, new, field, capsys):
+    from benchmark.cli import build_parser
+
+    parser = build_parser()
+    with_new = parser.parse_args([*command, *required, new, "somewhere"])
+    assert capsys.readouterr().err == ""
+    with_old = parser.parse_args([*command, *required, old, "somewhere"])
+    assert capsys.readouterr().err == f"note: {old} is deprecated; use {new} (same meaning)\n"
+    assert vars(with_old) == vars(with_new) and getattr(with_old, field) == Path("somewhere")
+    assert getattr(parser.parse_args([*command, *required, f"{old}=elsewhere"]), field) == Path("elsewhere")
+    assert getattr(parser.parse_args([*command, *required]), field) is None  # the default is untouched
+
+
+@pytest.mark.parametrize("command, required, old, new, field", DEPRECATED_ALIASES)
+def test_help_shows_the_new_name(command, required, old, new, field, capsys):
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = capsys.readouterr().out
+    assert f"{new} DIR" in out and f"({old}: deprecated alias)" in " ".join(out.split())
+    assert f"{old} " not in out  # the old name is not listed as an option of its own

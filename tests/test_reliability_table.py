@@ -123,13 +123,13 @@ def _truncated_predictions(w: Work) -> list[str]:
     w.some_results(predictions=True)
     preds = sorted(w.results.rglob("seed-1.preds.npz"))[0]
     preds.write_bytes(preds.read_bytes()[:40])
-    return ["leaderboard", "--results", str(w.results), "--out", str(w.root / "site")]
+    return ["leaderboard", "--results", str(w.results), "--site", str(w.root / "site")]
 
 
 def _outside_predictions(w: Work) -> list[str]:
     w.some_results()
     _edit_json(w.first_result(), lambda d: d.update(predictions_file="../../../../etc/x.npz"))
-    return ["leaderboard", "--results", str(w.results), "--out", str(w.root / "site")]
+    return ["leaderboard", "--results", str(w.results), "--site", str(w.root / "site")]
 
 
 def _manifest_edit(key: str) -> Callable[[Work], list[str]]:
@@ -150,7 +150,7 @@ def _short_labels(w: Work) -> list[str]:
 def _non_site_folder(w: Work) -> list[str]:
     w.some_results()
     w.file("mysite/notes.txt", "mine")
-    return ["leaderboard", "--results", str(w.results), "--out", str(w.root / "mysite")]
+    return ["leaderboard", "--results", str(w.results), "--site", str(w.root / "mysite")]
 
 
 def _reference(text: str) -> Callable[[Work], list[str]]:
@@ -306,15 +306,15 @@ CASES: list[BadInput] = [
     ),
     BadInput(
         "missing raw folder",
-        "datasets prepare skin7 --raw nowhere",
+        "datasets prepare skin7 --raw-root nowhere",
         "Download ISIC2018_Task3_Training_GroundTruth.csv",
-        lambda w: ["datasets", "prepare", "skin7", "--raw", str(w.root / "nowhere"), "--cache-dir", str(w.cache)],
+        lambda w: ["datasets", "prepare", "skin7", "--raw-root", str(w.root / "nowhere"), "--cache-dir", str(w.cache)],
     ),
     BadInput(
         "unknown MedMNIST flag",
         "datasets prepare medmnist-lt:nosuch",
         "unknown MedMNIST flag 'nosuch'",
-        lambda w: ["datasets", "prepare", "medmnist-lt:nosuch", "--raw", str(w.root), "--cache-dir", str(w.cache)],
+        lambda w: ["datasets", "prepare", "medmnist-lt:nosuch", "--raw-root", str(w.root), "--cache-dir", str(w.cache)],
     ),
     BadInput(
         "malformed --param",
@@ -359,19 +359,19 @@ CASES: list[BadInput] = [
     BadInput("truncated result JSON", "report --results results", "not a valid result file", _corrupt_result),
     BadInput(
         "truncated predictions file",
-        "leaderboard --results results --out site",
+        "leaderboard --results results --site site",
         "not a readable predictions file",
         _truncated_predictions,
     ),
     BadInput(
         "predictions file outside the results",
-        "leaderboard --results results --out site",
+        "leaderboard --results results --site site",
         "is outside the submission",
         _outside_predictions,
     ),
     BadInput(
         "site folder that is not a site",
-        "leaderboard --results results --out mysite",
+        "leaderboard --results results --site mysite",
         "is not a leaderboard site (no .medlt-site file); refusing to replace it",
         _non_site_folder,
     ),

@@ -62,8 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Compare with the reference; a broken result file refuses the check (exit 2, naming the file): a
     verdict must cover every run of the directory."""
-    from ..cli import UserError
-    from ..regression import (
+    from ..check import (
         ReferenceError,
         compare,
         format_comparisons,
@@ -71,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         reference_csv_from_frame,
         why_nothing_matches,
     )
+    from ..cli import UserError
     from ..results import atomic_write_bytes, load_results, results_frame
 
     if not args.results.is_dir():

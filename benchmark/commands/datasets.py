@@ -1,10 +1,10 @@
 """``datasets`` subcommand: prepare a dataset from its official files, show its statistics, list them all.
 
-    python -m benchmark datasets prepare NAME --raw DIR [--size PX] [--cache-dir DIR] [--seed N] [--workers N]
+    python -m benchmark datasets prepare NAME --raw-root DIR [--size PX] [--cache-dir DIR] [--seed N] [--workers N]
     python -m benchmark datasets info NAME [--size PX] [--cache-dir DIR] [--json]
     python -m benchmark datasets list [--cache-dir DIR]
     python -m benchmark datasets embed bloodcell-lt --source FILE.npz [--out FILE.npz]
-    python -m benchmark datasets verify NAME [--size PX] [--cache-dir DIR] [--raw DIR]   (exit 1 on a mismatch)
+    python -m benchmark datasets verify NAME [--size PX] [--cache-dir DIR] [--raw-root DIR]   (exit 1 on a mismatch)
 
 ``--param KEY=VALUE`` (repeatable) sets a construction field, e.g. ``-p rho=10`` for
 ``medmnist-lt:bloodmnist`` or ``-p split=patient`` for ``xray9``; ``info`` needs the same
@@ -42,45 +42,68 @@ def register(subparsers: Any) -> None:
     )
     sub = parser.add_subparsers(dest="datasets_command", metavar="{prepare,info,list,verify,embed}")
     sub.required = True
+    _add_prepare(sub)
+    _add_info(sub)
+    _add_verify(sub)
+    _add_embed(sub)
+    _add_list(sub)
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("name", help="dataset name (see `datasets list`), e.g. skin7 or medmnist-lt:bloodmnist")
-        p.add_argument("--size", type=int, default=None, help="cached image size in px (default: the dataset's)")
-        p.add_argument(
-            "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})"
-        )
-        p.add_argument("--seed", type=int, default=0, help="construction seed (default 0)")
-        p.add_argument(
-            "-p",
-            "--param",
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="construction parameter, e.g. rho=10 (repeatable)",
-        )
 
+def _add_identity_options(p: argparse.ArgumentParser) -> None:
+    """The options that name one prepared dataset: name, size, cache folder, seed, parameters."""
+    p.add_argument("name", help="dataset name (see `datasets list`), e.g. skin7 or medmnist-lt:bloodmnist")
+    p.add_argument("--size", type=int, default=None, help="cached image size in px (default: the dataset's)")
+    p.add_argument(
+        "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})"
+    )
+    p.add_argument("--seed", type=int, default=0, help="construction seed (default 0)")
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="construction parameter, e.g. rho=10 (repeatable)",
+    )
+
+
+def _add_raw_root(p: argparse.ArgumentParser, help_text: str) -> None:
+    """``--raw-root DIR`` (``--raw`` still accepted, with a deprecation note)."""
+    from ..cli import add_deprecated_alias
+
+    p.add_argument("--raw-root", type=Path, default=None, metavar="DIR", help=help_text)
+    add_deprecated_alias(p, "--raw", "--raw-root")
+
+
+def _add_prepare(sub: Any) -> None:
     prepare = sub.add_parser("prepare", help="decode, resize and cache a dataset from its official files")
-    common(prepare)
-    prepare.add_argument("--raw", type=Path, default=None, help="folder holding the official files")
+    _add_identity_options(prepare)
+    _add_raw_root(prepare, "folder holding the official files")
     prepare.add_argument("--workers", type=int, default=2, help="decoding processes (default 2)")
     prepare.set_defaults(func=cmd_prepare)
 
+
+def _add_info(sub: Any) -> None:
     info = sub.add_parser("info", help="statistics of a prepared dataset (from its manifest)")
-    common(info)
+    _add_identity_options(info)
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(func=cmd_info)
 
+
+def _add_verify(sub: Any) -> None:
     verify = sub.add_parser(
         "verify",
         help="recompute a prepared dataset's checksums and compare with its manifest",
         description="Recompute the label and split checksums and per-split counts of a prepared "
-        "dataset (and, with --raw, its source files' sha256) and compare them with "
+        "dataset (and, with --raw-root, its source files' sha256) and compare them with "
         "its manifest. Prints OK, or each mismatch and exits 1.",
     )
-    common(verify)
-    verify.add_argument("--raw", type=Path, default=None, help="folder holding the official files (checks them too)")
+    _add_identity_options(verify)
+    _add_raw_root(verify, "folder holding the official files (checks them too)")
     verify.set_defaults(func=cmd_verify)
 
+
+def _add_embed(sub: Any) -> None:
     embed = sub.add_parser(
         "embed",
         help="regenerate the embedded bloodcell-lt file from a BloodMNIST-format npz",
@@ -94,6 +117,8 @@ def register(subparsers: Any) -> None:
     )
     embed.set_defaults(func=cmd_embed)
 
+
+def _add_list(sub: Any) -> None:
     listing = sub.add_parser("list", help="registered datasets and whether they are prepared")
     listing.add_argument(
         "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})"
@@ -105,7 +130,9 @@ def register(subparsers: Any) -> None:
 def cmd_prepare(args: argparse.Namespace) -> int:
     try:
         builder = _builder(args)
-        ds = builder.prepare(args.raw, cache_root=args.cache_dir, size=args.size, workers=args.workers, progress=True)
+        ds = builder.prepare(
+            args.raw_root, cache_root=args.cache_dir, size=args.size, workers=args.workers, progress=True
+        )
     except DatasetError as e:
         return _error(e)
     print(f"prepared {ds.name} in {ds.root}")
@@ -141,14 +168,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     try:
         data = PreparedDataset.load(_require_prepared(args))
-        problems = verify_prepared(data, args.raw)
+        problems = verify_prepared(data, args.raw_root)
     except DatasetError as e:
         return _error(e)
     for problem in problems:
         print(f"mismatch: {data.root}: {problem}", file=sys.stderr)
     if problems:
         return 1
-    sources = f", {len(data.manifest.get('source_checksums', {}))} source files" if args.raw is not None else ""
+    sources = f", {len(data.manifest.get('source_checksums', {}))} source files" if args.raw_root is not None else ""
     print(f"OK {data.root}: labels, {len(data.splits)} splits, split counts{sources}")
     return 0
 
@@ -294,7 +321,7 @@ def _require_prepared(args: argparse.Namespace) -> Path:
         )
         raise DatasetError(
             f"{builder.id} is not prepared at {size} px in {args.cache_dir}; run `python -m benchmark"
-            f" datasets prepare {args.name} --raw DIR --cache-dir {args.cache_dir}{extra}` first"
+            f" datasets prepare {args.name} --raw-root DIR --cache-dir {args.cache_dir}{extra}` first"
         )
     return folder
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..cli import add_deprecated_alias
+
     p = sub.add_parser(
         "leaderboard",
         help="write the static leaderboard site of a results directory",
@@ -16,12 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
     p.add_argument(
-        "--out",
+        "--site",
         type=Path,
         default=None,
+        metavar="DIR",
         help="output folder, replaced as a whole when it is a site this tool wrote (default: site/, "
         "which is not replaced when it holds the site of another results directory)",
     )
+    add_deprecated_alias(p, "--out", "--site")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
     p.add_argument(
         "--tolerance",
@@ -36,15 +40,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
-    out = args.out or Path("site")
+    site = args.site or Path("site")
     index = write_site(
         args.results,
-        out,
+        site,
         n_resamples=args.resamples,
         tolerance=args.tolerance,
-        replace_other_results=args.out is not None,
+        replace_other_results=args.site is not None,
     )
-    print(f"leaderboard site written to {out}; open {index.resolve().as_uri()}")
+    print(f"leaderboard site written to {site}; open {index.resolve().as_uri()}")
     return 0
 
 

@@ -15,6 +15,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train and evaluate methods. Finished runs are skipped, a killed run resumes, "
         "and the Table-2 summary is printed at the end.",
     )
+    _add_grid_options(p)
+    _add_data_options(p)
+    _add_execution_options(p)
+    _add_site_options(p)
+    p.set_defaults(func=run)
+
+
+def _add_grid_options(p: argparse.ArgumentParser) -> None:
+    """What to run: methods, datasets, backbones, seeds, protocol."""
     p.add_argument("--all", action="store_true", help="every registered method")
     p.add_argument(
         "--method",
@@ -39,11 +48,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="N", help="seeds (default: 0 1 2)")
     p.add_argument("--protocol", default="quick", help="quick (default), paper, smoke, or a .toml file")
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    """Where results and data live, and how datasets are built."""
+    from ..cli import add_deprecated_alias
+
     p.add_argument("--results", type=Path, default=Path("results"), help="results directory (default: results/)")
     p.add_argument(
         "--cache-dir", type=Path, default=None, help="prepared datasets (default: $MEDLT_CACHE or ~/.cache/medlt-bench)"
     )
-    p.add_argument("--data-root", type=Path, default=None, help="folder with the dataset's official files")
+    p.add_argument(
+        "--raw-root", type=Path, default=None, metavar="DIR", help="folder with the dataset's official files"
+    )
+    add_deprecated_alias(p, "--data-root", "--raw-root")
     p.add_argument(
         "-p",
         "--dataset-param",
@@ -53,6 +71,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dataset construction parameter, as `datasets prepare -p` takes it (repeatable; applies to "
         "every --dataset; seed=N sets the construction seed), e.g. -p split=patient for xray9",
     )
+
+
+def _add_execution_options(p: argparse.ArgumentParser) -> None:
+    """Where and how the jobs run."""
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--weights", type=Path, default=None, help="pretrained backbone weights file (offline machines)")
     p.add_argument(
@@ -67,6 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="Ray cluster address ('auto' joins a running cluster; default: start a local Ray instance)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _add_site_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--site",
         type=Path,
@@ -76,40 +101,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "left alone when it holds the site of another results directory)",
     )
     p.add_argument("--no-site", action="store_true", help="do not write the leaderboard site")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import datasets
-    from methods import create_method, method_entries
 
-    from ..backbones import check_backbone
-    from ..cli import UserError
-    from ..grid import GridRunner, GridSettings, dataset_builder, expand_grid
-    from ..protocol import load_protocol
-    from ..report import format_table2, table2
-    from ..results import load_results
-    from .datasets import parse_params
+    from ..grid import GridRunner, GridSettings
 
-    if not args.all and not args.method:
-        raise UserError("name methods with --method NAME (repeatable) or run them all with --all")
-    _check_seeds(args.seeds)
-    _check_results_dir(args.results)
-    protocol = load_protocol(args.protocol)
-    methods = [e.create() for e in method_entries()] if args.all else []
-    methods += [create_method(m) for m in args.method if not (args.all and _registered(m))]
-    _check_distinct_ids(methods)
-    dataset_names = args.dataset or [datasets.DEFAULT_DATASET]
-    dataset_params = parse_params(args.dataset_param)
-    for name in dataset_names:  # unknown names and parameters fail here, before any work
-        dataset_builder(name, dataset_params)
-    runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol)
-    for backbone, pretrained in sorted({(r.backbone, r.protocol.pretrained) for r in runs}):
-        check_backbone(backbone, pretrained, args.weights)  # unknown names, missing weights: fail before any work
+    runs, dataset_params = _plan(args)
     settings = GridSettings(
         results_dir=args.results,
         cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
-        data_root=args.data_root,
+        raw_root=args.raw_root,
         device=args.device,
         weights_file=args.weights,
         progress=not args.quiet,
@@ -128,30 +131,74 @@ def run(args: argparse.Namespace) -> int:
         f"{counts['locked']} held by another worker ({wall:.1f} s)",
         file=sys.stderr,
     )
+    _print_summary(args.results, runs)
+    if not args.no_site:
+        _write_site(args.results, args.site)
+    if counts["failed"]:
+        print(f"{counts['failed']} runs failed: their result files hold the error (status 'failed')", file=sys.stderr)
+    return 1 if counts["failed"] else 0
+
+
+def _plan(args: argparse.Namespace) -> tuple[list, dict]:
+    """The grid's runs and dataset parameters; every user error (names, seeds, parameters, backbones)
+    fails here, before any work."""
+    import datasets
+    from methods import create_method, method_entries
+
+    from ..backbones import check_backbone
+    from ..cli import UserError
+    from ..grid import dataset_builder, expand_grid
+    from ..protocol import load_protocol
+    from .datasets import parse_params
+
+    if not args.all and not args.method:
+        raise UserError("name methods with --method NAME (repeatable) or run them all with --all")
+    _check_seeds(args.seeds)
+    _check_results_dir(args.results)
+    protocol = load_protocol(args.protocol)
+    methods = [e.create() for e in method_entries()] if args.all else []
+    methods += [create_method(m) for m in args.method if not (args.all and _registered(m))]
+    _check_distinct_ids(methods)
+    dataset_names = args.dataset or [datasets.DEFAULT_DATASET]
+    dataset_params = parse_params(args.dataset_param)
+    for name in dataset_names:  # unknown names and parameters fail here, before any work
+        dataset_builder(name, dataset_params)
+    runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol)
+    for backbone, pretrained in sorted({(r.backbone, r.protocol.pretrained) for r in runs}):
+        check_backbone(backbone, pretrained, args.weights)  # unknown names, missing weights: fail before any work
+    return runs, dataset_params
+
+
+def _print_summary(results_dir: Path, runs: list) -> None:
+    """Table 2 of this grid's runs (warnings on stderr)."""
+    from ..report import format_table2, table2
+    from ..results import load_results
+
     wanted = {(r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) for r in runs}
     # This summary warns about, and leaves out, a broken file of another run instead of failing: the
     # grid's own runs are saved by now. `report`, `check` and the site refuse such a directory.
     results = [
         r
-        for r in load_results(args.results, on_invalid=_warn_left_out)
+        for r in load_results(results_dir, on_invalid=_warn_left_out)
         if (r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) in wanted
     ]
     summary, warnings_ = table2(results, warn=False)
     for w in warnings_:
         print(f"warning: {w}", file=sys.stderr)
     print(format_table2(summary))
-    if not args.no_site:
-        from .leaderboard import write_site
 
-        site = args.site or args.results.resolve().parent / "site"
-        try:  # the default location never replaces the site of another results directory
-            index = write_site(args.results, site, replace_other_results=args.site is not None)
-            print(f"leaderboard site: open {index.resolve().as_uri()}", file=sys.stderr)
-        except UserError as e:  # the runs are done and saved; a site problem must not fail them
-            print(f"warning: leaderboard site not written: {e}", file=sys.stderr)
-    if counts["failed"]:
-        print(f"{counts['failed']} runs failed: their result files hold the error (status 'failed')", file=sys.stderr)
-    return 1 if counts["failed"] else 0
+
+def _write_site(results_dir: Path, site: Path | None) -> None:
+    """The leaderboard site at the end of a grid; a problem is a warning, never a failure of the runs."""
+    from ..cli import UserError
+    from .leaderboard import write_site
+
+    where = site or results_dir.resolve().parent / "site"
+    try:  # the default location never replaces the site of another results directory
+        index = write_site(results_dir, where, replace_other_results=site is not None)
+        print(f"leaderboard site: open {index.resolve().as_uri()}", file=sys.stderr)
+    except UserError as e:  # the runs are done and saved; a site problem must not fail them
+        print(f"warning: leaderboard site not written: {e}", file=sys.stderr)
 
 
 def _check_distinct_ids(methods: list) -> None:

@@ -50,7 +50,9 @@ class BBN(Method):
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         if batch.paired_images is None or batch.paired_labels is None:
             raise ValueError("BBN needs the reversed-sampled paired batch (paired_sampling)")
-        bbn: BBNBackbone = model.backbone  # type: ignore[assignment]
+        bbn = model.backbone
+        if not isinstance(bbn, BBNBackbone):
+            raise TypeError(f"BBN trains a model from BBN.build (a BBNBackbone), got a {type(bbn).__name__}")
         f_c, f_r = bbn.forward_branches(batch.images, batch.paired_images)
         alpha = self.alpha(info)
         logits = model.head(bbn_mix_features(f_c, f_r, alpha))

@@ -65,7 +65,7 @@ class CBFocal(Method):
             head.bias.fill_(-math.log(num_classes - 1) if num_classes > 1 else 0.0)
         return Classifier(backbone, feat_dim, head)
 
-    def class_weights(self, info: StepInfo) -> Tensor | None:
+    def class_weights(self, info: StepInfo) -> Tensor:
         return info.memo(
             ("class_balanced", self.beta),
             lambda: class_balanced_weights(info.class_counts, self.beta).to(info.class_counts.device),

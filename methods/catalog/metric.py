@@ -38,6 +38,13 @@ class ClassCenters(nn.Module):
         self.centers = nn.Parameter(torch.randn(num_classes, feat_dim))
 
 
+def _class_centers(model: Classifier) -> nn.Parameter:
+    """The centres of a model built by :meth:`CECT.build` (``extras["centers"]``)."""
+    module = model.extras["centers"]
+    assert isinstance(module, ClassCenters), f"extras['centers'] is a {type(module).__name__}"
+    return module.centers
+
+
 @register_method(variants=("cRW",))
 @dataclass(frozen=True, kw_only=True)
 class CECT(Method):
@@ -74,7 +81,7 @@ class CECT(Method):
         )
 
     def param_groups(self, model: Classifier) -> list[dict[str, Any]]:
-        centers = model.extras["centers"].centers
+        centers = _class_centers(model)
         rest = [p for p in model.parameters() if p.requires_grad and p is not centers]
         return [
             {"params": rest},
@@ -84,7 +91,7 @@ class CECT(Method):
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         feats = full_precision(model.features(batch.images))
         ce = F.cross_entropy(model.head(feats), batch.labels)
-        centers = model.extras["centers"].centers
+        centers = _class_centers(model)
         ct = center_loss(feats, batch.labels, centers.detach())  # backbone: λ · ∇L_CT
         ct_centers = center_loss(feats.detach(), batch.labels, centers)  # centres: ∇L_CT, adds 0 to the value
         loss = ce + self.metric_weight * ct + (ct_centers - ct_centers.detach())

@@ -25,7 +25,8 @@ class ScaledHead(nn.Module):
         self.scales = nn.Parameter(torch.ones(num_classes))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.base(x) * self.scales
+        logits: Tensor = self.base(x)
+        return logits * self.scales
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ def logit_adjustment(class_counts: Tensor, tau: float) -> Tensor:
 class LogitAdjustedHead(nn.Module):
     """``base(x) + adjustment``: a frozen head with a fixed per-class offset; ``tau`` says which τ."""
 
+    adjustment: Tensor  # a buffer (moves with the module, saved in its state dict)
+
     def __init__(self, base: nn.Module, adjustment: Tensor, tau: float) -> None:
         super().__init__()
         self.base = frozen(base)
@@ -35,7 +37,8 @@ class LogitAdjustedHead(nn.Module):
         self.register_buffer("adjustment", adjustment.detach().clone())
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.base(x) + self.adjustment
+        logits: Tensor = self.base(x)
+        return logits + self.adjustment
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,14 @@ from .kind import TAU_GRID, Stage2Kind, frozen, linear_head
 
 def tau_normalised_weight(weight: Tensor, tau: float) -> Tensor:
     """``weight`` (C, d) with row ``c`` divided by ``‖w_c‖₂^τ`` (the official ``pnorm(weights, p)``)."""
-    return weight / torch.linalg.vector_norm(weight, ord=2, dim=1, keepdim=True).pow(tau)
+    norms: Tensor = torch.linalg.vector_norm(weight, ord=2, dim=1, keepdim=True)
+    return weight / norms.pow(tau)
 
 
 class TauNormalisedHead(nn.Module):
     """Logits ``x @ w̃ᵀ`` with the τ-normalised weights (a frozen buffer) and no bias; ``tau`` says which τ."""
+
+    weight: Tensor  # a buffer (moves with the module, saved in its state dict)
 
     def __init__(self, weight: Tensor, tau: float) -> None:
         super().__init__()

@@ -68,7 +68,7 @@ def test_run_summary_skips_a_corrupt_unrelated_result_and_publishers_refuse(smok
     for command in (
         ["report", "--results", str(root)],
         ["check", "--results", str(root)],
-        ["leaderboard", "--results", str(root), "--out", str(tmp_path / "site")],
+        ["leaderboard", "--results", str(root), "--site", str(tmp_path / "site")],
     ):
         assert main(command) == 2, command  # publishing a table or a site from a broken directory is refused
         _one_error_line(capsys.readouterr().err, str(bad), "not a valid result file", "line 1")
@@ -90,7 +90,7 @@ def test_truncated_predictions_file_is_named(smoke_results, cache_dir, tmp_path,
     out = capsys.readouterr().out
     rel = preds.relative_to(root).as_posix().replace(".preds.npz", ".json")
     assert f"{rel}: predictions_file: " in out and "seed-1.preds.npz" in out and "not a readable" in out, out
-    assert main(["leaderboard", "--results", str(root), "--out", str(tmp_path / "site"), "--resamples", "10"]) == 2
+    assert main(["leaderboard", "--results", str(root), "--site", str(tmp_path / "site"), "--resamples", "10"]) == 2
     _one_error_line(capsys.readouterr().err, str(preds), "not a readable predictions file")
     assert not (tmp_path / "site").exists()
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_raw import SKIN7_CLASSES, write_medmnist
 
 import datasets
 from benchmark.cli import main
 from benchmark.results import read_result
 from datasets import DatasetError, PreparedDataset, create_builder
 from datasets.card import count_mismatch
+from tests.datasets.fake_raw import SKIN7_CLASSES, write_medmnist
 
 BLOOD = [30, 27, 23, 20, 17, 15, 13, 11]  # 8 BloodMNIST classes, each above the rho-3 profile 30 ... 10
 
@@ -45,7 +45,7 @@ def test_switching_raw_file_is_refused(tmp_path):
     assert builder.load(tmp_path / "cache", size=8, raw_root=tmp_path / "empty", progress=False).root == first.root
 
 
-def test_run_with_another_data_root_is_refused(tmp_path, capsys):
+def test_run_with_another_raw_root_is_refused(tmp_path, capsys):
     blood_raw(tmp_path / "a")
     blood_raw(tmp_path / "b", train=[b + 1 for b in BLOOD])
     argv = [
@@ -69,9 +69,9 @@ def test_run_with_another_data_root_is_refused(tmp_path, capsys):
         "--quiet",
         "--no-site",
     ]
-    assert main(argv + ["--data-root", str(tmp_path / "a")]) == 0
+    assert main(argv + ["--raw-root", str(tmp_path / "a")]) == 0
     capsys.readouterr()
-    assert main(argv + ["--data-root", str(tmp_path / "b")]) == 2  # finished results, other raw file: not "done"
+    assert main(argv + ["--raw-root", str(tmp_path / "b")]) == 2  # finished results, other raw file: not "done"
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "was prepared from another bloodmnist.npz" in err
 
@@ -121,7 +121,7 @@ def test_counts_against_the_card():
 
 
 def test_prepare_cli_warns_on_counts_other_than_the_card(tmp_path, capsys):
-    from fake_raw import write_skin7
+    from tests.datasets.fake_raw import write_skin7
 
     write_skin7(tmp_path / "raw", {c: 8 for c in SKIN7_CLASSES})
     assert (
@@ -130,7 +130,7 @@ def test_prepare_cli_warns_on_counts_other_than_the_card(tmp_path, capsys):
                 "datasets",
                 "prepare",
                 "skin7",
-                "--raw",
+                "--raw-root",
                 str(tmp_path / "raw"),
                 "--cache-dir",
                 str(tmp_path / "cache"),
@@ -239,7 +239,7 @@ def test_verify_reports_ok_or_the_mismatch(tmp_path, capsys):
     ds = create_builder("medmnist-lt:bloodmnist", rho=3).prepare(tmp_path / "raw", cache, size=8, progress=False)
     argv = ["datasets", "verify", "medmnist-lt:bloodmnist", "-p", "rho=3", "--size", "8", "--cache-dir", str(cache)]
     capsys.readouterr()
-    assert main(argv + ["--raw", str(tmp_path / "raw")]) == 0
+    assert main(argv + ["--raw-root", str(tmp_path / "raw")]) == 0
     assert capsys.readouterr().out.startswith(f"OK {ds.root}: labels, 3 splits, split counts, 1 source files")
     # two labels swapped: counts, shapes and ranges still agree (load passes), the checksum does not
     labels = np.load(ds.root / "labels.npy")
@@ -247,7 +247,7 @@ def test_verify_reports_ok_or_the_mismatch(tmp_path, capsys):
     labels[[i, j]] = labels[[j, i]]
     np.save(ds.root / "labels.npy", labels)
     blood_raw(tmp_path / "raw", train=[b + 1 for b in BLOOD])
-    assert main(argv + ["--raw", str(tmp_path / "raw")]) == 1
+    assert main(argv + ["--raw-root", str(tmp_path / "raw")]) == 1
     err = capsys.readouterr().err
     assert "mismatch:" in err and "labels: sha256" in err and "source file" in err and "bloodmnist.npz" in err
     assert main(["datasets", "verify", "digits-lt", "--size", "7", "--cache-dir", str(cache)]) == 2  # not prepared

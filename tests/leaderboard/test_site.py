@@ -278,10 +278,19 @@ def test_build_replaces_a_site_but_not_another_folder(board_results, tmp_path):
 
 def test_leaderboard_command(board_results, tmp_path, capsys):
     assert (
-        main(["leaderboard", "--results", str(board_results), "--out", str(tmp_path / "s"), "--resamples", "20"]) == 0
+        main(["leaderboard", "--results", str(board_results), "--site", str(tmp_path / "s"), "--resamples", "20"]) == 0
     )
     assert "open file://" in capsys.readouterr().out and (tmp_path / "s/index.html").exists()
-    assert main(["leaderboard", "--results", str(tmp_path / "none"), "--out", str(tmp_path / "s")]) == 2
+    assert main(["leaderboard", "--results", str(tmp_path / "none"), "--site", str(tmp_path / "s")]) == 2
+
+
+def test_leaderboard_command_deprecated_out_still_writes_the_site(board_results, tmp_path, capsys):
+    assert (
+        main(["leaderboard", "--results", str(board_results), "--out", str(tmp_path / "s"), "--resamples", "10"]) == 0
+    )
+    out, err = capsys.readouterr()
+    assert err == "note: --out is deprecated; use --site (same meaning)\n"
+    assert f"leaderboard site written to {tmp_path / 's'}" in out and (tmp_path / "s/index.html").exists()
 
 
 def test_run_writes_the_site_next_to_the_results(smoke_results, cache_dir, tmp_path, capsys):

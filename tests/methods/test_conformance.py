@@ -1,10 +1,10 @@
 """Conformance: every registered method, through the same contract.
 
-One module, parametrized over :func:`methods.method_entries` (test ids are method ids): build on a
-tiny long-tailed batch, one SGD step gives a finite loss and moves what it should, the engine's
-stage 1 and stage 2 run on it (stage 2 moves only the head, as its kind declares), the same seed
-gives the same loss, stage-1 keys are shared exactly within a family (X, X→cRW, X→τ-norm, …), and
-hyper-parameters survive the result JSON.
+The generic checks are public (:mod:`methods.testing`, what a plug-in author runs on their own class):
+``test_public_checks`` runs each of them on every registered row (test ids ``<method id>-<check>``).
+What stays here is this project's: the paper's rows and order, which parts of the model a step must
+move (SC's head gets no gradient), the engine's stage 1 and stage 2 on each row, stage-1 keys shared
+exactly within a family (X, X→cRW, X→τ-norm, …), and hyper-parameters through the result JSON.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import json
 
 import numpy as np
 import pytest
-import timm
 import torch
 
 from benchmark import engine
@@ -23,8 +22,9 @@ from benchmark.cli import main
 from benchmark.data import ImageBank
 from benchmark.protocol import load_protocol
 from benchmark.schema import Provenance, RunResult, RunSpec
-from methods import Batch, Classifier, Method, StepInfo, create_method, method_entries
+from methods import Classifier, create_method, method_entries
 from methods.registry import MethodEntry
+from methods.testing import NUM_CLASSES, SIZE, one_step, parametrize_with_checks, tiny_model
 
 EXPECTED_NAMES = [
     "CE",
@@ -59,54 +59,16 @@ BUILTIN = [e for e in ENTRIES if e.cls.__module__.startswith("methods.catalog.")
 #: Parts of the stage-1 model that a step must leave alone (SC has no CE term: its head gets no gradient).
 NO_GRADIENT = {"sc": {"head"}}
 
-# A tiny long-tailed problem: 4 classes, batch of 12 with 5/4/2/1 images, training counts 40/20/8/2.
-NUM_CLASSES = 4
-LABELS = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3])
-COUNTS = torch.tensor([40.0, 20.0, 8.0, 2.0])
-SIZE = 16
-
 
 @pytest.fixture(params=ENTRIES, ids=[e.id for e in ENTRIES])
 def entry(request: pytest.FixtureRequest) -> MethodEntry:
     return request.param
 
 
-def build(method: Method, seed: int = 0) -> Classifier:
-    torch.manual_seed(seed)
-    backbone = timm.create_model("test_resnet", pretrained=False, num_classes=0)
-    return method.build(backbone, int(backbone.num_features), NUM_CLASSES, COUNTS.clone())
-
-
-def make_batch(method: Method, seed: int = 0) -> Batch:
-    g = torch.Generator().manual_seed(seed)
-    views = tuple(torch.randn(len(LABELS), 3, SIZE, SIZE, generator=g) for _ in range(max(1, method.views)))
-    batch = Batch(images=views[0], labels=LABELS.clone(), views=views)
-    if method.paired_sampling:
-        batch.paired_images = torch.randn(len(LABELS), 3, SIZE, SIZE, generator=g)
-        batch.paired_labels = LABELS[torch.randperm(len(LABELS), generator=g)]
-    return batch
-
-
-def step_info(epoch: int = 3, epochs: int = 4, seed: int = 0) -> StepInfo:
-    # epoch 3 of 4: DRW weights are on (from floor(0.8 * 4) = 3) and BBN's α = 1 - (3/4)² is strictly inside (0, 1).
-    return StepInfo(
-        epoch=epoch,
-        epochs=epochs,
-        step=epoch,
-        steps_per_epoch=1,
-        class_counts=COUNTS.clone(),
-        generator=torch.Generator().manual_seed(seed),
-    )
-
-
-def one_step(method: Method, model: Classifier, seed: int = 0) -> torch.Tensor:
-    optimizer = torch.optim.SGD(method.param_groups(model), lr=0.1, momentum=0.9)
-    model.train()
-    loss = method.training_step(model, make_batch(method, seed), step_info(seed=seed))["loss"]
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
+@parametrize_with_checks(ENTRIES)
+def test_public_checks(method: MethodEntry, check) -> None:
+    """Every check of :func:`methods.testing.method_checks` on every registered row."""
+    check(method)
 
 
 def parts(model: Classifier) -> dict[str, dict[str, torch.Tensor]]:
@@ -142,22 +104,9 @@ def test_list_methods_shows_every_row(capsys: pytest.CaptureFixture[str]) -> Non
         assert (f"({e.rebalance.suffix})" in row) if e.rebalance else "one-stage" in row
 
 
-def test_documented(entry: MethodEntry) -> None:
-    cls = entry.cls
-    assert cls.__doc__ and len(cls.__doc__.strip()) > 40, "the docstring says what the method is"
-    assert cls.description and "\n" not in cls.description
-    method = entry.create()  # every hyper-parameter has its docs/methods.md default
-    assert method.display_name == entry.name and method.method_id == entry.id
-    assert method.views >= 1 and method.sampling in ("instance", "class_balanced", "reversed")
-    assert method.paired_sampling in (None, "instance", "class_balanced", "reversed")
-
-
 def test_training_step_updates_what_it_should(entry: MethodEntry) -> None:
     method = entry.create()
-    model = build(method)
-    groups = method.param_groups(model)
-    in_groups = [id(p) for g in groups for p in g["params"]]
-    assert sorted(in_groups) == sorted(id(p) for p in model.parameters()), "every parameter in exactly one group"
+    model = tiny_model(method)
     before = parts(model)
     loss = one_step(method, model)
     assert loss.ndim == 0 and torch.isfinite(loss)
@@ -167,12 +116,6 @@ def test_training_step_updates_what_it_should(entry: MethodEntry) -> None:
     for part in before:
         changed = any(not torch.equal(before[part][n], after[part][n]) for n in before[part])
         assert changed == (part not in frozen), f"{part} {'unchanged' if not changed else 'changed'}"
-
-
-def test_same_seed_same_loss(entry: MethodEntry) -> None:
-    method = entry.create()
-    first, second = (one_step(method, build(method, seed=1), seed=1) for _ in range(2))
-    assert torch.equal(first, second)
 
 
 def tiny_split() -> engine.TrainSplit:
@@ -190,7 +133,7 @@ def test_engine_stages(entry: MethodEntry) -> None:
     protocol = load_protocol("smoke")  # 16 px, 2 epochs; the 20 images make one batch per epoch
     data, device = tiny_split(), torch.device("cpu")
     method = entry.create()
-    model = engine.train_stage1(method, build(method), data, protocol, device, seed=0)
+    model = engine.train_stage1(method, tiny_model(method), data, protocol, device, seed=0)
     preds = engine.predict(model, data.bank, protocol, device)
     assert preds.shape == (len(data.bank),) and preds.min() >= 0 and preds.max() < NUM_CLASSES
     if not method.two_stage:
@@ -253,19 +196,3 @@ def test_hyperparameters_round_trip_through_the_result_json(entry: MethodEntry) 
     again = create_method(loaded.spec.method_id, **loaded.hyperparameters)
     assert again == method and type(again) is type(method)
     assert again.stage1_key() == loaded.stage1_key
-    # Non-default values survive too.
-    changed = {
-        k: (v * 2 if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
-        for k, v in method.hyperparameters().items()
-    }
-    assert create_method(entry.id, **json.loads(json.dumps(changed))).hyperparameters() == changed
-
-
-def test_mixed_precision_step(entry: MethodEntry) -> None:
-    """Under bf16 autocast (the engine's CUDA setting; CPU autocast here) the loss is finite and fp32."""
-    method = entry.create()
-    model = build(method)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
-        loss = method.training_step(model, make_batch(method), step_info())["loss"]
-    assert loss.dtype == torch.float32 and torch.isfinite(loss)
-    loss.backward()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import official_long_tail as official
 import pytest
 import torch
 import torch.nn.functional as F
@@ -24,6 +23,7 @@ from methods.losses import (
     logit_adjusted_cross_entropy,
     supcon_loss,
 )
+from tests.methods import official_long_tail as official
 
 COUNTS = torch.tensor([500.0, 231.0, 107.0, 50.0, 23.0, 11.0, 5.0])
 TOL = {"rtol": 1e-9, "atol": 1e-12}

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import official_long_tail as official
 import pytest
 import timm
 import torch
@@ -25,6 +24,7 @@ from methods import (
 from methods.bcl import BCLMLP
 from methods.heads import NormedLinear
 from methods.losses import balanced_softmax_loss, logit_adjusted_cross_entropy
+from tests.methods import official_long_tail as official
 
 LABELS = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3])
 COUNTS = torch.tensor([40.0, 20.0, 8.0, 2.0])

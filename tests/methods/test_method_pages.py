@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.catalog import method_facts
+from benchmark.facts import method_facts
 from leaderboard.site import safe_url
 from methods.registry import method_entries
 

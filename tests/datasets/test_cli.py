@@ -6,9 +6,9 @@ import argparse
 import json
 
 import pytest
-from fake_raw import SKIN7_CLASSES, write_skin7
 
 from benchmark.commands import datasets as datasets_cmd
+from tests.datasets.fake_raw import SKIN7_CLASSES, write_skin7
 
 
 def run(argv, capsys):
@@ -26,7 +26,7 @@ def test_prepare_info_list_skin7(tmp_path, capsys):
     write_skin7(tmp_path / "raw", counts)
     cache = tmp_path / "cache"
     code, out, err = run(
-        ["prepare", "skin7", "--raw", tmp_path / "raw", "--size", 8, "--cache-dir", cache, "--workers", 1], capsys
+        ["prepare", "skin7", "--raw-root", tmp_path / "raw", "--size", 8, "--cache-dir", cache, "--workers", 1], capsys
     )
     assert code == 0, err
     assert "prepared skin7 in" in out and str(cache) in out
@@ -71,11 +71,22 @@ def test_info_json_digits_demo(tmp_path, capsys):
     assert code == 2 and "datasets prepare digits-lt" in err and "--size 8" in err and "-p rho=5" in err
 
 
+def test_prepare_deprecated_raw_still_works(tmp_path, capsys):
+    write_skin7(tmp_path / "raw", {"MEL": 20, "NV": 60, "BCC": 16, "AKIEC": 12, "BKL": 24, "DF": 8, "VASC": 14})
+    argv = ["prepare", "skin7", "--raw", tmp_path / "raw", "--size", 8, "--cache-dir", tmp_path / "cache"]
+    code, out, err = run([*argv, "--workers", 1], capsys)
+    assert code == 0, err
+    assert err.startswith("note: --raw is deprecated; use --raw-root (same meaning)\n")
+    assert "prepared skin7 in" in out
+    code, out, err = run(["verify", *argv[1:]], capsys)  # same files, read through the old name
+    assert code == 0 and "source files" in out and "note: --raw is deprecated" in err
+
+
 @pytest.mark.parametrize(
     "argv, expect",
     [
-        (["prepare", "skin7", "--raw", "{tmp}/missing"], "error: skin7: the raw-data folder not found"),
-        (["prepare", "skin7", "--raw", "{tmp}"], "ISIC2018_Task3_Training_GroundTruth.csv not found"),
+        (["prepare", "skin7", "--raw-root", "{tmp}/missing"], "error: skin7: the raw-data folder not found"),
+        (["prepare", "skin7", "--raw-root", "{tmp}"], "ISIC2018_Task3_Training_GroundTruth.csv not found"),
         (["prepare", "nosuch"], "error: unknown dataset 'nosuch'; valid:"),
         (["prepare", "xray9", "-p", "split=random"], "split must be one of"),
         (["prepare", "skin7", "-p", "nosuchfield=1"], "bad --param"),

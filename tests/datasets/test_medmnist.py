@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_raw import PATHMNIST_REAL_TRAIN, assert_images_match_labels, write_medmnist
 
 from benchmark.commands.datasets import dataset_stats
 from datasets import DatasetError, create_builder, long_tailed_counts
+from tests.datasets.fake_raw import PATHMNIST_REAL_TRAIN, assert_images_match_labels, write_medmnist
 
 
 @pytest.fixture(autouse=True)

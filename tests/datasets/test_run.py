@@ -1,12 +1,11 @@
-"""A real builder end to end: PathMNIST-LT from an official-format npz through `run --data-root`."""
+"""A real builder end to end: PathMNIST-LT from an official-format npz through `run --raw-root`."""
 
 from __future__ import annotations
 
 import json
 
-from fake_raw import write_medmnist
-
 from benchmark.cli import main
+from tests.datasets.fake_raw import write_medmnist
 
 
 def test_run_pathmnist_lt_from_official_npz(tmp_path, capsys):
@@ -24,7 +23,7 @@ def test_run_pathmnist_lt_from_official_npz(tmp_path, capsys):
         "0",
         "--protocol",
         "smoke",
-        "--data-root",
+        "--raw-root",
         str(tmp_path / "raw"),
         "--cache-dir",
         str(tmp_path / "cache"),
@@ -69,7 +68,7 @@ def test_run_without_raw_files_says_what_to_download(tmp_path, capsys):
                 "pathmnist-lt",
                 "--method",
                 "CE",
-                "--data-root",
+                "--raw-root",
                 str(tmp_path),
                 "--cache-dir",
                 str(tmp_path / "cache"),

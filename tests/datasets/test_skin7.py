@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_raw import SKIN7_CLASSES, SKIN7_REAL_COUNTS, assert_images_match_labels, write_skin7
 
 from benchmark.commands.datasets import dataset_stats
 from datasets import DatasetError, create_builder
+from tests.datasets.fake_raw import SKIN7_CLASSES, SKIN7_REAL_COUNTS, assert_images_match_labels, write_skin7
 
 
 def test_skin7_tiny_counts_splits_classes_groups(tmp_path):

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmark.check import GOLDEN_SMOKE, compare, load_reference_csv, paper_reference
 from benchmark.cli import main
-from benchmark.regression import GOLDEN_SMOKE, compare, load_reference_csv, paper_reference
 from benchmark.results import results_frame
 
 METRIC = {"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}
@@ -81,7 +81,7 @@ def test_band_is_welchs_test_with_the_references_std_and_n():
     statistics) does not reject at 5 %."""
     from scipy.stats import ttest_ind_from_stats
 
-    from benchmark.regression import RefCell, allowed_band
+    from benchmark.check import RefCell, allowed_band
 
     rng = np.random.default_rng(0)
     for _ in range(200):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.io
-from fake_raw import assert_images_match_labels, write_dogs, write_flowers
 
 from datasets import DatasetError, create_builder, long_tailed_counts
 from datasets.flower_lt import FLOWER_NAMES
+from tests.datasets.fake_raw import assert_images_match_labels, write_dogs, write_flowers
 
 
 def expected_n_max(available_by_rank, rho):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fake_raw import XRAY9_CLASSES, XRAY9_REAL_COUNTS, assert_images_match_labels, write_xray9
 
 from datasets import DatasetError, create_builder
+from tests.datasets.fake_raw import XRAY9_CLASSES, XRAY9_REAL_COUNTS, assert_images_match_labels, write_xray9
 
 #: Rows that must be excluded: multi-label, dropped findings, normal images.
 EXCLUDED = [

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from .schema import group_metrics
 from .stats import METRICS
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
@@ -51,7 +52,8 @@ PAPER_TABLES = {
     5: "paper_table5_natural.csv",
 }
 PAPER_BACKBONE = "resnet50"
-METRIC_COLUMNS = {"all_mean": "all", "all": "all", "major": "major", "medium": "medium", "minor": "minor"}
+#: Reference CSV column -> metric short name (``all_mean`` is Table 2's name for ``all``).
+METRIC_COLUMNS = {"all_mean": "all", **{short: short for short in group_metrics()}}
 GOLDEN_SMOKE = REFERENCE_DIR / "golden_smoke_digits.csv"
 #: Seeds behind a reference mean when the reference does not say (the paper reports 3-seed means).
 REFERENCE_SEEDS = 3
@@ -103,7 +105,8 @@ def allowed_band(
     if s is None and s_ref is None:
         se, df = math.nan, math.nan
     elif s_ref is None or s is None:  # one side's spread stands in for the other's
-        known, dof = (s, n - 1) if s_ref is None else (s_ref, n_ref - 1)
+        known, dof = (s, n - 1) if s is not None else (s_ref, n_ref - 1)
+        assert known is not None  # both None is the branch above
         se, df = known * math.sqrt(1 / n + 1 / n_ref), float(dof)
     else:
         a, b = s * s / n, s_ref * s_ref / n_ref

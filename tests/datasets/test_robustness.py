@@ -9,9 +9,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fake_raw import SKIN7_CLASSES, XRAY9_CLASSES, write_dogs, write_flowers, write_skin7, write_xray9
 
 from datasets import DatasetError, create_builder
+from tests.datasets.fake_raw import SKIN7_CLASSES, XRAY9_CLASSES, write_dogs, write_flowers, write_skin7, write_xray9
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def test_missing_official_file_says_what_to_download(tmp_path, write, remove):
         builder.prepare(raw, tmp_path / "cache", size=8, workers=1, progress=False)
     msg = str(e.value)
     assert "\n" not in msg and remove.split("/")[-1] in msg and str(raw) in msg
-    assert builder.source_url in msg and "--raw" in msg  # what to download, from where, where to put it
+    assert builder.source_url in msg and "--raw-root" in msg  # what to download, from where, where to put it
     assert_nothing_left(tmp_path / "cache")
 
 
