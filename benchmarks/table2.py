@@ -22,30 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+
 #: The rows of the paper's Table 2, in its order (Table 3's ablations and the cited methods excluded).
-TABLE2 = [
-    "CE",
-    "CE→cRW",
-    "CE→cRS",
-    "CE-DRW",
-    "RS",
-    "RW",
-    "LDAM",
-    "LDAM→cRW",
-    "LDAM-DRW",
-    "Focal",
-    "Focal→cRW",
-    "CB-Focal",
-    "CB-Focal→cRW",
-    "Mixup",
-    "Mixup→cRW",
-    "CutMix",
-    "CutMix→cRW",
-    "BBN",
-    "CE+CT→cRW",
-    "CE+TP→cRW",
-    "CE+SC→cRW",
-]
+def paper_table2_rows() -> list[str]:
+    """The rows of the paper's Table 2, in its order, from the reference copy of the table (one source)."""
+    from benchmark.check import PAPER_TABLES, REFERENCE_DIR, load_reference_csv
+
+    return list(dict.fromkeys(cell.method for cell in load_reference_csv(REFERENCE_DIR / PAPER_TABLES[2])))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def table_rows(names: list[str], by_method: dict[str, list]) -> list[list[str]]:
+def table_rows(names: list[str], by_method: dict[str, list], n_paper: int) -> list[list[str]]:
     """Method, All / Major / Minor as mean ± std over seeds, the Minor difference to CE, seeds."""
     import numpy as np
 
@@ -79,7 +62,7 @@ def table_rows(names: list[str], by_method: dict[str, list]) -> list[list[str]]:
     ce_minor = stats([m.mcr_minor for m in by_method["CE"]])[0] if by_method["CE"] else float("nan")
     rows = []
     for i, name in enumerate(names):
-        if i == len(TABLE2):
+        if i == n_paper:
             rows.append(["-- beyond Table 2 --", "", "", "", "", ""])
         ms = by_method[name]
         if not ms:
@@ -103,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     from methods import create_method
     from methods.registry import method_entries
 
-    names = TABLE2 + ([e.name for e in method_entries() if e.name not in TABLE2] if args.rows == "all" else [])
+    paper = paper_table2_rows()
+    names = paper + ([e.name for e in method_entries() if e.name not in paper] if args.rows == "all" else [])
     args.dataset = args.dataset or datasets.DEFAULT_DATASET
     runs = expand_grid([args.dataset], [create_method(name) for name in names], [None], args.seeds, args.protocol)
     settings = GridSettings(
@@ -122,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         if (r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) in wanted:
             by_method[r.spec.method].append(r.metrics)
     header = ["Method", "All", "Major", "Minor", "ΔMinor vs CE", "seeds"]
-    rows = table_rows(names, by_method)
+    rows = table_rows(names, by_method, len(paper))
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
     print(
