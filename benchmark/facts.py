@@ -47,6 +47,7 @@ def method_facts(name: str) -> dict[str, Any] | None:
         "description": entry.cls.description,
         "reference": entry.cls.reference,
         "url": getattr(entry.cls, "url", "") or "",
+        "stage2_url": entry.rebalance.stage2.url if entry.rebalance is not None else "",
         "docstring": inspect.cleandoc(entry.cls.__doc__ or ""),
         "two_stage": entry.rebalance is not None,
         "defaults": defaults,

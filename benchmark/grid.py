@@ -200,6 +200,15 @@ class _JobContext:
     stage1_seconds: float
 
 
+def describe_row(method: Method) -> str:
+    """The one-line description of a row: the method's (or its docstring's first line), and for a two-stage
+    row what its stage 2 does (``CE→τ-norm`` is not plain cross-entropy)."""
+    text = method.description or (type(method).__doc__ or "").strip().split("\n")[0]
+    if method.rebalance is not None:
+        text = f"{text} Stage 2 ({method.rebalance.suffix}): {method.rebalance.stage2.description}"
+    return text
+
+
 class GridRunner:
     """Runs jobs in this process (the local executor)."""
 
@@ -506,7 +515,7 @@ class GridRunner:
         protocol and the provenance (finished now)."""
         return dict(
             spec=run.spec,
-            description=run.method.description or (type(run.method).__doc__ or "").strip().split("\n")[0],
+            description=describe_row(run.method),
             reference=getattr(run.method, "reference", "") or "",
             url=getattr(run.method, "url", "") or None,
             hyperparameters=run.method.hyperparameters(),

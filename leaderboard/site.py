@@ -760,9 +760,10 @@ def _method_links(results: Sequence[RunResult], facts: dict[str, Any] | None) ->
     """A method's paper links (http(s) only; the registered one first), how many were dropped, its source file and
     class (a registered method) and the SHA-256 of a user's method file."""
     urls = sorted({u for u in (safe_url(r.url) for r in results) if u})
-    registered = safe_url((facts or {}).get("url"))
-    if registered and registered not in urls:
-        urls.insert(0, registered)
+    for key in ("stage2_url", "url"):  # the method's paper first, then its stage 2's
+        registered = safe_url((facts or {}).get(key))
+        if registered and registered not in urls:
+            urls.insert(0, registered)
     source = (
         {"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
         if facts and facts.get("source")

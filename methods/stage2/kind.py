@@ -46,6 +46,8 @@ class Stage2Kind:
     id_suffix: ClassVar[str] = ""
     description: ClassVar[str] = ""
     reference: ClassVar[str] = ""
+    #: Link to the paper that defines this stage 2 (shown on the two-stage row's page; http(s) only).
+    url: ClassVar[str] = ""
     #: Whether stage 2 takes gradient steps (over ``protocol.stage2_epochs``); False: no training at all.
     trains: ClassVar[bool] = True
     #: Stage-2 sampler when it trains: "instance" or "class_balanced".

@@ -38,6 +38,7 @@ class LWS(Stage2Kind):
     id_suffix = "lws"
     description = "Learnable per-class scales on the frozen stage-1 classifier, class-balanced sampling."
     reference = "Kang et al., ICLR 2020, https://github.com/facebookresearch/classifier-balancing"
+    url = "https://arxiv.org/abs/1910.09217"
     sampling = "class_balanced"
 
     def head(self, stage1_head: nn.Module, feat_dim: int, num_classes: int) -> nn.Module:

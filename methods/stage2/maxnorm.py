@@ -76,6 +76,7 @@ class MaxNorm(Stage2Kind):
         "Stage-1 head fine-tuned with class-balanced loss (β = 0.9999), weight decay 0.1 and MaxNorm (thresh 0.1)."
     )
     reference = "Alshammari et al., CVPR 2022, https://github.com/ShadeAlsha/LTR-weight-balancing"
+    url = "https://arxiv.org/abs/2203.14197"
     weight_decay = 0.1
 
     #: Relative MaxNorm threshold (official ``thresh = 0.1``).

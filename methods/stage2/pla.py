@@ -54,6 +54,7 @@ class PostHocLogitAdjustment(Stage2Kind):
     reference = (
         "Menon et al., ICLR 2021, https://github.com/google-research/google-research/tree/master/logit_adjustment"
     )
+    url = "https://arxiv.org/abs/2007.07314"
     trains = False
 
     tau_grid: tuple[float, ...] = TAU_GRID

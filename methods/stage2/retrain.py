@@ -25,6 +25,7 @@ class ClassifierReweighting(Stage2Kind):
     id_suffix = "crw"
     description = "New linear head, inverse-frequency weighted cross-entropy, instance sampling."
     reference = "Zeng et al.; Kang et al., ICLR 2020"
+    url = "https://arxiv.org/abs/1910.09217"
 
     def criterion(self, class_counts: Tensor) -> Criterion:
         weight = inverse_frequency_weights(class_counts).to(class_counts.device)
@@ -40,4 +41,5 @@ class ClassifierResampling(Stage2Kind):
     id_suffix = "crs"
     description = "New linear head, cross-entropy, class-balanced sampling."
     reference = "Kang et al., ICLR 2020 (cRT)"
+    url = "https://arxiv.org/abs/1910.09217"
     sampling = "class_balanced"

@@ -49,6 +49,7 @@ class TauNorm(Stage2Kind):
     id_suffix = "taunorm"
     description = "τ-normalised stage-1 classifier (w_c / ‖w_c‖^τ, no bias), τ ∈ {0, 0.1, …, 2} chosen on validation."
     reference = "Kang et al., ICLR 2020, https://github.com/facebookresearch/classifier-balancing"
+    url = "https://arxiv.org/abs/1910.09217"
     trains = False
 
     tau_grid: tuple[float, ...] = TAU_GRID

@@ -20,3 +20,13 @@ def test_every_method_links_its_paper_and_source(entry):
     assert safe_url(facts["url"]) == facts["url"] and facts["url"], f"{entry.name}: set `url` to its paper (http(s))"
     source = ROOT / facts["source"]
     assert source.is_file() and f"class {facts['class']}(" in source.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("entry", [e for e in method_entries() if e.rebalance is not None], ids=lambda e: e.id)
+def test_two_stage_rows_link_and_describe_their_stage2(entry):
+    from benchmark.grid import describe_row
+
+    facts = method_facts(entry.id)
+    assert facts is not None and safe_url(facts["stage2_url"]) == facts["stage2_url"] != ""
+    text = describe_row(entry.create())
+    assert text.endswith(f"Stage 2 ({entry.rebalance.suffix}): {entry.rebalance.stage2.description}")
