@@ -33,7 +33,7 @@ def every_method_results(cache_dir, tmp_path_factory, request):
 def test_grid_counts(every_method_results):
     counts, results = every_method_results
     assert counts == {"ok": len(method_entries()), "failed": 0, "skipped": 0, "locked": 0}
-    # one stage 1 per family: 25 rows share 17 stage-1 checkpoints
+    # one stage 1 per family: the rows of one method class share one stage-1 checkpoint
     assert len({r.stage1_sha256 for r in results.values()}) == len({e.cls for e in method_entries()})
 
 
