@@ -200,6 +200,20 @@ class _JobContext:
     stage1_seconds: float
 
 
+def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
+    """``key: old -> new`` for every key whose value differs (missing on one side: ``<absent>``)."""
+    def shown(d: dict[str, Any], key: str) -> str:
+        return repr(d[key]) if key in d else "<absent>"
+
+    keys = sorted(set(before) | set(now))
+    diffs = [
+        f"{k}: {shown(before, k)} -> now {shown(now, k)}"
+        for k in keys
+        if k not in before or k not in now or canonical_json(before[k]) != canonical_json(now[k])
+    ]
+    return ", ".join(diffs)
+
+
 def describe_row(method: Method) -> str:
     """The one-line description of a row: the method's (or its docstring's first line), and for a two-stage
     row what its stage 2 does (``CE→τ-norm`` is not plain cross-entropy)."""
@@ -230,10 +244,12 @@ class GridRunner:
         return todo
 
     def _check_reusable(self, path: Path, run: Run) -> None:
-        """A finished result is this run's only for the same method file, dataset parameters and prepared data.
+        """A finished result is this run's only for the same method file, hyper-parameters, protocol settings,
+        dataset parameters and prepared data.
 
-        Refusing beats mixing: a result of an edited method file, of other ``-p`` parameters or of a
-        dataset prepared from other files would otherwise be reported as this run's.
+        Refusing beats mixing: a result of an edited method file, of changed method defaults or protocol
+        settings (e.g. after an upgrade), of other ``-p`` parameters or of a dataset prepared from other files
+        would otherwise be reported as this run's.
         """
         from .cli import UserError
 
@@ -245,6 +261,7 @@ class GridRunner:
                 f"method file (sha256 {_short(done.method_source_sha256)}, now "
                 f"{_short(run.method.source_sha256)}); {fix}"
             )
+        self._check_same_settings(done, folder, run)
         fix = f"use another --results directory or delete {folder}"
         builder = self.builder(run.dataset)
         params = done.dataset_params if done.dataset_params is not None else ds.create_builder(run.dataset).params()
@@ -261,6 +278,24 @@ class GridRunner:
                     f"{_short(done.dataset_manifest_sha256)}) than {data.root} "
                     f"({_short(data.manifest_sha256)}); {fix}"
                 )
+
+    def _check_same_settings(self, done: RunResult, folder: Path, run: Run) -> None:
+        """The finished result was run with this run's hyper-parameters and protocol settings."""
+        from .cli import UserError
+
+        fix = f"use another --results directory or delete {folder}"
+        now = run.method.hyperparameters()
+        if canonical_json(done.hyperparameters) != canonical_json(now):
+            raise UserError(
+                f"{folder}: finished results of {run.spec.method_id!r} were run with hyper-parameters "
+                f"{_changed(done.hyperparameters, now)}; {fix}"
+            )
+        config = run.protocol.as_dict()
+        if done.protocol_config and canonical_json(done.protocol_config) != canonical_json(config):
+            raise UserError(
+                f"{folder}: finished results were run with other settings of protocol {run.protocol.name!r} "
+                f"({_changed(done.protocol_config, config)}); {fix}"
+            )
 
     def builder(self, name: str) -> ds.DatasetBuilder:
         """The builder of ``name`` with this grid's dataset parameters."""

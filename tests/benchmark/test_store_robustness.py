@@ -151,3 +151,30 @@ def test_validate_refuses_predictions_outside_the_submission(value, smoke_result
     out = capsys.readouterr().out
     rel = path.relative_to(root).as_posix()
     assert f"{rel}: predictions_file: {value!r} is outside the submission" in out, out
+
+
+# -- finished results of other settings are refused, never reused as this run's -------------------------
+@pytest.mark.parametrize(
+    "field,edit,needles",
+    [
+        ("hyperparameters", lambda d: d.update(scale=99.0), ["hyper-parameters", "scale: 99.0 -> now <absent>"]),
+        ("protocol_config", lambda d: d.update(epochs=99), ["other settings of protocol 'smoke'", "epochs: 99 -> now"]),
+    ],
+)
+def test_finished_results_of_other_settings_are_refused(
+    field, edit, needles, smoke_results, cache_dir, tmp_path, capsys
+):
+    """A result left by an earlier version of a method's defaults or of a protocol file (an upgrade, an edit)
+    is not "already done" for today's run: the run refuses with one line naming what differs."""
+    root = tmp_path / "results"
+    shutil.copytree(smoke_results, root, ignore=shutil.ignore_patterns(".stage1"))
+    path = root / "digits-lt" / "test_resnet" / "smoke" / "ce" / "seed-1.json"
+    data = json.loads(path.read_text())
+    edit(data[field])
+    path.write_text(json.dumps(data))
+    argv = ["run", "--dataset", "digits-lt", "--method", "CE", "--protocol", "smoke", "--results", str(root)]
+    argv += ["--cache-dir", str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]
+    capsys.readouterr()
+    assert main(argv) == 2
+    _one_error_line(capsys.readouterr().err, str(path.parent), *needles)
+    assert json.loads(path.read_text())[field] == data[field]  # nothing rewritten
