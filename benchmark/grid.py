@@ -202,6 +202,7 @@ class _JobContext:
 
 def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
     """``key: old -> new`` for every key whose value differs (missing on one side: ``<absent>``)."""
+
     def shown(d: dict[str, Any], key: str) -> str:
         return repr(d[key]) if key in d else "<absent>"
 
@@ -212,6 +213,21 @@ def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
         if k not in before or k not in now or canonical_json(before[k]) != canonical_json(now[k])
     ]
     return ", ".join(diffs)
+
+
+def stage2_settings(method: Method) -> dict[str, Any] | None:
+    """What a two-stage row's stage 2 ran with (recorded in its result; None for a one-stage row)."""
+    if method.rebalance is None:
+        return None
+    kind = method.rebalance.stage2
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(kind).items()}
+    return {
+        "kind": kind.kind,
+        **fields,
+        "sampling": kind.sampling,
+        "trains": kind.trains,
+        "weight_decay": kind.weight_decay,
+    }
 
 
 def describe_row(method: Method) -> str:
@@ -289,6 +305,12 @@ class GridRunner:
             raise UserError(
                 f"{folder}: finished results of {run.spec.method_id!r} were run with hyper-parameters "
                 f"{_changed(done.hyperparameters, now)}; {fix}"
+            )
+        settings = stage2_settings(run.method)
+        if done.stage2_settings is not None and canonical_json(done.stage2_settings) != canonical_json(settings):
+            raise UserError(
+                f"{folder}: finished results of {run.spec.method_id!r} were run with other stage-2 settings "
+                f"({_changed(done.stage2_settings, settings or {})}); {fix}"
             )
         config = run.protocol.as_dict()
         if done.protocol_config and canonical_json(done.protocol_config) != canonical_json(config):
@@ -557,6 +579,7 @@ class GridRunner:
             two_stage=run.method.two_stage,
             rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
             stage2_choice=stage2_choice,
+            stage2_settings=stage2_settings(run.method),
             dataset_manifest_sha256=data.manifest_sha256,
             dataset_params=self.builder(run.dataset).params(),
             stage1_key=run.method.stage1_key(),

@@ -226,6 +226,11 @@ class RunResult(_Strict):
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     two_stage: bool = False
     rebalance: str | None = None
+    stage2_settings: dict[str, Any] | None = Field(
+        default=None,
+        description="a two-stage row's stage-2 kind and its settings: its hyper-parameters (e.g. the tau grid), "
+        "sampler, whether it trains, and its weight decay (null: the protocol's stage2_weight_decay)",
+    )
     stage2_choice: dict[str, float] | None = Field(
         default=None,
         description="what a stage 2 with a post-hoc search "

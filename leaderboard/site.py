@@ -669,6 +669,9 @@ class _SiteBuilder:
             **_method_links(results, facts),
             "extra_metrics": [_metric_column(n) for n in extra_names],
             "searched": any(r.stage2_choice for r in results),
+            "stage2_settings": _most_common(
+                [json.dumps(r.stage2_settings, sort_keys=True) for r in results if r.stage2_settings]
+            ),
             "two_stage": any(r.two_stage for r in results),
             "rebalance": _most_common([r.rebalance for r in results if r.rebalance]) or "",
             "hyperparameters": [json.loads(h) for h in hyper],

@@ -165,6 +165,9 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
     for result in load_results(tmp_path / "results"):
         suffix = result.spec.method_id.rsplit("-", 1)[1]
         assert result.stage2_choice is not None and set(result.stage2_choice) == {"tau", "val_mcr"}
+        settings = result.stage2_settings
+        assert settings is not None and settings["kind"] == suffix and settings["trains"] is False
+        assert settings["tau_grid"][0] == 0.0 and settings["tau_grid"][-1] == 2.0 and len(settings["tau_grid"]) == 21
         assert f"tau={result.stage2_choice['tau']:g} val_mcr={result.stage2_choice['val_mcr']:.4f}" in chosen[suffix]
 
 

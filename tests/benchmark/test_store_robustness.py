@@ -155,24 +155,30 @@ def test_validate_refuses_predictions_outside_the_submission(value, smoke_result
 
 # -- finished results of other settings are refused, never reused as this run's -------------------------
 @pytest.mark.parametrize(
-    "field,edit,needles",
+    "method,field,edit,needles",
     [
-        ("hyperparameters", lambda d: d.update(scale=99.0), ["hyper-parameters", "scale: 99.0 -> now <absent>"]),
-        ("protocol_config", lambda d: d.update(epochs=99), ["other settings of protocol 'smoke'", "epochs: 99 -> now"]),
+        ("ce", "hyperparameters", lambda d: d.update(scale=99.0), ["hyper-parameters", "scale: 99.0 -> now <absent>"]),
+        ("ce", "protocol_config", lambda d: d.update(epochs=99), ["settings of protocol 'smoke'", "epochs: 99 -> now"]),
+        (
+            "ce-crw",
+            "stage2_settings",
+            lambda d: d.update(sampling="class_balanced"),
+            ["other stage-2 settings", "sampling: 'class_balanced' -> now 'instance'"],
+        ),
     ],
 )
 def test_finished_results_of_other_settings_are_refused(
-    field, edit, needles, smoke_results, cache_dir, tmp_path, capsys
+    method, field, edit, needles, smoke_results, cache_dir, tmp_path, capsys
 ):
-    """A result left by an earlier version of a method's defaults or of a protocol file (an upgrade, an edit)
-    is not "already done" for today's run: the run refuses with one line naming what differs."""
+    """A result left by an earlier version of a method's defaults, of a stage-2 kind or of a protocol file (an
+    upgrade, an edit) is not "already done" for today's run: the run refuses with one line naming what differs."""
     root = tmp_path / "results"
     shutil.copytree(smoke_results, root, ignore=shutil.ignore_patterns(".stage1"))
-    path = root / "digits-lt" / "test_resnet" / "smoke" / "ce" / "seed-1.json"
+    path = root / "digits-lt" / "test_resnet" / "smoke" / method / "seed-1.json"
     data = json.loads(path.read_text())
     edit(data[field])
     path.write_text(json.dumps(data))
-    argv = ["run", "--dataset", "digits-lt", "--method", "CE", "--protocol", "smoke", "--results", str(root)]
+    argv = ["run", "--dataset", "digits-lt", "--method", method, "--protocol", "smoke", "--results", str(root)]
     argv += ["--cache-dir", str(cache_dir), "--device", "cpu", "--quiet", "--no-site"]
     capsys.readouterr()
     assert main(argv) == 2

@@ -174,6 +174,7 @@ def test_user_method_page_names_its_file_hash(tmp_path, synthetic_result):
 def test_method_page_has_provenance(board_site):
     html = (board_site / "methods/ce-crw.html").read_text()
     assert "two-stage, stage 2: cRW" in html and "Provenance" in html
+    assert re.search(r'<code class="stage2-settings">\{[^<]*&#34;kind&#34;: &#34;reweight&#34;', html)
     assert html.count("<tr><td>digits-lt</td>") == 3 and "cpu" in html
 
 
