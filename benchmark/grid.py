@@ -403,13 +403,13 @@ class GridRunner:
         started, t0 = provenance.utc_now(), time.perf_counter()
         splits = self._job_splits(data, protocol)
         final, resume = stage1_dir / f"{s1_hash}.pt", stage1_dir / f"{s1_hash}.resume.pt"
-        reused = False
         try:
             model, reused = self._stage1(job, protocol, data, splits.train, s1_hash, final, resume)
             resume.unlink(missing_ok=True)  # also one a worker killed after saving stage 1 left behind
         except Exception as e:  # the grid goes on; every member records the error
+            failed = _JobContext(job, protocol, data, s1_hash, started, False, time.perf_counter() - t0)
             for run in job.runs:
-                self._write(run, data, protocol, s1_hash, started, time.perf_counter() - t0, reused, error=e)
+                self._write(run, failed, failed.stage1_seconds, error=e)
                 yield "failed"
             return
         context = _JobContext(job, protocol, data, s1_hash, started, reused, time.perf_counter() - t0)
@@ -468,7 +468,7 @@ class GridRunner:
     def _evaluate_run(self, run: Run, context: _JobContext, model: Classifier, splits: _JobSplits) -> str:
         """One member run from the stage-1 ``model``: its stage 2 (two-stage rows), test and validation
         predictions, and its result file; ``ok``, or ``failed`` with the error recorded."""
-        job, protocol, data, s1_hash = context.job, context.protocol, context.data, context.s1_hash
+        job, protocol = context.job, context.protocol
         t_run = time.perf_counter()
         try:
             m = model
@@ -495,12 +495,8 @@ class GridRunner:
             faults.kill_point("run-evaluated")
             self._write(
                 run,
-                data,
-                protocol,
-                s1_hash,
-                context.started,
+                context,
                 wall,
-                context.reused,
                 y_pred=y_pred,
                 val_pred=val_pred,
                 stage2_choice=getattr(m, "stage2_choice", None) if m is not model else None,
@@ -509,7 +505,7 @@ class GridRunner:
             return "ok"
         except Exception as e:
             wall = time.perf_counter() - t_run
-            self._write(run, data, protocol, s1_hash, context.started, wall, context.reused, error=e)
+            self._write(run, context, wall, error=e)
             return "failed"
 
     def _epoch_bar(self, desc: str, total: int) -> engine.EpochCallback | None:
@@ -530,12 +526,8 @@ class GridRunner:
     def _write(
         self,
         run: Run,
-        data: ds.PreparedDataset,
-        protocol: Protocol,
-        s1_hash: str,
-        started: str,
+        context: _JobContext,
         wall: float,
-        reused: bool,
         y_pred: tuple[np.ndarray, np.ndarray] | None = None,
         val_pred: tuple[np.ndarray, np.ndarray] | None = None,
         error: BaseException | None = None,
@@ -545,7 +537,7 @@ class GridRunner:
         are ``(predictions, logits)`` from :func:`engine.predict_with_logits`; ``stage2_choice`` is what a
         stage-2 search chose on the validation split."""
         path = result_path(self.settings.results_dir, run.spec)
-        fields = self._result_fields(run, data, protocol, s1_hash, started, wall, reused, stage2_choice)
+        fields = self._result_fields(run, context, wall, stage2_choice)
         if error is not None:
             msg = f"{type(error).__name__}: {error}"
             result = RunResult(
@@ -553,39 +545,31 @@ class GridRunner:
             )
         else:
             assert y_pred is not None
-            result = _finished_result(path, data, y_pred, val_pred, fields)
+            result = _finished_result(path, context.data, y_pred, val_pred, fields)
         write_result(path, result)
         faults.trace("run", path.relative_to(self.settings.results_dir).as_posix())
 
     def _result_fields(
-        self,
-        run: Run,
-        data: ds.PreparedDataset,
-        protocol: Protocol,
-        s1_hash: str,
-        started: str,
-        wall: float,
-        reused: bool,
-        stage2_choice: dict[str, float] | None,
+        self, run: Run, context: _JobContext, wall: float, stage2_choice: dict[str, float] | None
     ) -> dict[str, Any]:
         """The fields of a run's result whether it finished or failed: what ran, on which data, the
         protocol and the provenance (finished now)."""
         return dict(
             spec=run.spec,
             description=describe_row(run.method),
-            reference=getattr(run.method, "reference", "") or "",
-            url=getattr(run.method, "url", "") or None,
+            reference=run.method.reference,
+            url=run.method.url or None,
             hyperparameters=run.method.hyperparameters(),
             two_stage=run.method.two_stage,
             rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
             stage2_choice=stage2_choice,
             stage2_settings=stage2_settings(run.method),
-            dataset_manifest_sha256=data.manifest_sha256,
+            dataset_manifest_sha256=context.data.manifest_sha256,
             dataset_params=self.builder(run.dataset).params(),
             stage1_key=run.method.stage1_key(),
-            stage1_sha256=s1_hash,
+            stage1_sha256=context.s1_hash,
             method_source_sha256=run.method.source_sha256,
-            protocol_config=protocol.as_dict(),
+            protocol_config=context.protocol.as_dict(),
             provenance=Provenance(
                 package_version=provenance.package_version(),
                 git_commit=provenance.git_commit(),
@@ -593,9 +577,9 @@ class GridRunner:
                 python_version=provenance.python_version(),
                 device=str(self.device),
                 wall_seconds=round(float(wall), 3),
-                started=started,
+                started=context.started,
                 finished=provenance.utc_now(),
-                stage1_reused=reused,
+                stage1_reused=context.reused,
             ),
         )
 

@@ -35,18 +35,6 @@ ECE_BINS = 15
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 #: Metrics that need the logits (None when a run has none).
 LOGIT_METRICS = ("macro_auc", "ece", "nll")
-#: Metrics that the labels and predictions alone determine.
-PREDICTION_METRICS = (
-    "mcr_all",
-    "mcr_major",
-    "mcr_minor",
-    "mcr_medium",
-    "accuracy",
-    "macro_f1",
-    "mcr_many_shot",
-    "mcr_medium_shot",
-    "mcr_few_shot",
-)
 
 #: Class ids, one per image: a sequence of ints or an integer array.
 ClassIds: TypeAlias = "Sequence[int] | np.ndarray"

@@ -72,23 +72,26 @@ BASELINE = "CE"
 
 
 # -- per-cell summaries --------------------------------------------------------------
-def cell_stats(frame: pd.DataFrame) -> pd.DataFrame:
+def cell_stats(frame: pd.DataFrame, metrics: Mapping[str, str] = METRICS) -> pd.DataFrame:
     """Mean, sample std (ddof=1; NaN for one seed) and seed count of every metric, per cell.
 
-    Columns: dataset, backbone, protocol, method, n, seeds (sorted tuple), and for each metric
-    ``all`` / ``major`` / ``medium`` / ``minor``: ``<m>_mean`` and ``<m>_std``.
+    Columns: dataset, backbone, protocol, method, n, seeds (sorted tuple), and for each entry
+    ``short: column`` of ``metrics`` (default: MCR ``all`` / ``major`` / ``medium`` / ``minor``):
+    ``<short>_mean``, ``<short>_std`` and ``<short>_n`` (the seeds that have a value: results written
+    before a metric existed have none).
     """
     rows = []
     for key, group in frame.groupby(CELL_KEYS, sort=False):
         row = dict(zip(CELL_KEYS, key))
         row["n"] = int(group["seed"].nunique())
         row["seeds"] = tuple(sorted(int(s) for s in group["seed"].unique()))
-        for short, col in METRICS.items():
+        for short, col in metrics.items():
             values = pd.to_numeric(group[col], errors="coerce").dropna().to_numpy(float)
             row[f"{short}_mean"] = float(values.mean()) if values.size else math.nan
             row[f"{short}_std"] = float(values.std(ddof=1)) if values.size > 1 else math.nan
+            row[f"{short}_n"] = int(values.size)
         rows.append(row)
-    columns = CELL_KEYS + ["n", "seeds"] + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
+    columns = CELL_KEYS + ["n", "seeds"] + [f"{m}_{s}" for m in metrics for s in ("mean", "std", "n")]
     return pd.DataFrame(rows, columns=columns)
 
 

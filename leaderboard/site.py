@@ -14,21 +14,17 @@ Content-Security-Policy that allows only the bundled script and stylesheet.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import math
 import os
-import re
 import shutil
 import tempfile
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -46,11 +42,10 @@ from benchmark.results import (
     read_result,
     results_frame,
 )
-from benchmark.schema import RunResult, group_metric_labels, group_metrics, metric_specs
+from benchmark.schema import RunResult
 from benchmark.stats import (
     BASELINE,
     DEFAULT_ROPE,
-    bayesian_comparisons,
     bootstrap_mcr_ci,
     cd_diagram_svg,
     cell_stats,
@@ -60,20 +55,33 @@ from benchmark.stats import (
     scores_across_seeds,
 )
 
+from .format import number, p_equals, p_value, safe_url, slugify, sort_value, unique_slugs
 from .paper_grid import VERDICTS, paper_grids, scatter
-from .plots import RecallSeries, group_bars_svg, recall_vs_count_svg, seed_dots_svg
-from .svg import confusion_svg, heatmap_svg
+from .plots import RecallSeries, group_bars_svg, recall_vs_count_svg
+from .svg import heatmap_svg
+from .views import (
+    EXTRA_METRICS,
+    METRIC_COLUMNS,
+    METRIC_LABELS,
+    MIN_SEEDS_FOR_BEST,
+    add_seed_dots,
+    bayes_rows,
+    extra_metric_cells,
+    long_tail_methods,
+    mark_best,
+    mean_recall,
+    method_links,
+    metric_column,
+    pairwise_table,
+    provenance_rows,
+    sorted_rows,
+    summed_confusion,
+)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR / "templates"
 STATIC = PACKAGE_DIR / "static"
 MARKER = ".medlt-site"
-METRIC_LABELS = group_metric_labels()
-METRIC_COLUMNS = group_metrics()
-#: A cell needs this many seeds to be marked best or second best.
-MIN_SEEDS_FOR_BEST = 3
-#: The metrics beyond the MCR headline, in schema order (one list: :func:`benchmark.schema.metric_specs`).
-EXTRA_METRICS = [name for name, spec in metric_specs().items() if spec.group is None]
 
 
 class SiteError(ValueError):
@@ -81,55 +89,6 @@ class SiteError(ValueError):
 
 
 # -- small helpers ------------------------------------------------------------------------
-def safe_url(url: Any) -> str | None:
-    """``url`` when it is an absolute http(s) link, else None (javascript:, data:, relative, ... dropped)."""
-    if not isinstance(url, str):
-        return None
-    text = url.strip()
-    if not text or any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return None
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return text
-
-
-def slugify(text: str) -> str:
-    """A file-name-safe slug; a hash suffix keeps distinct names distinct when characters were replaced."""
-    slug = re.sub(r"[^A-Za-z0-9._+-]+", "_", text).strip("._") or "x"
-    if slug != text:
-        slug = f"{slug[:60]}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
-    return slug
-
-
-def _num(v: Any, digits: int = 2) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    if isinstance(v, float) and math.isinf(v):  # e.g. Iman–Davenport F when every block ranks alike
-        return "∞" if v > 0 else "−∞"
-    return f"{float(v):.{digits}f}"
-
-
-def _value(v: Any) -> str:
-    """A sort key for ``data-value`` (empty for missing)."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    return repr(float(v))
-
-
-def _p(p: Any) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def _peq(p: Any) -> str:
-    """``= 0.042`` / ``< 0.001`` / ``n/a``, to follow a 'p'."""
-    text = _p(p)
-    return text if text.startswith("<") else ("n/a" if text == "n/a" else f"= {text}")
 
 
 @dataclass
@@ -246,10 +205,10 @@ def _environment() -> Any:
         autoescape=select_autoescape(("html", "htm", "xml", "svg"), default_for_string=True, default=True),
     )
     env.filters["safe_url"] = safe_url
-    env.filters["num"] = _num
-    env.filters["pval"] = _p
-    env.filters["peq"] = _peq
-    env.filters["sortvalue"] = _value
+    env.filters["num"] = number
+    env.filters["pval"] = p_value
+    env.filters["peq"] = p_equals
+    env.filters["sortvalue"] = sort_value
     return env
 
 
@@ -287,16 +246,16 @@ class _SiteBuilder:
         self.slices = (
             list(dict.fromkeys(zip(self.frame["backbone"], self.frame["protocol"]))) if not self.frame.empty else []
         )
-        self.dataset_slug = _unique_slugs(self.datasets, lambda d: d)
+        self.dataset_slug = unique_slugs(self.datasets, lambda d: d)
         first_id: dict[str, str] = {}
         for r in self.runs:
             first_id.setdefault(r.result.spec.method, r.result.spec.method_id)
-        self.method_slug = _unique_slugs(self.methods, lambda m: first_id.get(m, m))
+        self.method_slug = unique_slugs(self.methods, lambda m: first_id.get(m, m))
         self.by_key: dict[tuple, Loaded] = {}
         for r in self.runs:
             s = r.result.spec
             self.by_key[(s.dataset, s.backbone, s.protocol, s.method, s.seed)] = r
-        self.extra = _extra_metric_cells(self.frame)
+        self.extra = extra_metric_cells(self.frame)
         self.env = _environment()
 
     # -- lookups ------------------------------------------------------------------------
@@ -334,7 +293,7 @@ class _SiteBuilder:
             "symbol": "▲" if better else "▼",
             "cls": "sig-up" if better else "sig-down",
             "title": f"significantly {'better' if better else 'worse'} than {BASELINE} "
-            f"(Welch t-test over seeds, Holm-adjusted p {_peq(t['p_holm'])})",
+            f"(Welch t-test over seeds, Holm-adjusted p {p_equals(t['p_holm'])})",
         }
 
     def runs_of(self, dataset: str, backbone: str, protocol: str, method: str) -> list[Loaded]:
@@ -418,12 +377,12 @@ class _SiteBuilder:
         ]
         # the table opens sorted by its headline: the average rank when there is one, else the first All column
         sort_col = 1 if not ranks.ranks.empty and ranks.n >= 2 else 2
-        rows = _sorted_rows(rows, sort_col - 1, ascending=sort_col == 1)  # cells[0] is column 1
+        rows = sorted_rows(rows, sort_col - 1, ascending=sort_col == 1)  # cells[0] is column 1
         for col in columns:
             col["sorted"] = (
                 "ascending" if col["index"] == sort_col == 1 else "descending" if col["index"] == sort_col else ""
             )
-        _mark_best(rows, len(columns) - 1)
+        mark_best(rows, len(columns) - 1)
         cd = (
             cd_diagram_svg(
                 ranks.ranks.to_dict(), ranks.cd, title=f"critical-difference diagram, {backbone}, {protocol}"
@@ -437,9 +396,9 @@ class _SiteBuilder:
             "groups": groups,
             "columns": columns,
             "rows": rows,
-            "pairwise": _pairwise_table(ranks),
+            "pairwise": pairwise_table(ranks),
             "ranked": ranked,
-            "bayes": _bayes_rows(ranked_scores, rows) if len(ranked) >= 2 else None,
+            "bayes": bayes_rows(ranked_scores, rows) if len(ranked) >= 2 else None,
             "rope": DEFAULT_ROPE,
             "unranked": [d for d in datasets if d not in ranked],
             "ranks": ranks,
@@ -477,8 +436,8 @@ class _SiteBuilder:
         seeds = [c["n"] if c else 0 for c in (self.cell(d, backbone, protocol, method) for d in ranked)]
         cells = [
             {
-                "text": _num(rank),
-                "value": _value(rank),
+                "text": number(rank),
+                "value": sort_value(rank),
                 "mark": None,
                 "best": 0,
                 "n": None,
@@ -493,13 +452,13 @@ class _SiteBuilder:
         for col in columns[2:]:
             c = self.cell(col["dataset"], backbone, protocol, method)
             mean = c[f"{col['metric']}_mean"] if c else None
-            text = _num(mean)
+            text = number(mean)
             if c and col["metric"] == "all":
-                text += f" ± {_num(c['all_std'])}"
+                text += f" ± {number(c['all_std'])}"
             cells.append(
                 {
                     "text": text,
-                    "value": _value(mean),
+                    "value": sort_value(mean),
                     "n": c["n"] if c else None,
                     "best": 0,
                     "eligible": c["n"] >= MIN_SEEDS_FOR_BEST if c else False,
@@ -548,7 +507,7 @@ class _SiteBuilder:
                 }
             )
         rows.sort(key=lambda r: (math.isnan(r["cell"]["all_mean"]), -np.nan_to_num(r["cell"]["all_mean"])))
-        _add_seed_dots(rows)
+        add_seed_dots(rows)
         has_medium = bool(part["mcr_medium"].notna().any())
         ranks = rank_summary(scores_across_seeds(part), blocks="seeds")
         cd = (
@@ -577,7 +536,7 @@ class _SiteBuilder:
         if not names:
             return None
         return {
-            "metrics": [_metric_column(n) for n in names],
+            "metrics": [metric_column(n) for n in names],
             "rows": [
                 {"name": m, "slug": self.method_slug[m], "cells": [cells[m].get(n) for n in names]} for m in methods
             ],
@@ -598,8 +557,8 @@ class _SiteBuilder:
         recall, confusions = {}, []
         for method in methods:
             runs = self.runs_of(dataset, backbone, protocol, method)
-            recall[method] = _mean_recall(runs, order)
-            confusions.append(_summed_confusion(runs, order, names, f"{method}: confusion matrix on {dataset}"))
+            recall[method] = mean_recall(runs, order)
+            confusions.append(summed_confusion(runs, order, names, f"{method}: confusion matrix on {dataset}"))
             confusions[-1]["name"] = method
         heat = heatmap_svg(
             [recall[m] for m in methods],
@@ -609,7 +568,7 @@ class _SiteBuilder:
             col_notes=notes,
             col_header="class (group, training images), most images first",
         )
-        chosen = _long_tail_methods(self.cells, dataset, backbone, protocol, methods)
+        chosen = long_tail_methods(self.cells, dataset, backbone, protocol, methods)
         long_tail = recall_vs_count_svg(
             [RecallSeries(m, counts, recall[m]) for m in chosen],
             names,
@@ -666,8 +625,8 @@ class _SiteBuilder:
             "ids": sorted({r.spec.method_id for r in results}),
             "description": description,
             "reference": reference,
-            **_method_links(results, facts),
-            "extra_metrics": [_metric_column(n) for n in extra_names],
+            **method_links(results, facts),
+            "extra_metrics": [metric_column(n) for n in extra_names],
             "searched": any(r.stage2_choice for r in results),
             "stage2_settings": _most_common(
                 [json.dumps(r.stage2_settings, sort_keys=True) for r in results if r.stage2_settings]
@@ -677,7 +636,7 @@ class _SiteBuilder:
             "hyperparameters": [json.loads(h) for h in hyper],
             "facts": facts,
             "rows": rows,
-            "provenance": _provenance_rows(runs),
+            "provenance": provenance_rows(runs),
         }
 
     def method_rows(self, method: str, results: list[RunResult]) -> list[dict[str, Any]]:
@@ -759,143 +718,6 @@ class _SiteBuilder:
         return buf.getvalue()
 
 
-def _method_links(results: Sequence[RunResult], facts: dict[str, Any] | None) -> dict[str, Any]:
-    """A method's paper links (http(s) only; the registered one first), how many were dropped, its source file and
-    class (a registered method) and the SHA-256 of a user's method file."""
-    urls = sorted({u for u in (safe_url(r.url) for r in results) if u})
-    for key in ("stage2_url", "url"):  # the method's paper first, then its stage 2's
-        registered = safe_url((facts or {}).get(key))
-        if registered and registered not in urls:
-            urls.insert(0, registered)
-    source = (
-        {"file": facts["source"], "class": facts["class"], "href": f"../source/{facts['source']}.txt"}
-        if facts and facts.get("source")
-        else None
-    )
-    return {
-        "urls": urls,
-        "dropped_links": len({r.url for r in results if r.url and not safe_url(r.url)}),
-        "source": source,
-        "user_files": sorted({r.method_source_sha256 for r in results if r.method_source_sha256}),
-    }
-
-
-def _provenance_rows(runs: Sequence[Loaded]) -> list[dict[str, Any]]:
-    """One row per run: spec, provenance, stage-1 and manifest hashes, what a stage-2 search chose."""
-    ordered = sorted(
-        runs, key=lambda r: (r.result.spec.dataset, r.result.spec.backbone, r.result.spec.protocol, r.result.spec.seed)
-    )
-    return [
-        {
-            "spec": r.result.spec,
-            "p": r.result.provenance,
-            "stage1": r.result.stage1_sha256[:12],
-            "choice": r.result.stage2_choice,
-            "manifest": r.result.dataset_manifest_sha256[:12],
-        }
-        for r in ordered
-    ]
-
-
-def _mean_recall(runs: Sequence[Loaded], order: list[int]) -> list[float | None]:
-    """Per-class recall (%) of a cell, mean over its seeds, in ``order`` (None: no test image of the class)."""
-    per = np.array(
-        [[np.nan if v is None else v for v in r.result.per_class.recall] for r in runs if r.result.per_class],
-        dtype=float,
-    )
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a class with no test image: all-NaN column
-        mean = np.nanmean(per, axis=0) if per.size else np.full(len(order), np.nan)
-    return [None if np.isnan(mean[i]) else float(mean[i]) for i in order]
-
-
-def _summed_confusion(runs: Sequence[Loaded], order: list[int], names: list[str], title: str) -> dict[str, Any]:
-    """The confusion matrix of a cell summed over its seeds, classes in ``order``, as an SVG (and the seed count)."""
-    cm = np.sum([np.asarray(r.result.confusion_matrix) for r in runs], axis=0)[np.ix_(order, order)]
-    seeds = f"{len(runs)} seed{'s' * (len(runs) != 1)}"
-    return {"n": len(runs), "svg": confusion_svg(cm.tolist(), names, f"{title}, summed over {seeds}")}
-
-
-def _pairwise_table(ranks: Any) -> dict[str, Any] | None:
-    """Pairwise Nemenyi p-values in rank order (None without at least 2 blocks)."""
-    if ranks.pairwise is None or ranks.n < 2:
-        return None
-    order = list(ranks.ranks.index)
-    return {
-        "methods": order,
-        "rows": [[_p(ranks.pairwise.loc[a, b]) if a != b else "–" for b in order] for a in order],
-    }
-
-
-def _bayes_rows(scores: pd.DataFrame, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Bayesian signed-rank test of every method against CE over the ranked datasets, in the table's row order."""
-    table = bayesian_comparisons(scores)
-    order = {r["name"]: i for i, r in enumerate(rows)}
-    return sorted(table.to_dict(orient="records"), key=lambda b: order.get(b["method"], len(order)))
-
-
-def _metric_column(name: str) -> dict[str, Any]:
-    """Header facts of a metric column: label, unit, sort direction and the schema's description."""
-    spec = metric_specs()[name]
-    label = {"mcr": "MCR", "f1": "F1", "auc": "AUC", "ece": "ECE", "nll": "NLL"}
-    text = " ".join(label.get(w, w) for w in name.split("_")).replace(" shot", "-shot")
-    return {
-        "name": name,
-        "label": text[0].upper() + text[1:],
-        "unit": "nats" if spec.unit == "nats" else "%",
-        "type": "number" if spec.higher_is_better else "rank",
-        "title": spec.description,
-        "better": "higher" if spec.higher_is_better else "lower",
-    }
-
-
-def _extra_metric_cells(frame: pd.DataFrame) -> dict[tuple, dict[str, dict[str, Any]]]:
-    """Per cell, per metric of :data:`EXTRA_METRICS` that its runs have: mean, sample std and n seeds."""
-    out: dict[tuple, dict[str, dict[str, Any]]] = {}
-    if frame.empty:
-        return out
-    for key, group in frame.groupby(["dataset", "backbone", "protocol", "method"], sort=False):
-        metrics = {}
-        for name in EXTRA_METRICS:
-            values = group[name].dropna().to_numpy(float) if name in group else np.array([])
-            if values.size:
-                metrics[name] = {
-                    "mean": float(values.mean()),
-                    "n": int(values.size),
-                    "std": float(values.std(ddof=1)) if values.size > 1 else math.nan,
-                }
-        out[tuple(key)] = metrics
-    return out
-
-
-def _long_tail_methods(
-    cells: pd.DataFrame, dataset: str, backbone: str, protocol: str, methods: list[str]
-) -> list[str]:
-    """The methods of the long-tail plot: CE, the best by All-MCR and the best by minor-class MCR (distinct)."""
-    part = cells[(cells["dataset"] == dataset) & (cells["backbone"] == backbone) & (cells["protocol"] == protocol)]
-    chosen = [BASELINE] if BASELINE in methods else []
-    for column in ("all_mean", "minor_mean"):
-        ranked = part.dropna(subset=[column]).sort_values(column, ascending=False, kind="stable")
-        if len(ranked):
-            chosen.append(str(ranked.iloc[0]["method"]))
-    return list(dict.fromkeys(chosen)) or methods[:1]
-
-
-def _add_seed_dots(rows: list[dict[str, Any]]) -> None:
-    """A dot plot of each row's per-seed All-MCR, on one axis shared by the table (so rows compare)."""
-    values = [v for r in rows for v in r["values"] if v is not None and not math.isnan(v)]
-    if not values:
-        for r in rows:
-            r["dots"] = None
-        return
-    lo, hi = min(values), max(values)
-    pad = max(0.5, 0.05 * (hi - lo))
-    for r in rows:
-        mine = [v for v in r["values"] if v is not None and not math.isnan(v)]
-        r["dots"] = seed_dots_svg(mine, lo - pad, hi + pad, f"{r['name']}: All-MCR of each seed")
-        r["axis"] = (lo - pad, hi + pad)
-
-
 def _missing_as_null(value: Any) -> Any:
     """``value`` with every NaN float (a missing number) replaced by None, for strict JSON."""
     if isinstance(value, float) and math.isnan(value):
@@ -920,50 +742,3 @@ def _most_common(items: Sequence[Any]) -> Any:
     for x in items:
         counts[x] += 1
     return max(counts, key=lambda x: counts[x])
-
-
-def _unique_slugs(names: Sequence[str], base: Callable[[str], str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for n in names:
-        slug = slugify(base(n))
-        if slug.lower() in used:
-            slug = f"{slug}-{hashlib.sha1(n.encode()).hexdigest()[:6]}"
-        used.add(slug.lower())
-        out[n] = slug
-    return out
-
-
-def _mark_best(rows: list[dict[str, Any]], n_columns: int) -> None:
-    """Best (1) and second-best (2) of each numeric column; ranks are lower-is-better.
-
-    Only cells with at least :data:`MIN_SEEDS_FOR_BEST` seeds compete: a one-seed number is not a result
-    that can be "best".
-    """
-    for j in range(n_columns):
-        values = [float(r["cells"][j]["value"]) for r in rows if r["cells"][j]["value"] and r["cells"][j]["eligible"]]
-        if len(values) < 2:
-            continue
-        lower = j == 0
-        distinct = sorted({round(v, 2) for v in values}, reverse=not lower)
-        for r in rows:
-            cell = r["cells"][j]
-            if not cell["value"] or not cell["eligible"]:
-                continue
-            v = round(float(cell["value"]), 2)
-            cell["best"] = (
-                1 if v == distinct[0] else 2 if len(distinct) > 1 and len(values) > 2 and v == distinct[1] else 0
-            )
-
-
-def _sorted_rows(rows: list[dict[str, Any]], column: int, ascending: bool) -> list[dict[str, Any]]:
-    """Rows ordered by one column's ``value`` (missing values last, ties in their current order), as the
-    sort script orders them when that column is clicked."""
-
-    def key(row: dict[str, Any]) -> tuple[bool, float]:
-        raw = row["cells"][column]["value"]
-        if not raw:
-            return True, 0.0
-        return False, float(raw) if ascending else -float(raw)
-
-    return sorted(rows, key=key)

@@ -12,7 +12,8 @@ import pytest
 
 from benchmark.cli import main
 from leaderboard import build_site
-from leaderboard.site import SiteError, safe_url, slugify
+from leaderboard.format import safe_url, slugify
+from leaderboard.site import SiteError
 
 
 def test_site_pages_and_downloads(board_site):

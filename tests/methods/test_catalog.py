@@ -11,14 +11,13 @@ import torch
 import torch.nn.functional as F
 
 from benchmark import engine
-from methods import Batch, Classifier, Method, StepInfo, create_method
+from methods import Batch, Classifier, Method, create_method
 from methods.heads import NormedLinear
 from methods.losses import center_loss, ldam_loss, ldam_margins, supcon_loss
 from methods.mixing import mixed_cross_entropy, mixup_batch, remix_label_weight
+from methods.testing import COUNTS, LABELS
+from methods.testing import tiny_step_info as info
 from methods.weights import class_balanced_weights
-
-LABELS = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 3])
-COUNTS = torch.tensor([40.0, 20.0, 8.0, 2.0])
 
 
 def build(method: Method, num_classes: int = 4, seed: int = 0) -> Classifier:
@@ -35,17 +34,6 @@ def batch(views: int = 1, paired: bool = False, seed: int = 0) -> Batch:
         b.paired_images = torch.randn(len(LABELS), 3, 16, 16, generator=g)
         b.paired_labels = LABELS.flip(0)
     return b
-
-
-def info(epoch: int, epochs: int, seed: int = 0) -> StepInfo:
-    return StepInfo(
-        epoch=epoch,
-        epochs=epochs,
-        step=epoch,
-        steps_per_epoch=1,
-        class_counts=COUNTS.clone(),
-        generator=torch.Generator().manual_seed(seed),
-    )
 
 
 # -- BBN ------------------------------------------------------------------------------------------
