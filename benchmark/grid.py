@@ -215,30 +215,6 @@ def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
     return ", ".join(diffs)
 
 
-def stage2_settings(method: Method) -> dict[str, Any] | None:
-    """What a two-stage row's stage 2 ran with (recorded in its result; None for a one-stage row)."""
-    if method.rebalance is None:
-        return None
-    kind = method.rebalance.stage2
-    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(kind).items()}
-    return {
-        "kind": kind.kind,
-        **fields,
-        "sampling": kind.sampling,
-        "trains": kind.trains,
-        "weight_decay": kind.weight_decay,
-    }
-
-
-def describe_row(method: Method) -> str:
-    """The one-line description of a row: the method's (or its docstring's first line), and for a two-stage
-    row what its stage 2 does (``CE→τ-norm`` is not plain cross-entropy)."""
-    text = method.description or (type(method).__doc__ or "").strip().split("\n")[0]
-    if method.rebalance is not None:
-        text = f"{text} Stage 2 ({method.rebalance.suffix}): {method.rebalance.stage2.description}"
-    return text
-
-
 class GridRunner:
     """Runs jobs in this process (the local executor)."""
 
@@ -306,7 +282,7 @@ class GridRunner:
                 f"{folder}: finished results of {run.spec.method_id!r} were run with hyper-parameters "
                 f"{_changed(done.hyperparameters, now)}; {fix}"
             )
-        settings = stage2_settings(run.method)
+        settings = run.method.rebalance.stage2.settings() if run.method.rebalance else None
         if done.stage2_settings is not None and canonical_json(done.stage2_settings) != canonical_json(settings):
             raise UserError(
                 f"{folder}: finished results of {run.spec.method_id!r} were run with other stage-2 settings "
@@ -556,14 +532,14 @@ class GridRunner:
         protocol and the provenance (finished now)."""
         return dict(
             spec=run.spec,
-            description=describe_row(run.method),
+            description=run.method.row_description,
             reference=run.method.reference,
             url=run.method.url or None,
             hyperparameters=run.method.hyperparameters(),
             two_stage=run.method.two_stage,
             rebalance=run.method.rebalance.suffix if run.method.rebalance else None,
             stage2_choice=stage2_choice,
-            stage2_settings=stage2_settings(run.method),
+            stage2_settings=run.method.rebalance.stage2.settings() if run.method.rebalance else None,
             dataset_manifest_sha256=context.data.manifest_sha256,
             dataset_params=self.builder(run.dataset).params(),
             stage1_key=run.method.stage1_key(),

@@ -153,6 +153,15 @@ class Method:
         return self.name if self.rebalance is None else f"{self.name}→{self.rebalance.suffix}"
 
     @property
+    def row_description(self) -> str:
+        """One line on this row: the method's description (or its docstring's first line) and, for a two-stage
+        row, what its stage 2 does (``CE→τ-norm`` is not plain cross-entropy)."""
+        text = self.description or (type(self).__doc__ or "").strip().split("\n")[0]
+        if self.rebalance is not None:
+            text = f"{text} Stage 2 ({self.rebalance.suffix}): {self.rebalance.stage2.description}"
+        return text
+
+    @property
     def method_id(self) -> str:
         return self.id if self.rebalance is None else f"{self.id}-{self.rebalance.id_suffix}"
 

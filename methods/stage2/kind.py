@@ -17,9 +17,10 @@ The extractor is always frozen and in eval mode; nothing here imports ``benchmar
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -57,6 +58,18 @@ class Stage2Kind:
 
     #: Post-hoc τ values tried on the validation split (empty: no search).
     tau_grid: tuple[float, ...] = ()
+
+    def settings(self) -> dict[str, Any]:
+        """What this stage 2 runs with, as JSON (recorded in each two-stage result): the kind, its fields, its
+        sampler, whether it trains and its weight decay (None: the protocol's)."""
+        fields = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {
+            "kind": self.kind,
+            **fields,
+            "sampling": self.sampling,
+            "trains": self.trains,
+            "weight_decay": self.weight_decay,
+        }
 
     @property
     def searches(self) -> bool:

@@ -24,9 +24,7 @@ def test_every_method_links_its_paper_and_source(entry):
 
 @pytest.mark.parametrize("entry", [e for e in method_entries() if e.rebalance is not None], ids=lambda e: e.id)
 def test_two_stage_rows_link_and_describe_their_stage2(entry):
-    from benchmark.grid import describe_row
-
     facts = method_facts(entry.id)
     assert facts is not None and safe_url(facts["stage2_url"]) == facts["stage2_url"] != ""
-    text = describe_row(entry.create())
+    text = entry.create().row_description
     assert text.endswith(f"Stage 2 ({entry.rebalance.suffix}): {entry.rebalance.stage2.description}")
