@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
+from .comparisons import NO_PRIOR, VariancePrior, columns, moderate, t_quantile
 from .schema import group_metrics
 from .stats import METRICS
 
@@ -96,24 +96,38 @@ def allowed_band(
     level: float = 0.95,
     max_band: float = MAX_BAND,
     min_seeds: int = MIN_SEEDS,
+    prior: VariancePrior = NO_PRIOR,
+    same_process: bool = False,
 ) -> Band:
-    """The Welch band of a cell (see the module docstring) from the runs' values and the reference."""
+    """The band of a cell (see the module docstring) from the runs' values and the reference.
+
+    ``prior`` is the column's empirical-Bayes prior of seed variances (:mod:`benchmark.comparisons`): the
+    runs' variance is moderated with it, and so is the reference's when ``same_process`` (a reference
+    written by this benchmark for the same backbone and protocol, e.g. from another seed set).
+    """
     x = np.asarray(values, dtype=float)
     n, n_ref = x.size, ref.n or REFERENCE_SEEDS
-    s = float(x.std(ddof=1)) if n > 1 else None
-    s_ref = ref.std
-    if s is None and s_ref is None:
+    own = moderate(float(x.var(ddof=1)) if n > 1 else math.nan, n - 1, prior)
+    s2 = own.value if math.isfinite(own.value) and own.df > 0 else None
+    # a std from one seed is undefined (and would divide by n_ref - 1 = 0): the reference's spread is unknown
+    ref_known = ref.std is not None and n_ref >= 2
+    ref_var = (
+        moderate(ref.std**2, n_ref - 1, prior if same_process else NO_PRIOR)  # type: ignore[operator]
+        if ref_known
+        else None
+    )
+    if s2 is None and ref_var is None:
         se, df = math.nan, math.nan
-    elif s_ref is None or s is None:  # one side's spread stands in for the other's
-        known, dof = (s, n - 1) if s is not None else (s_ref, n_ref - 1)
+    elif ref_var is None or s2 is None:  # one side's spread stands in for the other's
+        known = own if s2 is not None else ref_var
         assert known is not None  # both None is the branch above
-        se, df = known * math.sqrt(1 / n + 1 / n_ref), float(dof)
+        se, df = math.sqrt(known.value) * math.sqrt(1 / n + 1 / n_ref), float(known.df)
     else:
-        a, b = s * s / n, s_ref * s_ref / n_ref
+        a, b = s2 / n, ref_var.value / n_ref
         se = math.sqrt(a + b)
-        denom = a * a / (n - 1) + b * b / (n_ref - 1)
-        df = (a + b) ** 2 / denom if denom > 0 else float(n + n_ref - 2)
-    half = 0.0 if math.isnan(se) or se == 0 else float(sps.t.ppf(0.5 + level / 2, df)) * se
+        denom = sum(v * v / d for v, d in ((a, own.df), (b, ref_var.df)) if math.isfinite(d))
+        df = (a + b) ** 2 / denom if denom > 0 else math.inf
+    half = 0.0 if math.isnan(se) or se == 0 else t_quantile(0.5 + level / 2, df) * se
     allowed = max(tolerance, half)
     reason = None
     if n < min_seeds:
@@ -194,7 +208,8 @@ def load_reference_csv(path: str | Path, source: str | None = None, backbone: st
                 continue
             try:
                 value = float(raw)
-                std = float(row["all_std"]) if metric == "all" and (row.get("all_std") or "").strip() else None
+                std_raw = (row.get(f"{metric}_std") or "").strip()
+                std = float(std_raw) if std_raw else None
             except ValueError:
                 raise ReferenceError(f"reference {path} line {line}: {col} = {raw!r} is not a number") from None
             n_raw = (row.get("n") or "").strip()
@@ -250,6 +265,7 @@ def compare(
         frame = frame[frame["protocol"] == protocol]
     frame = frame.assign(_method=frame["method"].map(normalise_method))
     by_cell = {key: group for key, group in frame.groupby(["_method", "dataset"], sort=False)}
+    priors: dict[str, dict[tuple, VariancePrior]] = {}  # metric -> column -> the column's variance prior
     empty = frame.iloc[0:0]
     out = []
     for ref in reference:
@@ -262,8 +278,11 @@ def compare(
         if runs.empty:
             out.append(Comparison(ref, ref.backbone, ref.protocol, 0, None, None, None))
             continue
+        if ref.metric not in priors:
+            priors[ref.metric] = {k: c.prior for k, c in columns(frame, METRICS[ref.metric], 1 - level).items()}
         for (bb, proto), group in runs.groupby(["backbone", "protocol"], sort=True):
             values = group[METRICS[ref.metric]].astype(float).tolist()
+            prior = priors[ref.metric].get((ref.dataset, bb, proto), NO_PRIOR)
             std = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else None
             out.append(
                 Comparison(
@@ -273,7 +292,9 @@ def compare(
                     len(values),
                     float(sum(values) / len(values)),
                     std,
-                    allowed_band(values, ref, tolerance, level, max_band, min_seeds),
+                    allowed_band(
+                        values, ref, tolerance, level, max_band, min_seeds, prior, same_process=ref.protocol == proto
+                    ),
                 )
             )
     return out
@@ -319,25 +340,23 @@ def why_nothing_matches(frame: pd.DataFrame, reference: Sequence[RefCell]) -> st
 
 
 def reference_csv_from_frame(frame: pd.DataFrame) -> str:
-    """A reference CSV (the columns of ``paper_table2.csv``) of the means over seeds in ``frame``."""
+    """A reference CSV of the means (and seed standard deviations) over seeds in ``frame``, one row per
+    (method, dataset, backbone, protocol): a reference written by this benchmark, pinned to its backbone and
+    protocol (so ``check`` moderates its variance like the runs')."""
     from .report import method_order
 
+    shorts = [s for s in group_metrics() if frame[METRICS[s]].notna().any()]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["method", "dataset", "all_mean", "all_std", "major", "minor", "n"])
+    w.writerow(["method", "dataset", "backbone", "protocol", *[c for s in shorts for c in (s, f"{s}_std")], "n"])
     order = {m: i for i, m in enumerate(method_order(frame["method"].tolist()))}
-    groups = sorted(frame.groupby(["method", "dataset"]), key=lambda kv: (order[kv[0][0]], kv[0][1]))
-    for (method, dataset), g in groups:
-        std = g["mcr_all"].std(ddof=1)
-        w.writerow(
-            [
-                method,
-                dataset,
-                f"{g['mcr_all'].mean():.4f}",
-                "" if pd.isna(std) else f"{std:.4f}",
-                f"{g['mcr_major'].mean():.4f}",
-                f"{g['mcr_minor'].mean():.4f}",
-                len(g),
-            ]
-        )
+    keys = ["method", "dataset", "backbone", "protocol"]
+    groups = sorted(frame.groupby(keys), key=lambda kv: (order[kv[0][0]], *kv[0][1:]))
+    for key, g in groups:
+        cells = []
+        for short in shorts:
+            x = g[METRICS[short]].astype(float)
+            std = x.std(ddof=1)
+            cells += [f"{x.mean():.6f}", "" if pd.isna(std) else f"{std:.6f}"]
+        w.writerow([*key, *cells, len(g)])
     return buf.getvalue()

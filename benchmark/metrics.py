@@ -177,19 +177,27 @@ def macro_auc_ovr(y_true: ClassIds, probs: np.ndarray) -> float:
     return float(np.mean(aucs) * 100.0) if aucs else float("nan")
 
 
-def expected_calibration_error(y_true: ClassIds, probs: np.ndarray, n_bins: int = ECE_BINS) -> float:
+def expected_calibration_error(
+    y_true: ClassIds, probs: np.ndarray, n_bins: int = ECE_BINS, y_pred: ClassIds | None = None
+) -> float:
     """Expected calibration error (%) of the top-1 confidence (Guo et al., ICML 2017).
 
-    Each image's confidence is its largest probability and its prediction that class (the first on a
-    tie). Confidences fall into ``n_bins`` equal-width bins (i/n, (i+1)/n] (0 joins the first bin);
+    Each image's prediction is ``y_pred`` (the run's stored predictions, made from the full-precision
+    logits) and its confidence that class's probability; without ``y_pred``, the class of the largest
+    probability (the first on a tie). Passing ``y_pred`` matters when ``probs`` come from rounded (float16)
+    logits, whose argmax can differ from the prediction the run made. Confidences fall into ``n_bins``
+    equal-width bins (i/n, (i+1)/n] (0 joins the first bin);
     ECE = sum over bins of (images in bin / all images) * |accuracy in bin - mean confidence in bin|,
     times 100. NaN with no image or a probability that is not finite.
     """
     y, p = _labels_and_scores(y_true, probs)
     if p.size == 0 or not np.isfinite(p).all():
         return float("nan")
-    conf = p.max(axis=1)
-    correct = (p.argmax(axis=1) == y).astype(np.float64)
+    pred = p.argmax(axis=1) if y_pred is None else np.asarray(y_pred, dtype=np.int64).reshape(-1)
+    if pred.shape != y.shape:
+        raise ValueError(f"{pred.size} predictions for {y.size} labels")
+    conf = p[np.arange(len(y)), pred]
+    correct = (pred == y).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
     acc_sum = np.bincount(bins, weights=correct, minlength=n_bins)
@@ -252,7 +260,7 @@ def evaluate_predictions(
             raise ValueError(f"logits must be a float array of shape ({n}, {num_classes}), got {x.dtype} {x.shape}")
         probs = softmax(x) if np.isfinite(x).all() else np.full(x.shape, np.nan)
         out["macro_auc"] = macro_auc_ovr(y_true, probs)
-        out["ece"] = expected_calibration_error(y_true, probs)
+        out["ece"] = expected_calibration_error(y_true, probs, y_pred=y_pred)
         out["nll"] = negative_log_likelihood(y_true, x)
     out["recall"] = [None if np.isnan(r) else float(r * 100.0) for r in per_class_recall(cm)]
     out["confusion_matrix"] = cm.tolist()

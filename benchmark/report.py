@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .numbers import fixed, rounded
 from .schema import RunResult, group_metric_labels, group_metrics
 
 
@@ -116,19 +117,26 @@ class Block:
     std_column: str = "All"
     #: False for a metric where lower is better (ECE, NLL): the best mark goes to the smallest value.
     higher_is_better: bool = True
+    #: Seeds behind each (method, group): only cells with at least MIN_SEEDS_FOR_BEST can be marked best.
+    seeds: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def columns(self) -> list[tuple[str, str]]:
         return [(g, c) for g, cols in self.groups for c in cols]
 
     def marks(self) -> dict[tuple[str, str, str], int]:
         """1 = best, 2 = second best of each column (highest, or lowest when ``higher_is_better`` is False),
-        compared at the shown precision (2 decimals)."""
+        compared at the shown precision (2 decimals), among cells with at least
+        :data:`benchmark.comparisons.MIN_SEEDS_FOR_BEST` seeds (a one-seed number is not a result that can be best)."""
+        from .comparisons import MIN_SEEDS_FOR_BEST
+
         out = {}
         for g, c in self.columns():
             shown = {
-                m: round(self.cells[(m, g, c)][0], 2)
+                m: rounded(self.cells[(m, g, c)][0])
                 for m in self.rows
-                if (m, g, c) in self.cells and not _nan(self.cells[(m, g, c)][0])
+                if (m, g, c) in self.cells
+                and not _nan(self.cells[(m, g, c)][0])
+                and self.seeds.get((m, g), MIN_SEEDS_FOR_BEST) >= MIN_SEEDS_FOR_BEST
             }
             distinct = sorted(set(shown.values()), reverse=self.higher_is_better)
             for m, v in shown.items():
@@ -272,6 +280,7 @@ def _block(
             if not _nan(v):
                 sd = float(getattr(row, std_source)) if std and c == block.std_column else None
                 block.cells[(row.method, g, c)] = (float(v), sd)
+        block.seeds[(row.method, g)] = int(row.seeds)
     return block
 
 
@@ -288,9 +297,9 @@ def format_blocks(blocks: Sequence[Block], fmt: str = "text") -> str:
 
 
 def _number(v: float, std: float | None, c: str, pm: str = " ± ") -> str:
-    s = f"{v:.2f}"
+    s = fixed(v)
     if std is not None:  # only the block's std column carries one
-        s += f"{pm}{std:.2f}" if not _nan(std) else f"{pm}–"
+        s += f"{pm}{fixed(std)}" if not _nan(std) else f"{pm}–"
     return s
 
 

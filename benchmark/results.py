@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -260,6 +261,8 @@ def results_frame(results: list[RunResult]) -> Any:
         row.update(r.metrics.model_dump() if r.metrics else {})
         row["status"] = r.status
         row["dataset_manifest_sha256"] = r.dataset_manifest_sha256
+        # runs of one stage-1 key and seed share a checkpoint: the statistics pair them by seed
+        row["stage1_key"] = json.dumps(r.stage1_key, sort_keys=True, default=str) if r.stage1_key else None
         rows.append(row)
     columns = [
         "dataset",
@@ -271,6 +274,7 @@ def results_frame(results: list[RunResult]) -> Any:
         *metrics,
         "status",
         "dataset_manifest_sha256",
+        "stage1_key",
     ]
     frame = pd.DataFrame(rows, columns=columns)
     for name in metrics:  # None (absent) -> NaN, so a column of old results is numeric too

@@ -1,4 +1,4 @@
-"""Statistics over a results directory: per-cell summaries, significance tests, bootstrap CIs, ranks.
+"""Statistics over a results directory: per-cell summaries, rank tests, the Bayesian signed-rank test.
 
 Everything here is a pure function of result files (or of the tidy frame
 :func:`benchmark.results.results_frame` makes of them).
@@ -7,14 +7,10 @@ Everything here is a pure function of result files (or of the tidy frame
   :func:`cell_stats` gives the mean, the sample standard deviation (``ddof=1``) and the number
   of seeds of every MCR metric.
 * **Columns.** A *column* is (dataset, backbone, protocol) and one metric: the methods that
-  compete in one column of the paper's Table 2. :func:`compare_methods` tests every method
-  against CE and against the column's best method with Welch's t-test over seeds (unequal
-  variances), and Holm-adjusts the p-values of each family (all "vs CE" tests of a column,
-  all "vs best" tests of a column) with :func:`holm`.
-* **Test images and seeds.** :func:`bootstrap_mcr_ci` is a 95 % two-level percentile-bootstrap
-  interval of the mean over seeds of mean class recall: test images resampled within each class
-  (class sizes stay fixed, as MCR needs every class), one draw shared by all seeds (they share one
-  test set), then the seeds resampled; vectorised and seeded, so it is deterministic.
+  compete in one column of the paper's Table 2. Method-against-method verdicts, the interval of each
+  cell and rank intervals live in :mod:`benchmark.comparisons` (moderated t, paired by seed where runs
+  share a stage-1 checkpoint). :func:`welch_test` and :func:`holm` stay here as building blocks (and as
+  the previous rule, which ``benchmarks/verdict_calibration.py`` measures against the new one).
 * **Across datasets (or seeds).** A *block* is one dataset (each method's mean over seeds there) or,
   on a dataset page, one seed of that dataset; methods are paired within a block and the tests need
   complete blocks (a method missing in a block is dropped). :func:`average_ranks` (rank 1 = best,
@@ -40,12 +36,11 @@ What each test assumes and pairs, in one place (``docs/statistics.md`` says when
 ==========================  ==============================================  ==========================================
 test                        what is paired / sampled                        assumes
 ==========================  ==============================================  ==========================================
-Welch t (+ Holm)            seeds of a cell, unpaired samples               seeds independent, means ~ normal
+moderated t (comparisons)   seeds; paired when sharing a stage-1 ckpt       see benchmark.comparisons
 Friedman / Iman-Davenport   blocks = datasets or seeds; methods paired      blocks independent; chi2 / F asymptotic in N
 permutation Friedman        the same blocks                                 blocks independent; exchangeable under H0
 Nemenyi CD / pairwise       the same blocks                                 as Friedman; asymptotic in N
 Bayesian signed rank        datasets, paired method vs baseline             datasets independent; rope in pp; DP prior
-bootstrap CI                test images within class, then seeds            seeds share one test set
 ==========================  ==============================================  ==========================================
 """
 
@@ -149,132 +144,16 @@ def holm(pvalues: Iterable[float]) -> np.ndarray:
     return out
 
 
-def compare_methods(
-    frame: pd.DataFrame, metric: str = "mcr_all", baseline: str = BASELINE, alpha: float = 0.05
-) -> pd.DataFrame:
-    """Every method against ``baseline`` and against the column's best, per column (Welch + Holm).
-
-    One row per (column, method, versus) with ``versus`` in {"baseline", "best"}: the other
-    method, both means, the difference (method − other), t, Welch df, raw p, Holm-adjusted p
-    (within the family of that column and ``versus``), ``significant`` (p_holm < alpha) and
-    ``direction`` (+1 significantly better, −1 significantly worse, 0 not significant).
-    """
-    out = []
-    frame = frame[frame[metric].notna()]
-    for key, col in frame.groupby(COLUMN_KEYS, sort=False):
-        values = {m: g[metric].to_numpy(float) for m, g in col.groupby("method", sort=False)}
-        means = {m: float(v.mean()) for m, v in values.items()}
-        best = max(means, key=lambda m: (means[m], -list(means).index(m)))
-        for versus, other in (("baseline", baseline), ("best", best)):
-            if other not in values:
-                continue
-            family = []
-            for m, v in values.items():
-                if m == other:
-                    continue
-                w = welch_test(v, values[other])
-                family.append(
-                    {
-                        **dict(zip(COLUMN_KEYS, key)),
-                        "method": m,
-                        "metric": metric,
-                        "versus": versus,
-                        "other": other,
-                        "mean": means[m],
-                        "other_mean": means[other],
-                        "diff": means[m] - means[other],
-                        "t": w.t,
-                        "df": w.df,
-                        "p": w.p,
-                    }
-                )
-            for row, padj in zip(family, holm(r["p"] for r in family)):
-                row["p_holm"] = float(padj)
-                row["significant"] = bool(padj < alpha) if not np.isnan(padj) else False
-                row["direction"] = int(np.sign(row["diff"])) if row["significant"] else 0
-            out += family
-    columns = COLUMN_KEYS + [
-        "method",
-        "metric",
-        "versus",
-        "other",
-        "mean",
-        "other_mean",
-        "diff",
-        "t",
-        "df",
-        "p",
-        "p_holm",
-        "significant",
-        "direction",
-    ]
-    return pd.DataFrame(out, columns=columns)
-
-
-# -- bootstrap over test images --------------------------------------------------------
-@dataclass(frozen=True)
-class BootstrapCI:
-    point: float
-    low: float
-    high: float
-    n_resamples: int
-    level: float
-    #: What the interval covers, in words (shown beside it).
-    covers: str = "the mean over seeds, resampling seeds and test images (two-level bootstrap)"
-
-
-def bootstrap_mcr_ci(
-    predictions: Sequence[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray],
-    classes: Sequence[int] | None = None,
-    n_resamples: int = 1000,
-    seed: int = 0,
-    level: float = 0.95,
-) -> BootstrapCI:
-    """Two-level percentile-bootstrap CI of the mean over seeds of mean class recall (%).
-
-    ``predictions`` is one ``(y_true, y_pred)`` pair or a list of them, one per seed, on the same
-    test images (the same ``y_true``). Each resample draws the test images once, within each class
-    and with replacement, and applies that draw to every seed (the seeds share one test set, so
-    resampling them independently would understate the test-set uncertainty), then draws the
-    seeds with replacement and averages their MCRs. The interval therefore covers both sources of
-    variation: which test images a study happened to have, and which training seeds. With one seed
-    it is the test-image interval alone. ``classes`` restricts MCR to a group (e.g. the minor
-    classes); classes with no test image are ignored, as in :func:`benchmark.metrics.mean_class_recall`.
-    """
-    if isinstance(predictions, tuple) and len(predictions) == 2 and np.ndim(predictions[0]) == 1:
-        predictions = [predictions]  # type: ignore[list-item]  # one pair: mypy keeps the declared union
-    pairs = [(np.asarray(t, dtype=np.int64), np.asarray(p, dtype=np.int64)) for t, p in predictions]
-    y_true = pairs[0][0]
-    if any(len(t) != len(y_true) or not np.array_equal(t, y_true) for t, _ in pairs):
-        raise ValueError("bootstrap: the runs of one cell do not share one test set (different y_true)")
-    wanted = np.unique(y_true) if classes is None else np.intersect1d(np.asarray(classes), np.unique(y_true))
-    covers = (
-        "the mean over seeds, resampling seeds and test images (two-level bootstrap)"
-        if len(pairs) > 1
-        else "one run, resampling test images"
-    )
-    if wanted.size == 0:
-        return BootstrapCI(math.nan, math.nan, math.nan, n_resamples, level, covers)
-    correct = np.stack([p == y_true for _, p in pairs]).astype(np.float64)  # (S, N)
-    rng = np.random.default_rng(seed)
-    recall = np.empty((n_resamples, len(pairs), wanted.size))  # (B, S, C)
-    for j, c in enumerate(wanted):
-        members = np.flatnonzero(y_true == c)
-        # how often each image of class c is drawn in each resample: one multinomial per resample
-        counts = rng.multinomial(len(members), np.full(len(members), 1.0 / len(members)), size=n_resamples)
-        recall[:, :, j] = counts @ correct[:, members].T / len(members)
-    mcr = recall.mean(axis=2) * 100.0  # (B, S)
-    chosen = rng.integers(0, len(pairs), size=(n_resamples, len(pairs)))
-    dist = np.take_along_axis(mcr, chosen, axis=1).mean(axis=1)
-    point = float(np.mean([[correct[s, y_true == c].mean() for c in wanted] for s in range(len(pairs))]) * 100.0)
-    lo, hi = np.quantile(dist, [(1 - level) / 2, (1 + level) / 2])
-    return BootstrapCI(point, float(lo), float(hi), n_resamples, level, covers)
-
-
 # -- ranks, Friedman, Nemenyi ----------------------------------------------------------
+#: Scores are compared to this many decimals (of a percentage point) when ranked: far below any real
+#: difference of recall, far above float summation noise.
+TIE_DECIMALS = 9
+
+
 def average_ranks(scores: pd.DataFrame, higher_is_better: bool = True) -> pd.Series:
     """Average rank of each method (column) over blocks (rows); rank 1 = best, ties averaged."""
-    values = scores.to_numpy(float)
+    # equal scores summed in another order (81.875 vs 81.87499999999999) must tie
+    values = np.round(scores.to_numpy(float), TIE_DECIMALS)
     ranks = np.vstack([sps.rankdata(-row if higher_is_better else row, method="average") for row in values])
     return pd.Series(ranks.mean(axis=0), index=scores.columns, name="average_rank")
 
@@ -419,7 +298,7 @@ def friedman(
     n, k = scores.shape
     if k < 3 or n < 2:
         return None
-    values = scores.to_numpy(float)
+    values = np.round(scores.to_numpy(float), TIE_DECIMALS)  # equal scores summed in another order must tie
     if np.isnan(values).any():
         raise ValueError("friedman: the table has missing scores (drop incomplete methods first)")
     doubled = _doubled_ranks(values)
@@ -506,7 +385,7 @@ def rank_summary(scores: pd.DataFrame, blocks: str = "datasets", alpha: float = 
 
     Methods missing in some block are dropped (the tests need a complete block design).
     """
-    complete = scores.dropna(axis=1, how="any")
+    complete = scores.dropna(axis=1, how="any").round(TIE_DECIMALS)  # float noise must not break exact ties
     dropped = [c for c in scores.columns if c not in complete.columns]
     if complete.empty or complete.shape[1] == 0:
         return RankSummary(blocks, complete, pd.Series(dtype=float), dropped)

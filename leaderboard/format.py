@@ -9,6 +9,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from benchmark.numbers import fixed
+
 
 def safe_url(url: Any) -> str | None:
     """``url`` when it is an absolute http(s) link, else None (javascript:, data:, relative, ... dropped)."""
@@ -39,7 +41,7 @@ def number(v: Any, digits: int = 2) -> str:
         return "–"
     if isinstance(v, float) and math.isinf(v):  # e.g. Iman–Davenport F when every block ranks alike
         return "∞" if v > 0 else "−∞"
-    return f"{float(v):.{digits}f}"
+    return fixed(float(v), digits)  # the rounding rule of `report` too (benchmark.numbers)
 
 
 def sort_value(v: Any) -> str:

@@ -31,6 +31,7 @@ import pandas as pd
 
 from benchmark import __version__
 from benchmark.check import MAX_BAND, compare, paper_reference
+from benchmark.comparisons import ALPHA, MIN_SEEDS_FOR_BEST, cell_intervals, compare_methods
 from benchmark.permissions import set_default_dir_mode
 from benchmark.report import csv_text, method_order
 from benchmark.results import (
@@ -46,10 +47,8 @@ from benchmark.schema import RunResult
 from benchmark.stats import (
     BASELINE,
     DEFAULT_ROPE,
-    bootstrap_mcr_ci,
     cd_diagram_svg,
     cell_stats,
-    compare_methods,
     rank_summary,
     scores_across_datasets,
     scores_across_seeds,
@@ -63,7 +62,6 @@ from .views import (
     EXTRA_METRICS,
     METRIC_COLUMNS,
     METRIC_LABELS,
-    MIN_SEEDS_FOR_BEST,
     add_seed_dots,
     bayes_rows,
     extra_metric_cells,
@@ -147,7 +145,6 @@ def build_site(
     results_dir: str | Path,
     out_dir: str | Path,
     *,
-    n_resamples: int = 1000,
     tolerance: float = 1.0,
     dataset_facts: Callable[[str], dict[str, Any]] | None = None,
     method_facts: Callable[[str], dict[str, Any] | None] | None = None,
@@ -169,7 +166,6 @@ def build_site(
     check_replaceable(out_dir, results_dir, replace_other_results)
     builder = _SiteBuilder(
         load_runs(results_dir),
-        n_resamples,
         tolerance,
         dataset_facts or facts.dataset_facts,
         method_facts or facts.method_facts,
@@ -216,7 +212,6 @@ class _SiteBuilder:
     def __init__(
         self,
         runs: list[Loaded],
-        n_resamples: int,
         tolerance: float,
         dataset_facts: Callable[[str], dict[str, Any]],
         method_facts: Callable[[str], dict[str, Any] | None],
@@ -226,13 +221,16 @@ class _SiteBuilder:
         self.all_runs = runs
         self.runs = [r for r in runs if r.result.status == "ok"]
         self.failed = [r for r in runs if r.result.status != "ok"]
-        self.n_resamples = n_resamples
         self.tolerance = tolerance
         self.frame = results_frame([r.result for r in self.runs])
         self.cells = cell_stats(self.frame)
         metrics = [m for m, col in METRIC_COLUMNS.items() if not self.frame.empty and self.frame[col].notna().any()]
         self.tests = pd.concat(
             [compare_methods(self.frame, METRIC_COLUMNS[m]) for m in metrics] or [compare_methods(self.frame)],
+            ignore_index=True,
+        )
+        self.intervals = pd.concat(
+            [cell_intervals(self.frame, METRIC_COLUMNS[m]) for m in metrics] or [cell_intervals(self.frame)],
             ignore_index=True,
         )
         self.methods = method_order(self.frame["method"].tolist()) if not self.frame.empty else []
@@ -283,8 +281,22 @@ class _SiteBuilder:
         ]
         return rows.iloc[0].to_dict() if len(rows) else None
 
+    def interval(self, dataset: str, backbone: str, protocol: str, method: str, metric: str = "all") -> dict | None:
+        """The cell's row of :func:`benchmark.comparisons.cell_intervals` (interval, moderated SD, rank interval)."""
+        t = self.intervals
+        if t.empty:
+            return None
+        rows = t[
+            (t["dataset"] == dataset)
+            & (t["backbone"] == backbone)
+            & (t["protocol"] == protocol)
+            & (t["method"] == method)
+            & (t["metric"] == METRIC_COLUMNS[metric])
+        ]
+        return rows.iloc[0].to_dict() if len(rows) else None
+
     def mark(self, dataset: str, backbone: str, protocol: str, method: str, metric: str) -> dict[str, str] | None:
-        """▲ / ▼ when the method differs significantly from CE (Welch, Holm-adjusted p < 0.05)."""
+        """▲ / ▼ when the method differs from CE: its simultaneous 95 % interval of the difference excludes 0."""
         t = self.test(dataset, backbone, protocol, method, metric, "baseline")
         if not t or not t["significant"]:
             return None
@@ -292,8 +304,9 @@ class _SiteBuilder:
         return {
             "symbol": "▲" if better else "▼",
             "cls": "sig-up" if better else "sig-down",
-            "title": f"significantly {'better' if better else 'worse'} than {BASELINE} "
-            f"(Welch t-test over seeds, Holm-adjusted p {p_equals(t['p_holm'])})",
+            "title": f"{'better' if better else 'worse'} than {BASELINE}: difference {t['diff']:+.2f}, simultaneous "
+            f"{100 * (1 - ALPHA):g} % interval [{t['low']:+.2f}, {t['high']:+.2f}] "
+            f"({'paired by seed' if t['paired'] else 'unpaired'}, moderated t, Bonferroni over {t['family']})",
         }
 
     def runs_of(self, dataset: str, backbone: str, protocol: str, method: str) -> list[Loaded]:
@@ -434,9 +447,11 @@ class _SiteBuilder:
         """One method's row of a board: its average rank, then mean ± std and n seeds of every column."""
         rank = ranks.ranks.get(method) if not ranks.ranks.empty else None
         seeds = [c["n"] if c else 0 for c in (self.cell(d, backbone, protocol, method) for d in ranked)]
+        # with one ranked dataset the rank is that dataset's: show how certain it is (its 95 % rank interval)
+        within = self.interval(ranked[0], backbone, protocol, method) if len(ranked) == 1 and rank is not None else None
         cells = [
             {
-                "text": number(rank),
+                "text": number(rank) + (f" [{within['rank_low']}–{within['rank_high']}]" if within else ""),
                 "value": sort_value(rank),
                 "mark": None,
                 "best": 0,
@@ -498,7 +513,7 @@ class _SiteBuilder:
                     "name": method,
                     "slug": self.method_slug[method],
                     "cell": c,
-                    "ci": self.bootstrap(runs),
+                    "ci": self.checked_interval(runs, dataset, backbone, protocol, method),
                     "seeds": ", ".join(map(str, c["seeds"])),
                     "values": [r.result.metrics.mcr_all for r in runs if r.result.metrics],
                     "vs_ce": self.test(dataset, backbone, protocol, method, "all", "baseline"),
@@ -525,7 +540,8 @@ class _SiteBuilder:
             **self.class_plots(dataset, backbone, protocol, [r["name"] for r in rows], has_medium),
             "cd_svg": _markup(cd),
             "ranks": ranks,
-            "n_resamples": self.n_resamples,
+            "prior": self.prior_of(dataset, backbone, protocol),
+            "dropped": list(ranks.dropped),
         }
 
     def extra_table(self, dataset: str, backbone: str, protocol: str, methods: list[str]) -> dict[str, Any] | None:
@@ -592,21 +608,34 @@ class _SiteBuilder:
             "group_bars": bars,
         }
 
-    def bootstrap(self, runs: Sequence[Loaded]) -> dict[str, Any] | None:
-        """The CI of a cell from its predictions files; none when a run has no predictions file, and a
-        :class:`SiteError` naming the file when one is outside the results directory, missing or broken."""
-        preds = []
+    def checked_interval(
+        self, runs: Sequence[Loaded], dataset: str, backbone: str, protocol: str, method: str
+    ) -> dict[str, Any] | None:
+        """The cell's interval of the expected All-MCR, after reading every run's predictions file: a missing,
+        outside or broken one is a :class:`SiteError` naming the file (a published cell must hold its runs)."""
         for r in runs:
             if not r.result.predictions_file:
-                return None
+                continue
             try:
-                preds.append(read_predictions(predictions_path(r.path, r.result.predictions_file, self.root)))
+                read_predictions(predictions_path(r.path, r.result.predictions_file, self.root))
             except ResultFileError as e:
                 raise SiteError(str(e)) from None
-        if not preds:
+        return self.interval(dataset, backbone, protocol, method)
+
+    def prior_of(self, dataset: str, backbone: str, protocol: str) -> dict[str, Any] | None:
+        """The column's empirical-Bayes prior of the seed variance of All-MCR (d0, s0) and its outliers."""
+        t = self.intervals
+        rows = t[
+            (t["dataset"] == dataset)
+            & (t["backbone"] == backbone)
+            & (t["protocol"] == protocol)
+            & (t["metric"] == METRIC_COLUMNS["all"])
+        ]
+        if rows.empty:
             return None
-        ci = bootstrap_mcr_ci(preds, n_resamples=self.n_resamples, seed=0)
-        return {"low": ci.low, "high": ci.high, "point": ci.point, "covers": ci.covers}
+        first = rows.iloc[0]
+        own = rows[rows["own_variance"] & (rows["n"] > 1)]["method"].tolist()
+        return {"df": first["prior_df"], "sd": first["prior_sd"], "pair_df": first["pair_prior_df"], "own": own}
 
     # method pages ------------------------------------------------------------------------------
     def method_page(self, method: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from benchmark.numbers import rounded
 from benchmark.schema import RunResult, group_metric_labels, group_metrics, metric_specs
 from benchmark.stats import BASELINE, CELL_KEYS, bayesian_comparisons, cell_stats
 
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
 METRIC_LABELS = group_metric_labels()
 METRIC_COLUMNS = group_metrics()
-#: A cell needs this many seeds to be marked best or second best.
-MIN_SEEDS_FOR_BEST = 3
 #: The metrics beyond the MCR headline, in schema order (one list: :func:`benchmark.schema.metric_specs`).
 EXTRA_METRICS = [name for name, spec in metric_specs().items() if spec.group is None]
 
@@ -162,20 +161,20 @@ def add_seed_dots(rows: list[dict[str, Any]]) -> None:
 def mark_best(rows: list[dict[str, Any]], n_columns: int) -> None:
     """Best (1) and second-best (2) of each numeric column; ranks are lower-is-better.
 
-    Only cells with at least :data:`MIN_SEEDS_FOR_BEST` seeds compete: a one-seed number is not a result
-    that can be "best".
+    Only ``eligible`` cells compete (at least :data:`benchmark.comparisons.MIN_SEEDS_FOR_BEST` seeds): a
+    one-seed number is not a result that can be "best".
     """
     for j in range(n_columns):
         values = [float(r["cells"][j]["value"]) for r in rows if r["cells"][j]["value"] and r["cells"][j]["eligible"]]
         if len(values) < 2:
             continue
         lower = j == 0
-        distinct = sorted({round(v, 2) for v in values}, reverse=not lower)
+        distinct = sorted({rounded(v) for v in values}, reverse=not lower)
         for r in rows:
             cell = r["cells"][j]
             if not cell["value"] or not cell["eligible"]:
                 continue
-            v = round(float(cell["value"]), 2)
+            v = rounded(float(cell["value"]))
             cell["best"] = (
                 1 if v == distinct[0] else 2 if len(distinct) > 1 and len(values) > 2 and v == distinct[1] else 0
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -26,7 +27,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "which is not replaced when it holds the site of another results directory)",
     )
     add_deprecated_alias(p, "--out", "--site")
-    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CIs (default 1000)")
+    p.add_argument(
+        "--resamples", type=int, default=None, help="deprecated and ignored: the intervals are no longer bootstrapped"
+    )
     p.add_argument(
         "--tolerance",
         type=float,
@@ -41,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
     site = args.site or Path("site")
+    if args.resamples is not None:
+        print("note: --resamples is deprecated and ignored (the intervals are no longer bootstrapped)", file=sys.stderr)
     index = write_site(
         args.results,
         site,
-        n_resamples=args.resamples,
         tolerance=args.tolerance,
         replace_other_results=args.site is not None,
     )

@@ -56,7 +56,7 @@ def board_site(board_results: Path, tmp_path_factory: pytest.TempPathFactory) ->
     from leaderboard import build_site
 
     out = tmp_path_factory.mktemp("board-site") / "site"
-    build_site(board_results, out, n_resamples=200)
+    build_site(board_results, out)
     return out
 
 
@@ -91,5 +91,5 @@ def xss_site(synthetic_result, tmp_path_factory: pytest.TempPathFactory) -> Path
             data["per_class"]["class_names"][0] = XSS_CLASS
             path.write_text(json.dumps(data))
     out = tmp_path_factory.mktemp("xss-site") / "site"
-    build_site(root, out, n_resamples=50)
+    build_site(root, out)
     return out

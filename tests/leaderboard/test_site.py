@@ -101,8 +101,8 @@ def test_demonstration_set_is_labelled(board_site):
 def test_significance_marks_against_ce(board_site):
     html = (board_site / "index.html").read_text()
     row = _row(html, "CE→cRW")
-    # skin7: CE→cRW 84 ± 0.5 vs CE 80 ± 0.5 over 3 seeds: significant after Holm
-    assert 'class="sig-up"' in row and "significantly better than CE" in row
+    # skin7: CE→cRW 84 ± 0.5 vs CE 80 ± 0.5 over 3 seeds: the simultaneous interval of the difference excludes 0
+    assert 'class="sig-up"' in row and "better than CE: difference +4.00, simultaneous 95 % interval" in row
     rw = _row(html, "RW")
     assert 'class="sig-down"' in rw
 
@@ -110,9 +110,10 @@ def test_significance_marks_against_ce(board_site):
 def test_dataset_page_has_plots_and_tests(board_site):
     html = (board_site / "datasets/digits-lt.html").read_text()
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="heatmap"') == 1 + 3  # recall + 3 confusions
-    assert 'class="cd-diagram"' in html and "95 % CI of the mean over seeds" in html
-    assert re.search(r"\[\d+\.\d\d, \d+\.\d\d\]", html)  # bootstrap CI from the .preds.npz files
-    assert "p<sub>Holm</sub>" in html
+    assert 'class="cd-diagram"' in html and "95 % interval of the expected All-MCR" in html
+    assert re.search(r"\[\d+\.\d, \d+\.\d\]", html)  # the interval of each cell's expected score
+    assert re.search(r"<small>\[[+-]\d+\.\d, [+-]\d+\.\d\]( paired)?</small>", html)  # each difference's interval
+    assert "What a mark and an interval mean" in html
     assert html.count('class="plot recall-vs-count"') == 1 and html.count('class="plot group-bars"') == 1
     assert html.count('class="plot seed-dots"') == 3 and html.count("<circle cx=") >= 9
     assert html.count("(sum over 3 seeds)") == 3 and "summed over seeds" in html
@@ -167,7 +168,7 @@ def test_user_method_page_names_its_file_hash(tmp_path, synthetic_result):
             metrics={"mcr_all": 70.0, "mcr_major": 75.0, "mcr_minor": 65.0},
             method_source_sha256="c" * 64,
         )
-    build_site(root, tmp_path / "site", n_resamples=20)
+    build_site(root, tmp_path / "site")
     html = (tmp_path / "site/methods/mine.html").read_text()
     assert "a user's method file" in html and "c" * 64 in html and "../source/" not in html
 
@@ -211,7 +212,7 @@ def test_paper_page_shows_verdicts_and_the_scatter(tmp_path, synthetic_result):
             seed=seed,
             metrics={"mcr_all": 79.11 + d, "mcr_major": 85.08 + d, "mcr_minor": 82.67 + d},
         )
-    build_site(root, tmp_path / "site", n_resamples=20)
+    build_site(root, tmp_path / "site")
     html = (tmp_path / "site/paper.html").read_text()
     table2 = html[html.index('data-source="Table 2"') :].split("</table>")[0]
     ce = table2[table2.index('<tr data-method="CE">') :].split("</tr>")[0]
@@ -266,9 +267,9 @@ def test_slugify_is_file_safe_and_injective():
 
 def test_build_replaces_a_site_but_not_another_folder(board_results, tmp_path):
     out = tmp_path / "site"
-    build_site(board_results, out, n_resamples=20)
+    build_site(board_results, out)
     (out / "stale.html").write_text("old")
-    build_site(board_results, out, n_resamples=20)
+    build_site(board_results, out)
     assert not (out / "stale.html").exists() and (out / "index.html").exists()
     other = tmp_path / "mine"
     other.mkdir()

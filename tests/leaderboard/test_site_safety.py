@@ -77,7 +77,7 @@ def test_default_site_location_keeps_a_site_of_other_results(
 def test_site_honours_the_umask(umask, board_results, tmp_path):
     old = os.umask(umask)
     try:
-        build_site(board_results, tmp_path / "site", n_resamples=10)
+        build_site(board_results, tmp_path / "site")
     finally:
         os.umask(old)
     site = tmp_path / "site"

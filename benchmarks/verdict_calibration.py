@@ -1,0 +1,283 @@
+"""Do the verdicts keep their promises? Error rate, coverage and power, simulated from a real run.
+
+The generator is fitted to one column of a results directory (by default the largest: the default grid on
+``bloodcell-lt``): every method's mean over seeds, its seed-to-seed SD, its stage-1 group, and the correlation of
+runs that share a stage-1 checkpoint (pooled over the column's pairs: ``rho = 1 − Σ var(a−b) / Σ (var a + var b)``).
+Each simulated benchmark draws, per seed, ``y = mu + sd · (sqrt(rho) z_group,seed + sqrt(1 − rho) e)``.
+
+Two choices of the true seed SDs bracket reality: ``eb`` (each method's empirical-Bayes posterior SD: the
+model's own view) and ``observed`` (each method's 3-seed sample SD taken as the truth: far more unequal than
+the truth can be, a stress test of the equal-variance borrowing). The estimand is the expected score over
+seeds on the fixed test set (``benchmark.comparisons``), so the test images are not redrawn.
+
+Printed, for the previous rule (Welch + Holm against CE, the best cell by mean, the seed-level part of the
+two-level bootstrap for a cell's interval) and for the new one (``benchmark.comparisons``):
+
+* A/A: every mean set to CE's; the share of simulated benchmarks with any mark against CE (family-wise
+  false-positive rate), and with any "below the best" mark;
+* coverage: means as observed; the share of cell intervals that hold the true mean, of vs-CE difference
+  intervals that hold the true difference (each, and all at once), and of rank intervals that hold the true
+  rank (all at once);
+* power: every other method's mean set to CE's + delta (2 and 5 pp); the share of methods marked better;
+* ``check``: a run of the column and a reference written from another, independent seed set of the same
+  truth; the share of cells that fail (false fails) and that are inconclusive.
+
+    python benchmarks/verdict_calibration.py --results results [--trials 1000] [--truth eb observed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmark.check import MAX_BAND, RefCell, allowed_band  # noqa: E402
+from benchmark.comparisons import (  # noqa: E402
+    BASELINE,
+    COLUMN_KEYS,
+    MIN_SEEDS_FOR_BEST,
+    Column,
+    rank_intervals,
+    versus_baseline,
+    versus_best,
+)
+from benchmark.results import iter_result_files, read_result, results_frame  # noqa: E402
+from benchmark.stats import holm, welch_test  # noqa: E402
+
+
+class Generator:
+    """The fitted structure of one column (see the module docstring)."""
+
+    def __init__(self, col: pd.DataFrame, metric: str, truth: str):
+        self.methods = list(dict.fromkeys(col["method"]))
+        self.groups = {m: g["stage1_key"].iloc[0] for m, g in col.groupby("method", sort=False)}
+        fitted = Column(
+            {m: {int(s): float(v) for s, v in zip(g["seed"], g[metric])} for m, g in col.groupby("method", sort=False)},
+            self.groups,
+        )
+        self.fitted = fitted
+        self.mean = np.array([fitted.cells[m].mean for m in self.methods])
+        if truth == "eb":
+            sd = [math.sqrt(fitted.cells[m].variance.value) for m in self.methods]
+        else:
+            sd = [math.sqrt(fitted.cells[m].s2) if fitted.cells[m].n > 1 else math.nan for m in self.methods]
+        sd_arr = np.array(sd, dtype=float)
+        self.sd = np.where(np.isfinite(sd_arr), np.maximum(sd_arr, 0.05), np.nanmedian(sd_arr))
+        self.rho = shared_correlation(fitted)
+        group_ids = {g: i for i, g in enumerate(dict.fromkeys(self.groups.values()))}
+        self.group_of = np.array([group_ids[self.groups[m]] for m in self.methods])
+        sizes = np.bincount(self.group_of)
+        self.shared = sizes[self.group_of] > 1
+        self.n_seeds = 3
+
+    def draw(self, rng: np.random.Generator, mean: np.ndarray) -> dict[str, dict[int, float]]:
+        k, n = len(self.methods), self.n_seeds
+        z = rng.standard_normal((self.group_of.max() + 1, n))[self.group_of]  # (k, n): one per group and seed
+        e = rng.standard_normal((k, n))
+        w = np.where(self.shared, math.sqrt(self.rho), 0.0)[:, None]
+        y = mean[:, None] + self.sd[:, None] * (w * z + np.sqrt(1 - w**2) * e)
+        return {m: dict(enumerate(y[i])) for i, m in enumerate(self.methods)}
+
+
+def shared_correlation(col: Column) -> float:
+    """Pooled correlation of runs that share a stage-1 checkpoint (clipped to [0, 0.99])."""
+    num = den = 0.0
+    members: dict[str, list[str]] = {}
+    for m, g in col.groups.items():
+        members.setdefault(g, []).append(m)
+    for ms in members.values():
+        for i, a in enumerate(ms):
+            for b in ms[i + 1 :]:
+                seeds = sorted(set(col.values[a]) & set(col.values[b]))
+                if len(seeds) < 2:
+                    continue
+                xa = np.array([col.values[a][s] for s in seeds])
+                xb = np.array([col.values[b][s] for s in seeds])
+                num += float((xa - xb).var(ddof=1))
+                den += float(xa.var(ddof=1) + xb.var(ddof=1))
+    return float(np.clip(1 - num / den, 0.0, 0.99)) if den > 0 else 0.0
+
+
+# -- the previous rule ---------------------------------------------------------------------------
+def old_vs_ce(values: dict[str, dict[int, float]]) -> dict[str, int]:
+    """Welch + Holm against CE (seeds unpaired), as the site marked it before."""
+    ce = list(values[BASELINE].values())
+    others = [m for m in values if m != BASELINE]
+    tests = [welch_test(list(values[m].values()), ce) for m in others]
+    adjusted = holm([t.p for t in tests])
+    return {
+        m: int(np.sign(np.mean(list(values[m].values())) - np.mean(ce))) if p < 0.05 else 0
+        for m, p in zip(others, adjusted)
+    }
+
+
+def old_vs_best(values: dict[str, dict[int, float]]) -> dict[str, int]:
+    means = {m: float(np.mean(list(v.values()))) for m, v in values.items()}
+    best = max(means, key=means.__getitem__)
+    others = [m for m in values if m != best]
+    tests = [welch_test(list(values[m].values()), list(values[best].values())) for m in others]
+    return {m: -1 if p < 0.05 else 0 for m, p in zip(others, holm([t.p for t in tests]))}
+
+
+def old_interval(values: list[float], rng: np.random.Generator, resamples: int = 1000) -> tuple[float, float]:
+    """The seed level of the previous two-level bootstrap (percentile interval of resampled seed means)."""
+    x = np.asarray(values)
+    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return float(lo), float(hi)
+
+
+# -- scenarios --------------------------------------------------------------------------------------
+def a_a(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, float]:
+    same = np.full_like(gen.mean, gen.mean[gen.methods.index(BASELINE)])
+    counts = dict.fromkeys(("old_ce", "new_ce", "old_best", "new_best"), 0)
+    for _ in range(trials):
+        values = gen.draw(rng, same)
+        col = Column(values, gen.groups)
+        counts["old_ce"] += any(old_vs_ce(values).values())
+        counts["new_ce"] += any(v.direction for v in versus_baseline(col))
+        counts["old_best"] += any(old_vs_best(values).values())
+        counts["new_best"] += any(v.direction for v in versus_best(col))
+    return {k: v / trials for k, v in counts.items()}
+
+
+def coverage(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, float]:
+    truth = dict(zip(gen.methods, gen.mean))
+    true_rank = dict(zip(gen.methods, pd.Series(-gen.mean).rank(method="average").to_numpy()))
+    hits = dict.fromkeys(("old_cell", "new_cell", "new_diff", "new_diff_all", "new_rank_all"), 0.0)
+    cells = diffs = 0
+    rank_trials = max(1, trials // 4)  # all pairs per trial: the slow part
+    for t in range(trials):
+        values = gen.draw(rng, gen.mean)
+        col = Column(values, gen.groups)
+        for m, c in col.cells.items():
+            hits["new_cell"] += c.low <= truth[m] <= c.high
+            lo, hi = old_interval(list(values[m].values()), rng)
+            hits["old_cell"] += lo <= truth[m] <= hi
+            cells += 1
+        verdicts = versus_baseline(col)
+        inside = [v.low <= truth[v.method] - truth[BASELINE] <= v.high for v in verdicts]
+        hits["new_diff"] += sum(inside)
+        hits["new_diff_all"] += all(inside)
+        diffs += len(inside)
+        if t < rank_trials:
+            hits["new_rank_all"] += all(r.low <= true_rank[m] <= r.high for m, r in rank_intervals(col).items())
+    return {
+        "old_cell": hits["old_cell"] / cells,
+        "new_cell": hits["new_cell"] / cells,
+        "new_diff": hits["new_diff"] / diffs,
+        "new_diff_all": hits["new_diff_all"] / trials,
+        "new_rank_all": hits["new_rank_all"] / rank_trials,
+    }
+
+
+def power(gen: Generator, delta: float, trials: int, rng: np.random.Generator) -> dict[str, float]:
+    shifted = np.full_like(gen.mean, gen.mean[gen.methods.index(BASELINE)] + delta)
+    shifted[gen.methods.index(BASELINE)] -= delta
+    old = new = 0
+    for _ in range(trials):
+        values = gen.draw(rng, shifted)
+        old += sum(d > 0 for d in old_vs_ce(values).values())
+        new += sum(v.direction > 0 for v in versus_baseline(Column(values, gen.groups)))
+    k = len(gen.methods) - 1
+    return {"old": old / (trials * k), "new": new / (trials * k)}
+
+
+def check_rates(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, float]:
+    """An exact reproduction (same truth, other seeds) against a reference written from one seed set."""
+    fails = {"old": 0, "new": 0}
+    inconclusive = {"old": 0, "new": 0}
+    cells = 0
+    for _ in range(trials):
+        run, ref = gen.draw(rng, gen.mean), gen.draw(rng, gen.mean)
+        prior = Column(run, gen.groups).prior
+        for m in gen.methods:
+            x, r = list(run[m].values()), np.array(list(ref[m].values()))
+            cell = RefCell("sim", m, "d", "all", float(r.mean()), float(r.std(ddof=1)), "b", "p", r.size)
+            for rule, band in (
+                ("old", allowed_band(x, cell, tolerance=0.0)),
+                ("new", allowed_band(x, cell, tolerance=0.0, prior=prior, same_process=True)),
+            ):
+                fails[rule] += abs(np.mean(x) - cell.value) > band.allowed + 1e-9
+                inconclusive[rule] += band.inconclusive is not None
+            cells += 1
+    return {
+        "old_fail": fails["old"] / cells,
+        "new_fail": fails["new"] / cells,
+        "old_inconclusive": inconclusive["old"] / cells,
+        "new_inconclusive": inconclusive["new"] / cells,
+    }
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f} %"
+
+
+def report(gen: Generator, metric: str, truth: str, trials: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    aa = a_a(gen, trials, rng)
+    cov = coverage(gen, trials, rng)
+    p2, p5 = power(gen, 2.0, trials, rng), power(gen, 5.0, trials, rng)
+    chk = check_rates(gen, max(1, trials // 2), rng)
+    sd = gen.sd
+    print(
+        f"\n## {metric}, true seed SDs: {truth} (median {np.median(sd):.2f} pp, range {sd.min():.2f}–{sd.max():.2f}); "
+        f"shared-stage-1 correlation {gen.rho:.2f}; {len(gen.methods)} methods, 3 seeds; {trials} trials"
+    )
+    rows = [
+        ("family-wise false positives vs CE (A/A)", pct(aa["old_ce"]), pct(aa["new_ce"])),
+        ("any false 'below the best' (A/A)", pct(aa["old_best"]), pct(aa["new_best"])),
+        ("coverage: cell interval (95 %)", pct(cov["old_cell"]), pct(cov["new_cell"])),
+        ("coverage: each vs-CE difference interval", "–", pct(cov["new_diff"])),
+        ("coverage: all vs-CE intervals at once", "–", pct(cov["new_diff_all"])),
+        ("coverage: all rank intervals at once", "–", pct(cov["new_rank_all"])),
+        ("power vs CE at +2 pp", pct(p2["old"]), pct(p2["new"])),
+        ("power vs CE at +5 pp", pct(p5["old"]), pct(p5["new"])),
+        ("check: exact reproduction fails (per cell)", pct(chk["old_fail"]), pct(chk["new_fail"])),
+        (f"check: inconclusive (band > {MAX_BAND:g} pp)", pct(chk["old_inconclusive"]), pct(chk["new_inconclusive"])),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'quantity'.ljust(width)} | old (Welch + Holm) | new (moderated, paired) |")
+    print(f"| {'-' * width} | ---: | ---: |")
+    for name, old, new in rows:
+        print(f"| {name.ljust(width)} | {old} | {new} |")
+
+
+def load_column(results: Path, min_seeds: int = MIN_SEEDS_FOR_BEST) -> pd.DataFrame:
+    frame = results_frame([r for r in map(read_result, iter_result_files(results)) if r.status == "ok"])
+    sizes = frame.groupby(COLUMN_KEYS).size()
+    if sizes.empty:
+        raise SystemExit(f"no results in {results}")
+    key = sizes.idxmax()
+    col = frame.set_index(COLUMN_KEYS).loc[key].reset_index()
+    seeds = col.groupby("method")["seed"].nunique()
+    keep = seeds[seeds >= min_seeds].index
+    print(f"column {dict(zip(COLUMN_KEYS, key))}: {len(keep)} methods with >= {min_seeds} seeds")
+    return col[col["method"].isin(keep)]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--results", type=Path, default=Path("results"))
+    p.add_argument("--trials", type=int, default=1000)
+    p.add_argument("--metric", nargs="+", default=["mcr_all", "mcr_minor"])
+    p.add_argument("--truth", nargs="+", default=["eb", "observed"], choices=["eb", "observed"])
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    start = time.perf_counter()
+    col = load_column(args.results)
+    for metric in args.metric:
+        for truth in args.truth:
+            report(Generator(col, metric, truth), metric, truth, args.trials, args.seed)
+    print(f"\n({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
