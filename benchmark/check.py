@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .comparisons import NO_PRIOR, VariancePrior, columns, moderate, t_quantile
+from .comparisons import NO_PRIOR, VariancePrior, columns, fit_variance_prior, moderate, t_quantile
 from .schema import group_metrics
 from .stats import METRICS
 
@@ -127,6 +127,8 @@ def allowed_band(
         se = math.sqrt(a + b)
         denom = sum(v * v / d for v, d in ((a, own.df), (b, ref_var.df)) if math.isfinite(d))
         df = (a + b) ** 2 / denom if denom > 0 else math.inf
+        if not own.own and not ref_var.own:  # one prior under both: count its d0 once
+            df = min(df, prior.df + n - 1 + n_ref - 1)
     half = 0.0 if math.isnan(se) or se == 0 else t_quantile(0.5 + level / 2, df) * se
     allowed = max(tolerance, half)
     reason = None
@@ -247,6 +249,29 @@ def load_reference(name: str) -> list[RefCell]:
     return paper_reference() if name == "paper" else load_reference_csv(name)
 
 
+def column_priors(frame: pd.DataFrame, reference: Sequence[RefCell], metric: str) -> dict[tuple, VariancePrior]:
+    """The empirical-Bayes prior of seed variances of each (dataset, backbone, protocol) column for ``metric``,
+    fitted on the runs' cells and on the reference cells written by this benchmark for the same column (a
+    pinned protocol, a std and at least 2 seeds): both are seeds of the same process, so neither side's luck
+    sets the prior alone."""
+    out = {}
+    for key, col in columns(frame, METRICS[metric]).items():
+        dataset, backbone, protocol = key
+        variances = [(c.s2, c.n - 1) for c in col.cells.values() if c.n > 1]
+        variances += [
+            (r.std**2, (r.n or REFERENCE_SEEDS) - 1)
+            for r in reference
+            if r.metric == metric
+            and r.dataset == dataset
+            and r.protocol == protocol
+            and r.backbone in (None, backbone)
+            and r.std is not None
+            and (r.n or REFERENCE_SEEDS) >= 2
+        ]
+        out[key] = fit_variance_prior([v for v, _ in variances], [d for _, d in variances])
+    return out
+
+
 def compare(
     frame: pd.DataFrame,
     reference: Iterable[RefCell],
@@ -266,6 +291,7 @@ def compare(
     frame = frame.assign(_method=frame["method"].map(normalise_method))
     by_cell = {key: group for key, group in frame.groupby(["_method", "dataset"], sort=False)}
     priors: dict[str, dict[tuple, VariancePrior]] = {}  # metric -> column -> the column's variance prior
+    reference = list(reference)
     empty = frame.iloc[0:0]
     out = []
     for ref in reference:
@@ -279,7 +305,7 @@ def compare(
             out.append(Comparison(ref, ref.backbone, ref.protocol, 0, None, None, None))
             continue
         if ref.metric not in priors:
-            priors[ref.metric] = {k: c.prior for k, c in columns(frame, METRICS[ref.metric], 1 - level).items()}
+            priors[ref.metric] = column_priors(frame, reference, ref.metric)
         for (bb, proto), group in runs.groupby(["backbone", "protocol"], sort=True):
             values = group[METRICS[ref.metric]].astype(float).tolist()
             prior = priors[ref.metric].get((ref.dataset, bb, proto), NO_PRIOR)

@@ -237,13 +237,12 @@ class Column:
         if ca.n < 2 or cb.n < 2:
             return Difference(a, b, ca.mean - cb.mean, math.nan, math.nan, False)
         va, vb = ca.variance.value / ca.n, cb.variance.value / cb.n
+        terms = [v * v / df for v, df in ((va, ca.variance.df), (vb, cb.variance.df)) if math.isfinite(df)]
+        df = (va + vb) ** 2 / sum(terms) if terms and sum(terms) > 0 else math.inf
         if not ca.variance.own and not cb.variance.own:
-            # both lean on one prior: their variance estimates are not independent, so Welch-Satterthwaite
-            # would add their df (d0 twice); the smaller df is the honest bound
-            df = min(ca.variance.df, cb.variance.df)
-        else:
-            terms = [v * v / df for v, df in ((va, ca.variance.df), (vb, cb.variance.df)) if math.isfinite(df)]
-            df = (va + vb) ** 2 / sum(terms) if terms and sum(terms) > 0 else math.inf
+            # both lean on one estimated prior: Welch-Satterthwaite would count its d0 twice; the pair holds at
+            # most d0 + d_a + d_b degrees of freedom of information about its variance
+            df = min(df, self.prior.df + ca.n - 1 + cb.n - 1)
         return Difference(a, b, ca.mean - cb.mean, math.sqrt(va + vb), df, False)
 
     def best(self) -> str | None:

@@ -2,8 +2,9 @@
 
 For each (dataset, backbone, protocol) column: the spread between the best and the worst method
 in minor-class MCR (means over seeds), the number of methods whose minor-class and all-class MCR
-differ significantly from CE (Welch's t-test per method, Holm-corrected within the column: the
-test the leaderboard site marks), and CE's minor-class MCR against chance (100 / C %). Usage::
+differ from CE (:mod:`benchmark.comparisons`: moderated t, paired by seed where runs share a stage-1
+checkpoint, Bonferroni within the column: the verdict the leaderboard site marks), and CE's minor-class
+MCR against chance (100 / C %). Usage::
 
     python benchmarks/separation.py --results results
 """
@@ -16,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmark.comparisons import COLUMN_KEYS, compare_methods
 from benchmark.results import load_results, results_frame
-from benchmark.stats import COLUMN_KEYS, compare_methods
 
 
 def separation(results_dir: Path, baseline: str = "CE") -> list[str]:
@@ -39,8 +40,8 @@ def separation(results_dir: Path, baseline: str = "CE") -> list[str]:
             tests = tests[tests.versus == "baseline"]
             better, worse = int((tests.direction > 0).sum()), int((tests.direction < 0).sum())
             lines.append(
-                f"  {metric}: {better + worse} of {len(tests)} methods differ significantly from {baseline} "
-                f"(Welch + Holm, α = 0.05): {better} better, {worse} worse"
+                f"  {metric}: {better + worse} of {len(tests)} methods differ from {baseline} "
+                f"(simultaneous 95 % intervals): {better} better, {worse} worse"
             )
         if baseline in means.index:
             chance = 100.0 / classes.get(key[0], 1)

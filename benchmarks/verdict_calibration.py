@@ -5,9 +5,12 @@ The generator is fitted to one column of a results directory (by default the lar
 runs that share a stage-1 checkpoint (pooled over the column's pairs: ``rho = 1 − Σ var(a−b) / Σ (var a + var b)``).
 Each simulated benchmark draws, per seed, ``y = mu + sd · (sqrt(rho) z_group,seed + sqrt(1 − rho) e)``.
 
-Two choices of the true seed SDs bracket reality: ``eb`` (each method's empirical-Bayes posterior SD: the
-model's own view) and ``observed`` (each method's 3-seed sample SD taken as the truth: far more unequal than
-the truth can be, a stress test of the equal-variance borrowing). The estimand is the expected score over
+Three choices of the true seed SDs: ``prior`` (each simulated benchmark draws every method's true variance
+from the scaled inverse-chi-square distribution fitted to the column's variances, ``s0^2 d0 / chi2_d0``: the
+spread of true variances the data imply, and the model's assumption), ``eb`` (fixed at each method's
+empirical-Bayes posterior SD: less spread than that) and ``observed`` (fixed at each method's 3-seed sample
+SD: far more unequal than the truth can be, since 3-seed SDs scatter by chance; a stress test of the
+borrowing). The estimand is the expected score over
 seeds on the fixed test set (``benchmark.comparisons``), so the test images are not redrawn.
 
 Printed, for the previous rule (Welch + Holm against CE, the best cell by mean, the seed-level part of the
@@ -22,7 +25,7 @@ two-level bootstrap for a cell's interval) and for the new one (``benchmark.comp
 * ``check``: a run of the column and a reference written from another, independent seed set of the same
   truth; the share of cells that fail (false fails) and that are inconclusive.
 
-    python benchmarks/verdict_calibration.py --results results [--trials 1000] [--truth eb observed]
+    python benchmarks/verdict_calibration.py --results results [--trials 1000] [--truth prior eb observed]
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.check import MAX_BAND, RefCell, allowed_band  # noqa: E402
-from benchmark.comparisons import (  # noqa: E402
+from benchmark.check import MAX_BAND, RefCell, allowed_band
+from benchmark.comparisons import (
     BASELINE,
     COLUMN_KEYS,
     MIN_SEEDS_FOR_BEST,
@@ -48,8 +51,8 @@ from benchmark.comparisons import (  # noqa: E402
     versus_baseline,
     versus_best,
 )
-from benchmark.results import iter_result_files, read_result, results_frame  # noqa: E402
-from benchmark.stats import holm, welch_test  # noqa: E402
+from benchmark.results import iter_result_files, read_result, results_frame
+from benchmark.stats import holm, welch_test
 
 
 class Generator:
@@ -64,7 +67,8 @@ class Generator:
         )
         self.fitted = fitted
         self.mean = np.array([fitted.cells[m].mean for m in self.methods])
-        if truth == "eb":
+        self.prior = fitted.prior if truth == "prior" and fitted.prior.moderates else None
+        if truth in ("eb", "prior"):
             sd = [math.sqrt(fitted.cells[m].variance.value) for m in self.methods]
         else:
             sd = [math.sqrt(fitted.cells[m].s2) if fitted.cells[m].n > 1 else math.nan for m in self.methods]
@@ -79,10 +83,13 @@ class Generator:
 
     def draw(self, rng: np.random.Generator, mean: np.ndarray) -> dict[str, dict[int, float]]:
         k, n = len(self.methods), self.n_seeds
+        sd = self.sd
+        if self.prior is not None:  # true variances drawn from the fitted prior for this benchmark
+            sd = np.sqrt(self.prior.scale * self.prior.df / rng.chisquare(self.prior.df, size=k))
         z = rng.standard_normal((self.group_of.max() + 1, n))[self.group_of]  # (k, n): one per group and seed
         e = rng.standard_normal((k, n))
         w = np.where(self.shared, math.sqrt(self.rho), 0.0)[:, None]
-        y = mean[:, None] + self.sd[:, None] * (w * z + np.sqrt(1 - w**2) * e)
+        y = mean[:, None] + sd[:, None] * (w * z + np.sqrt(1 - w**2) * e)
         return {m: dict(enumerate(y[i])) for i, m in enumerate(self.methods)}
 
 
@@ -268,7 +275,7 @@ def main() -> None:
     p.add_argument("--results", type=Path, default=Path("results"))
     p.add_argument("--trials", type=int, default=1000)
     p.add_argument("--metric", nargs="+", default=["mcr_all", "mcr_minor"])
-    p.add_argument("--truth", nargs="+", default=["eb", "observed"], choices=["eb", "observed"])
+    p.add_argument("--truth", nargs="+", default=["prior", "eb", "observed"], choices=["prior", "eb", "observed"])
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     start = time.perf_counter()
