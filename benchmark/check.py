@@ -7,17 +7,19 @@ be added, and optional ``backbone`` / ``protocol`` columns pin a row to those ru
 
 Every reference cell (method × dataset × metric all/major/medium/minor) that the results hold
 runs for is compared with the mean over seeds of those runs. The question is whether the two
-means can be the same: a two-sided Welch test at level 95 % of reproduced vs reported, using what
-both sides know. With ``n`` runs of standard deviation ``s`` and a reference of ``n_ref`` seeds
-(the paper's are 3-seed means, the default) and standard deviation ``s_ref``, a cell **passes** when
+means can estimate the same expected score: a two-sided test at level 95 % of reproduced vs reported,
+using what both sides know. With ``n`` runs whose seed variance, moderated with their column's
+empirical-Bayes prior (:mod:`benchmark.comparisons`), is ``s̃²``, and a reference of ``n_ref`` seeds (the
+paper's are 3-seed means, the default) and standard deviation ``s_ref``, a cell **passes** when
 
-    |reproduced mean − reported| <= max(tolerance, t_{0.975, df} · sqrt(s² / n + s_ref² / n_ref))
+    |reproduced mean − reported| <= max(tolerance, t_{0.975, df} · sqrt(s̃² / n + s_ref² / n_ref))
 
-with Welch's ``df``. Where the reference gives no std (the paper's Major / Minor columns), both
-sides are assumed to share the runs' variance (``s_ref = s``, ``df = n − 1``); with a single run the
-reference's std stands in for the runs'. The tolerance is the least slack a cell gets (float noise
-between machines). Under an exact reproduction the rule fails about 5 % of cells (see
-``benchmarks/check_calibration.py``).
+with Welch–Satterthwaite's ``df``. A reference written by this benchmark for the same backbone and protocol
+(``check --write-reference``) is moderated too, with a prior fitted on both sides' variances. Where the
+reference gives no std (the paper's Major / Minor columns) or one from a single seed, both sides are
+assumed to share the runs' variance. The tolerance is the least slack a cell gets (float noise between
+machines). Under an exact reproduction the rule fails about 5 % of cells (see
+``benchmarks/check_calibration.py`` and ``benchmarks/verdict_calibration.py``).
 
 A cell is **inconclusive** when its band is wider than ``max_band`` (5 pp by default) or it has
 fewer than 3 runs: such a check could not have failed a real difference, so ``check`` refuses to

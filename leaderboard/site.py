@@ -2,7 +2,8 @@
 
 Pages: ``index.html`` (the main table per backbone × protocol, sortable, significance marks vs CE,
 average ranks and a critical-difference diagram across datasets), ``datasets/<name>.html``
-(bootstrap CIs, Welch–Holm tests, per-class recall heat map, confusion matrices, a CD diagram
+(intervals of each cell's expected score, differences vs CE / vs best with simultaneous intervals, rank
+intervals, per-class recall heat map, confusion matrices, a CD diagram
 with seeds as blocks), ``methods/<name>.html`` (description, hyper-parameters, seeds, provenance),
 ``paper.html`` (paper vs reproduced) and the downloads ``results.json`` / ``results.csv``.
 

@@ -12,10 +12,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="check that results reproduce reported numbers within a tolerance",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Compare the mean over seeds of every (method, dataset, metric all/major/medium/minor) cell\n"
-        "that the results and the reference both hold, with a two-sided Welch test at 95 %. A cell fails when\n"
-        "  |reproduced - reported| > max(TOLERANCE, t_0.975,df * sqrt(s^2/n + s_ref^2/n_ref))\n"
-        "using the runs' std s over n seeds and the reference's std s_ref over n_ref seeds (the paper's\n"
-        "are 3-seed means; a reference without a std is assumed to share the runs' spread).\n"
+        "that the results and the reference both hold, with a two-sided test at 95 %. A cell fails when\n"
+        "  |reproduced - reported| > max(TOLERANCE, t_0.975,df * sqrt(s~^2/n + s_ref^2/n_ref))\n"
+        "using the runs' seed SD over n seeds, moderated with their column's empirical-Bayes prior (s~), and\n"
+        "the reference's std s_ref over n_ref seeds (the paper's are 3-seed means; a reference without a std\n"
+        "is assumed to share the runs' spread; one written by --write-reference is moderated like the runs).\n"
         "A cell with fewer than 3 runs or a band wider than --max-band is INCONCLUSIVE: it could not\n"
         "have failed a real difference. Exit 1 naming every failing (or inconclusive) cell, 0 when all\n"
         "pass, 2 when nothing can be compared.",
@@ -116,6 +117,6 @@ def run(args: argparse.Namespace) -> int:
         f"{len(ran)} cells compared: {len(ran) - len(failed)} within tolerance, {len(failed)} outside"
         + (f", {len(inconclusive)} of those within inconclusive" if inconclusive else "")
         + (f"; {missing} reference cells have no runs" if missing else "")
-        + f" (Welch band at 95 %, at least {args.tolerance:g} pp)"
+        + f" (band at 95 %, at least {args.tolerance:g} pp)"
     )
     return 1 if failed or (inconclusive and not args.allow_inconclusive) else 0

@@ -355,3 +355,11 @@ def test_metrics_beyond_mcr_on_dataset_and_method_pages(board_site, board_result
         for name in ("accuracy", "macro_f1", "macro_auc", "ece", "nll"):
             assert f'data-value="{float(ce[name].mean())!r}"' in row, name
         assert row.count("n=3") >= 5
+
+
+def test_seed_cd_names_the_methods_it_leaves_out_and_pairing_is_stated_honestly(board_site):
+    """xray9's RW has 2 of 3 seeds: the seed-blocked rank test drops it, and the page names it."""
+    html = (board_site / "datasets/xray9.html").read_text()
+    assert "not in the diagram (not run with every seed): RW" in html
+    assert "the runs of one seed are paired (the same seed draws" not in html  # the old, wrong claim
+    assert "only runs that share a stage-1 checkpoint are really paired by seed" in html

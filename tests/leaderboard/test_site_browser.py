@@ -139,6 +139,36 @@ def test_dataset_page_plots_render(page, board_site):
     assert page.errors == []
 
 
+def test_each_difference_interval_agrees_with_its_mark(page, board_site):
+    """On every dataset page, a vs-CE cell is marked (▲/▼ colour) exactly when its shown interval excludes 0,
+    a vs-best cell exactly when its interval lies below 0, and the row's ▲/▼ beside the mean says the same."""
+    checked = 0
+    for name in ("digits-lt", "skin7", "xray9"):
+        page.goto(_url(board_site, f"datasets/{name}.html"))
+        cells = page.eval_on_selector_all(
+            "td[data-versus]",
+            """tds => tds.map(t => ({versus: t.dataset.versus, low: parseFloat(t.dataset.low),
+                high: parseFloat(t.dataset.high), direction: parseInt(t.dataset.direction), cls: t.className,
+                text: t.innerText, row: t.closest('tr').innerText}))""",
+        )
+        assert cells, name
+        for c in cells:
+            shown = [float(x) for x in c["text"].split("[")[1].split("]")[0].split(",")]
+            assert shown[0] <= shown[1]
+            if c["versus"] == "baseline":
+                excludes = c["low"] > 0 or c["high"] < 0
+                assert (c["direction"] != 0) == excludes, c
+                assert ("sig-up" in c["cls"]) == (c["direction"] > 0) and ("sig-down" in c["cls"]) == (
+                    c["direction"] < 0
+                )
+                assert (("▲" in c["row"]) == (c["direction"] > 0)) and (("▼" in c["row"]) == (c["direction"] < 0)), c
+            else:
+                assert (c["direction"] < 0) == (c["high"] < 0), c
+            checked += 1
+    assert checked >= 6
+    assert page.errors == []
+
+
 def test_method_page_and_paper_page(page, board_site):
     page.goto(_url(board_site, "datasets/digits-lt.html"))
     page.click("tbody tr[data-method='CE→cRW'] th a")
