@@ -55,9 +55,7 @@ def _report_frame(cells: dict[str, list[float]]) -> pd.DataFrame:
 
 
 def test_report_never_marks_a_one_seed_cell_best():
-    frame = _report_frame(
-        {"CE": [80.0, 81.0, 82.0], "RW": [95.0], "DRW": [83.0, 84.0, 85.0], "RS": [70.0, 71.0, 72.0]}
-    )
+    frame = _report_frame({"CE": [80.0, 81.0, 82.0], "RW": [95.0], "DRW": [83.0, 84.0, 85.0], "RS": [70.0, 71.0, 72.0]})
     (block,) = table_blocks(summary_table(frame), 2)
     marks = block.marks()
     assert ("RW", "skin7", "All") not in marks  # one seed: the highest number, but not a result that can be best
