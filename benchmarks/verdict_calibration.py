@@ -277,9 +277,10 @@ def main() -> None:
     p.add_argument("--metric", nargs="+", default=["mcr_all", "mcr_minor"])
     p.add_argument("--truth", nargs="+", default=["prior", "eb", "observed"], choices=["prior", "eb", "observed"])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--min-seeds", type=int, default=MIN_SEEDS_FOR_BEST, help="cells with fewer seeds are left out")
     args = p.parse_args()
     start = time.perf_counter()
-    col = load_column(args.results)
+    col = load_column(args.results, args.min_seeds)
     for metric in args.metric:
         for truth in args.truth:
             report(Generator(col, metric, truth), metric, truth, args.trials, args.seed)

@@ -90,7 +90,7 @@ def test_truncated_predictions_file_is_named(smoke_results, cache_dir, tmp_path,
     out = capsys.readouterr().out
     rel = preds.relative_to(root).as_posix().replace(".preds.npz", ".json")
     assert f"{rel}: predictions_file: " in out and "seed-1.preds.npz" in out and "not a readable" in out, out
-    assert main(["leaderboard", "--results", str(root), "--site", str(tmp_path / "site"), "--resamples", "10"]) == 2
+    assert main(["leaderboard", "--results", str(root), "--site", str(tmp_path / "site")]) == 2
     _one_error_line(capsys.readouterr().err, str(preds), "not a readable predictions file")
     assert not (tmp_path / "site").exists()
 

@@ -280,17 +280,13 @@ def test_build_replaces_a_site_but_not_another_folder(board_results, tmp_path):
 
 
 def test_leaderboard_command(board_results, tmp_path, capsys):
-    assert (
-        main(["leaderboard", "--results", str(board_results), "--site", str(tmp_path / "s"), "--resamples", "20"]) == 0
-    )
+    assert main(["leaderboard", "--results", str(board_results), "--site", str(tmp_path / "s")]) == 0
     assert "open file://" in capsys.readouterr().out and (tmp_path / "s/index.html").exists()
     assert main(["leaderboard", "--results", str(tmp_path / "none"), "--site", str(tmp_path / "s")]) == 2
 
 
 def test_leaderboard_command_deprecated_out_still_writes_the_site(board_results, tmp_path, capsys):
-    assert (
-        main(["leaderboard", "--results", str(board_results), "--out", str(tmp_path / "s"), "--resamples", "10"]) == 0
-    )
+    assert main(["leaderboard", "--results", str(board_results), "--out", str(tmp_path / "s")]) == 0
     out, err = capsys.readouterr()
     assert err == "note: --out is deprecated; use --site (same meaning)\n"
     assert f"leaderboard site written to {tmp_path / 's'}" in out and (tmp_path / "s/index.html").exists()
@@ -363,3 +359,13 @@ def test_seed_cd_names_the_methods_it_leaves_out_and_pairing_is_stated_honestly(
     assert "not in the diagram (not run with every seed): RW" in html
     assert "the runs of one seed are paired (the same seed draws" not in html  # the old, wrong claim
     assert "only runs that share a stage-1 checkpoint are really paired by seed" in html
+
+
+def test_resamples_is_deprecated_and_ignored(board_results, tmp_path, capsys):
+    """The intervals are analytic now (moderated t): the old bootstrap option is accepted, and says so."""
+    from benchmark.cli import main
+
+    assert (
+        main(["leaderboard", "--results", str(board_results), "--site", str(tmp_path / "s"), "--resamples", "5"]) == 0
+    )
+    assert "--resamples is deprecated and ignored" in capsys.readouterr().err

@@ -24,7 +24,7 @@ def test_default_site_location_keeps_a_site_of_other_results(
     board_results, smoke_results, cache_dir, tmp_path, capsys, monkeypatch
 ):
     site = tmp_path / "site"
-    assert main(["leaderboard", "--results", str(board_results), "--site", str(site), "--resamples", "10"]) == 0
+    assert main(["leaderboard", "--results", str(board_results), "--site", str(site)]) == 0
     assert _marker(site) == {
         "generator": "medlt-bench",
         "version": __version__,
@@ -55,7 +55,7 @@ def test_default_site_location_keeps_a_site_of_other_results(
     assert f"warning: leaderboard site not written: {site} holds the site of {board_results.resolve()}" in err, err
     assert (site / "index.html").read_text() == before and _marker(site)["results"] == str(board_results.resolve())
     monkeypatch.chdir(tmp_path)  # `leaderboard` without --site writes ./site: the same guard
-    assert main(["leaderboard", "--results", str(mine), "--resamples", "10"]) == 2
+    assert main(["leaderboard", "--results", str(mine)]) == 2
     assert f"error: site holds the site of {board_results.resolve()}" in capsys.readouterr().err
     assert (site / "index.html").read_text() == before
     assert main(argv + ["--site", str(site)]) == 0  # named explicitly: replaced, and said where it went
