@@ -83,10 +83,15 @@ class Protocol:
     stage2_lr: Rate = 0.1
     stage2_min_lr: NonNegative = 1e-6
     stage2_weight_decay: NonNegative = 0.0
+    # true: a stage-2 kind with an official schedule (methods.stage2.Stage2Schedule: LWS, MaxNorm) trains with
+    # it (epochs, lr, batch, sampler, batch-norm mode, epoch choice) instead of the stage2_* settings above
+    stage2_official: bool = False
     eval_batch_size: Count = 256
     # "float64" makes CPU results independent of the thread count and the CPU's SIMD kernels
-    # (summation order moves float32 training enough to flip predictions); about 2x slower
-    precision: Literal["float32", "float64"] = "float32"
+    # (summation order moves float32 training enough to flip predictions); about 2x slower.
+    # "bf16": float32 weights under bf16 autocast on every device, the CPU included (CUDA autocasts
+    # "float32" to bf16 as well); channels-last except in float64.
+    precision: Literal["float32", "float64", "bf16"] = "float32"
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @field_validator("name")
