@@ -33,9 +33,9 @@ class BCL(Method):
 
     The head outputs ``s · cos`` (the reference ``NormedLinear`` returns ``self.s * out``), so the stored
     logits, and the ECE and NLL computed from them, are those of the official model; prediction is their argmax
-    (the logit adjustment is in training only). Defaults are the official repository's (``--alpha 1.0``, ``--beta 0.35``, ``--temp 0.07``,
-    ``--feat_dim 1024``, ``--use_norm True``, its ImageNet-LT / iNaturalist setting); the paper's
-    CIFAR-LT weights were not checked against its text here.
+    (the logit adjustment is in training only). Defaults are the official repository's (``--alpha 1.0``,
+    ``--beta 0.35``, ``--temp 0.07``, ``--feat_dim 1024``, ``--use_norm True``, its ImageNet-LT / iNaturalist
+    setting); the paper's CIFAR-LT weights were not checked against its text here.
 
     Where the paper leaves a choice open, or where this row departs from the reference:
 
