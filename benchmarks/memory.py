@@ -100,7 +100,7 @@ def table(protocols: list[str], batches: tuple[int, int], device: str) -> str:
 
     lo, hi = batches
     lines = [
-        f"| protocol | row | batch | step at batch {lo} (GiB) | step at batch {hi} (GiB) | "
+        f"| protocol | row | batch | step at batch {lo} (MiB) | step at batch {hi} (MiB) | "
         "per image (MiB) | step at the protocol's batch (GiB) |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -111,8 +111,8 @@ def table(protocols: list[str], batches: tuple[int, int], device: str) -> str:
             slope = (b["step_bytes"] - a["step_bytes"]) / (hi - lo)
             at_batch = a["step_bytes"] + slope * (protocol.batch_size - lo)
             lines.append(
-                f"| {name} | {row} | {protocol.batch_size} | {a['step_bytes'] / 2**30:.2f} | "
-                f"{b['step_bytes'] / 2**30:.2f} | {slope / 2**20:.0f} | {at_batch / 2**30:.1f} |"
+                f"| {name} | {row} | {protocol.batch_size} | {a['step_bytes'] / 2**20:,.0f} | "
+                f"{b['step_bytes'] / 2**20:,.0f} | {slope / 2**20:.1f} | {at_batch / 2**30:.2f} |"
             )
     return "\n".join(lines)
 
