@@ -47,6 +47,9 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 #: ``key: other`` -- ``key`` must not exceed ``other`` (after per-dataset overrides).
 AT_MOST = {"warmup_epochs": "epochs", "image_size": "cache_size", "min_lr": "lr", "stage2_min_lr": "stage2_lr"}
+#: Fields added after results were first recorded, with the default that means "as before": left out of
+#: :meth:`Protocol.as_dict` at that default (``stage2_official``: issue 19).
+LATER_FIELDS: dict[str, Any] = {"stage2_official": False}
 #: Keys a ``[datasets.X]`` table may not override: results are filed under the protocol's name.
 NOT_OVERRIDABLE = ("name", "datasets")
 
@@ -116,7 +119,13 @@ class Protocol:
         return dataclasses.replace(self, datasets={}, **overrides)
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as recorded in results and stage-1 keys; a field of :data:`LATER_FIELDS` at its default is
+        left out, so that results and checkpoints of protocols that do not use it keep their identity."""
+        out = dataclasses.asdict(self)
+        for key, default in LATER_FIELDS.items():
+            if out.get(key) == default:
+                del out[key]
+        return out
 
 
 def protocol_names() -> list[str]:

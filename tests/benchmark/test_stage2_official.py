@@ -201,3 +201,15 @@ def test_eval_mode_stage2_leaves_batch_norm_alone(stage1):
         )
     for name, buf in model.backbone.named_buffers():
         assert torch.equal(buf, dict(tuned.backbone.named_buffers())[name])
+
+
+def test_protocols_without_official_stage2_keep_their_recorded_identity():
+    """``stage2_official`` at its default is left out of the recorded settings, so results and stage-1 checkpoints
+    of ``quick`` and ``smoke`` written before it existed stay reusable; ``paper`` records it."""
+    from benchmark.protocol import Protocol
+
+    for name in ("quick", "smoke"):
+        protocol = load_protocol(name)
+        assert "stage2_official" not in protocol.as_dict()
+        assert Protocol(**protocol.as_dict()) == protocol
+    assert load_protocol("paper").as_dict()["stage2_official"] is True
