@@ -51,11 +51,15 @@ class ImageBank:
         return block.to(self.device, non_blocking=True)
 
 
-def epoch_positions(sampling: str, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """One epoch of positions drawn by the named sampler ("instance", "class_balanced", "reversed")."""
+def epoch_positions(
+    sampling: str, labels: np.ndarray, rng: np.random.Generator, samples_per_class: int = 4
+) -> np.ndarray:
+    """One epoch of positions drawn by the named sampler ("instance", "class_balanced", "class_aware" with
+    ``samples_per_class`` consecutive images per class visit, "reversed")."""
     draw = {
         "instance": lambda: samplers.instance_indices(labels, rng),
         "class_balanced": lambda: samplers.class_balanced_indices(labels, rng),
+        "class_aware": lambda: samplers.class_aware_indices(labels, rng, samples_per_class),
         "reversed": lambda: samplers.reversed_indices(labels, rng),
     }
     if sampling not in draw:

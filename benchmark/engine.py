@@ -7,6 +7,7 @@ epoch checkpoints for resuming, and evaluation; methods only turn batches into l
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,13 +49,16 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, lr: float, min
 
 
 def autocast(device: torch.device, precision: str = "float32") -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA; nothing on CPU (CPU runs stay exactly reproducible) or in float64."""
-    if device.type == "cuda" and precision != "float64":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    """bf16 autocast on CUDA (``float32`` or ``bf16``), and on the CPU with ``precision = "bf16"`` (the GPU's
+    numerics, testable without a GPU); nothing otherwise (``float32`` on the CPU stays exactly reproducible)
+    or in ``float64``."""
+    if precision == "bf16" or (device.type == "cuda" and precision != "float64"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
-PRECISIONS = {"float32": torch.float32, "float64": torch.float64}
+#: Parameter and tensor dtype of each protocol ``precision`` ("bf16": float32 weights under bf16 autocast).
+PRECISIONS = {"float32": torch.float32, "float64": torch.float64, "bf16": torch.float32}
 
 
 def use_channels_last(precision: str) -> bool:
@@ -69,7 +73,7 @@ def use_channels_last(precision: str) -> bool:
 
 @contextlib.contextmanager
 def numeric_precision(precision: str) -> Iterator[None]:
-    """Create every tensor and parameter in ``precision`` ("float32" or "float64") inside the block.
+    """Create every tensor and parameter in the dtype of ``precision`` (:data:`PRECISIONS`) inside the block.
 
     float64 is the portable reference path: with float32, the summation order of a reduction
     (which depends on the thread count and on the CPU's SIMD kernels) moves a short training
@@ -296,11 +300,46 @@ def train_stage2(
             param.requires_grad_(False)
     model.eval()  # batch-norm statistics stay frozen
     if kind.trains:
-        _fit_head(model, kind, data, protocol, device, seed, on_epoch)
+        _fit_head(model, kind, data, protocol, device, seed, on_epoch, val)
     if kind.searches:
         assert val is not None
         _choose_tau(model, kind, val, data.class_counts, protocol, device)
     return model
+
+
+@dataclass(frozen=True)
+class Stage2Plan:
+    """The stage-2 training settings a kind gets under a protocol: the protocol's ``stage2_*`` settings, the
+    stage-1 batch size and the kind's sampler and weight decay, or, where the protocol sets ``stage2_official``,
+    the kind's :attr:`~methods.stage2.Stage2Kind.official` schedule over them."""
+
+    epochs: int
+    lr: float
+    min_lr: float
+    weight_decay: float
+    batch_size: int
+    sampling: str
+    samples_per_class: int = 4
+    bn_train: bool = False
+    best_epoch_on_val: bool = False
+
+
+def stage2_plan(kind: Stage2Kind, protocol: Protocol) -> Stage2Plan:
+    """What :func:`train_stage2` trains ``kind`` with under ``protocol`` (see :class:`Stage2Plan`)."""
+    p = protocol
+    plan = Stage2Plan(
+        epochs=p.stage2_epochs,
+        lr=p.stage2_lr,
+        min_lr=p.stage2_min_lr,
+        weight_decay=p.stage2_weight_decay if kind.weight_decay is None else kind.weight_decay,
+        batch_size=p.batch_size,
+        sampling=kind.sampling,
+    )
+    official = kind.official if p.stage2_official else None
+    if official is None:
+        return plan
+    given = {k: v for k, v in dataclasses.asdict(official).items() if v is not None and k != "source"}
+    return dataclasses.replace(plan, **given)
 
 
 def _fit_head(
@@ -311,26 +350,28 @@ def _fit_head(
     device: torch.device,
     seed: int,
     on_epoch: EpochCallback | None,
+    val: EvalSplit | None = None,
 ) -> None:
-    """Train the head's trainable parameters on frozen features over the protocol's stage-2 schedule."""
-    p = protocol
+    """Train the head's trainable parameters on frozen features over the stage-2 schedule (:func:`stage2_plan`);
+    with ``best_epoch_on_val``, the model of the epoch with the best validation MCR is kept."""
+    p, plan = protocol, stage2_plan(kind, protocol)
     augment = make_augmenter(p, use_channels_last(p.precision))
     params = [q for q in model.head.parameters() if q.requires_grad]
-    weight_decay = p.stage2_weight_decay if kind.weight_decay is None else kind.weight_decay
-    optimizer = torch.optim.SGD(params, lr=p.stage2_lr, momentum=0.9, weight_decay=weight_decay)
+    optimizer = torch.optim.SGD(params, lr=plan.lr, momentum=0.9, weight_decay=plan.weight_decay)
     criterion = kind.criterion(data.class_counts.to(device))
     project = kind.projection(model.head)
     dtype = params[0].dtype
-    steps_per_epoch = len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch))
-    total = steps_per_epoch * p.stage2_epochs
-    for epoch in range(p.stage2_epochs):
+    steps_per_epoch = len(batches(np.arange(len(data.bank)), plan.batch_size, p.max_steps_per_epoch))
+    total = steps_per_epoch * plan.epochs
+    best: tuple[float, dict[str, torch.Tensor]] | None = None
+    for epoch in range(plan.epochs):
         rng = np.random.default_rng([seed, 10_000 + epoch])
         gen = torch.Generator().manual_seed(seed * 100_003 + 10_000 + epoch)
+        model.train(plan.bn_train)  # train: the frozen extractor's batch norm uses and updates batch statistics
         last_loss = torch.tensor(float("nan"))
-        for i, pos in enumerate(
-            batches(epoch_positions(kind.sampling, data.labels, rng), p.batch_size, p.max_steps_per_epoch)
-        ):
-            set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, p.stage2_lr, p.stage2_min_lr))
+        positions = epoch_positions(plan.sampling, data.labels, rng, plan.samples_per_class)
+        for i, pos in enumerate(batches(positions, plan.batch_size, p.max_steps_per_epoch)):
+            set_lr(optimizer, warmup_cosine(epoch * steps_per_epoch + i, total, 0, plan.lr, plan.min_lr))
             images = augment(data.bank.gather(pos), True, gen)
             labels = torch.as_tensor(data.labels[pos], device=device)
             with torch.no_grad(), autocast(device, p.precision):
@@ -340,10 +381,31 @@ def _fit_head(
             loss.backward()
             optimizer.step()
             last_loss = loss.detach()
+        model.eval()
         if project is not None:
             project(model.head)
+        if plan.best_epoch_on_val and val is not None and len(val.bank):
+            best = _keep_best(model, val, data.num_classes, protocol, device, best)
         if on_epoch:
-            on_epoch(epoch, p.stage2_epochs, float(last_loss))
+            on_epoch(epoch, plan.epochs, float(last_loss))
+    if best is not None:
+        model.load_state_dict(best[1])
+
+
+def _keep_best(
+    model: Classifier,
+    val: EvalSplit,
+    num_classes: int,
+    protocol: Protocol,
+    device: torch.device,
+    best: tuple[float, dict[str, torch.Tensor]] | None,
+) -> tuple[float, dict[str, torch.Tensor]]:
+    """``(validation MCR, state)`` of the model now, or ``best`` when that was strictly better (ties: the earlier)."""
+    preds = predict(model, val.bank, protocol, device)
+    mcr = mean_class_recall(confusion_matrix(val.labels, preds, num_classes))
+    if best is not None and best[0] >= mcr:
+        return best
+    return mcr, {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 @torch.no_grad()
@@ -357,16 +419,19 @@ def _choose_tau(
 ) -> None:
     """Replace the head by ``kind.searched_head(head, τ)`` for the τ of ``kind.tau_grid`` with the best validation MCR.
 
-    Validation features are computed once (centre crop, as :func:`predict`); ties go to the first τ of the
-    grid. Only ``val`` is read; the choice is traced (``MEDLT_TRACE``) as ``stage2-search``.
+    Validation features are computed once (centre crop, batch by batch, as :func:`predict_with_logits`), and each
+    τ's head is applied to them batch by batch under the same autocast as the final prediction, so that the
+    recorded validation MCR is the one of the stored validation predictions (bf16 included). Ties go to the first
+    τ of the grid. Only ``val`` is read; the choice is traced (``MEDLT_TRACE``) as ``stage2-search``.
     """
     base = model.head
-    dtype = next(iter(base.parameters()), class_counts).dtype
-    feats = torch.cat([f.to(dtype) for f in _features(model, val.bank, protocol, device)])
+    feats = list(_features(model, val.bank, protocol, device))
     num_classes = len(class_counts)
     best_tau, best_mcr = kind.tau_grid[0], -math.inf
     for tau in kind.tau_grid:
-        preds = kind.searched_head(base, tau, class_counts)(feats).argmax(1).cpu().numpy()
+        head = kind.searched_head(base, tau, class_counts)
+        with autocast(device, protocol.precision):
+            preds = np.concatenate([head(f).argmax(1).cpu().numpy() for f in feats]) if feats else np.zeros(0, int)
         mcr = mean_class_recall(confusion_matrix(val.labels, preds, num_classes))
         if mcr > best_mcr:
             best_tau, best_mcr = tau, mcr

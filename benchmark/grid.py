@@ -32,7 +32,7 @@ from methods.base import Classifier, Method
 from . import checkpoints, engine, faults, provenance
 from .backbones import create_backbone
 from .data import ImageBank
-from .metrics import evaluate_predictions, group_labels, stored_logits
+from .metrics import evaluate_predictions, fit_temperature, group_labels, stored_logits
 from .protocol import Protocol, load_protocol
 from .results import is_finished, read_result, result_path, write_predictions, write_result
 from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec, metric_names
@@ -577,20 +577,29 @@ def _finished_result(
     y_true = data.labels[data.splits["test"]]
     # metrics from the float16 logits that the predictions file keeps, so that they recompute exactly
     test_pred, test_logits = y_pred[0], _stored(y_pred[1], data.num_classes)
-    m = evaluate_predictions(
-        y_true, test_pred, data.num_classes, data.groups, logits=test_logits, train_counts=data.train_counts
-    )
-    val = None
+    val, temperature = None, None
     if val_pred is not None:
+        val_logits = _stored(val_pred[1], data.num_classes)
+        # temperature scaling is fitted on the validation split only, then applied to the test logits
+        temperature = fit_temperature(data.labels[data.splits["val"]], val_logits)
         v = evaluate_predictions(
             data.labels[data.splits["val"]],
             val_pred[0],
             data.num_classes,
             data.groups,
-            logits=_stored(val_pred[1], data.num_classes),
+            logits=val_logits,
             train_counts=data.train_counts,
         )
         val = _metrics(v)
+    m = evaluate_predictions(
+        y_true,
+        test_pred,
+        data.num_classes,
+        data.groups,
+        logits=test_logits,
+        train_counts=data.train_counts,
+        temperature=temperature,
+    )
     preds_path = path.with_name(path.stem + ".preds.npz")
     write_predictions(preds_path, y_true, test_pred, test_logits)
     return RunResult(
@@ -605,5 +614,6 @@ def _finished_result(
         ),
         confusion_matrix=m["confusion_matrix"],
         predictions_file=preds_path.name,
+        calibration_temperature=temperature,
         **fields,
     )

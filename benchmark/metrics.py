@@ -10,7 +10,10 @@ From the predictions (argmax labels):
 
 From the test logits (softmax probabilities), as stored in the predictions file (float16,
 :func:`stored_logits`): one-vs-rest macro AUC, expected calibration error (ECE, 15 equal-width bins of
-the top-1 confidence) and negative log-likelihood (NLL, mean, natural log).
+the top-1 confidence) and negative log-likelihood (NLL, mean, natural log); and the same ECE and NLL after
+temperature scaling (Guo et al., ICML 2017): the logits divided by the temperature ``T`` that minimises the
+NLL of the *validation* split's stored logits (:func:`fit_temperature`), so that calibration compares models
+rather than logit scales.
 
 Units: every metric is a percentage except NLL (nats). Every class-averaged metric (MCR, macro-F1,
 macro AUC) averages over the classes that have at least one test image; a class absent from the test
@@ -34,7 +37,11 @@ ECE_BINS = 15
 #: float16's largest finite value: stored logits are clipped to +-this before rounding.
 FLOAT16_MAX = float(np.finfo(np.float16).max)
 #: Metrics that need the logits (None when a run has none).
-LOGIT_METRICS = ("macro_auc", "ece", "nll")
+LOGIT_METRICS = ("macro_auc", "ece", "nll", "ece_calibrated", "nll_calibrated")
+#: Metrics after temperature scaling (None without a fitted temperature).
+CALIBRATED_METRICS = ("ece_calibrated", "nll_calibrated")
+#: The temperatures :func:`fit_temperature` searches: ``T`` in [1/100, 100], on a log scale.
+TEMPERATURE_BOUNDS = (1e-2, 1e2)
 
 #: Class ids, one per image: a sequence of ints or an integer array.
 ClassIds: TypeAlias = "Sequence[int] | np.ndarray"
@@ -218,6 +225,41 @@ def negative_log_likelihood(y_true: ClassIds, logits: np.ndarray) -> float:
     return float(-log_softmax(x)[np.arange(len(y)), y].mean())
 
 
+def fit_temperature(y_true: ClassIds, logits: np.ndarray) -> float | None:
+    """Temperature scaling (Guo et al., "On Calibration of Modern Neural Networks", ICML 2017): the ``T`` in
+    :data:`TEMPERATURE_BOUNDS` that minimises the mean NLL of ``softmax(logits / T)`` against ``y_true``.
+
+    One parameter, fitted on held-out data (the validation split); it never changes a prediction (argmax).
+    Minimised over ``log T`` by bounded Brent search (scipy ``minimize_scalar``, tolerance 1e-7 in ``log T``),
+    in float64. None with no image or a logit that is not finite.
+    """
+    from scipy.optimize import minimize_scalar
+
+    y, x = _labels_and_scores(y_true, logits)
+    if x.size == 0 or not np.isfinite(x).all():
+        return None
+    rows = np.arange(len(y))
+
+    def nll(log_t: float) -> float:
+        return float(-log_softmax(x / np.exp(log_t))[rows, y].mean())
+
+    lo, hi = np.log(TEMPERATURE_BOUNDS[0]), np.log(TEMPERATURE_BOUNDS[1])
+    found = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-7})
+    return float(np.exp(found.x))
+
+
+def _calibrated(y_true: ClassIds, logits: np.ndarray | None, temperature: float | None) -> dict[str, float | None]:
+    """ECE and NLL of ``logits / temperature`` (:data:`CALIBRATED_METRICS`); None without either."""
+    if logits is None or temperature is None:
+        return dict.fromkeys(CALIBRATED_METRICS)
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    probs = softmax(scaled) if np.isfinite(scaled).all() else np.full(scaled.shape, np.nan)
+    return {
+        "ece_calibrated": expected_calibration_error(y_true, probs),
+        "nll_calibrated": negative_log_likelihood(y_true, scaled),
+    }
+
+
 def evaluate_predictions(
     y_true: ClassIds,
     y_pred: ClassIds,
@@ -226,12 +268,15 @@ def evaluate_predictions(
     *,
     logits: np.ndarray | None = None,
     train_counts: Sequence[int] | None = None,
+    temperature: float | None = None,
 ) -> dict[str, Any]:
     """All metrics of one run (see the module docstring for units and conventions).
 
     ``groups``: the dataset's major / medium / minor classes. ``train_counts`` (per class) gives the
     many / medium / few-shot MCR (None without it, or for an empty group). ``logits`` (N, C), best
-    already rounded by :func:`stored_logits`, gives macro AUC, ECE and NLL (None without them).
+    already rounded by :func:`stored_logits`, gives macro AUC, ECE and NLL (None without them), and with
+    ``temperature`` (:func:`fit_temperature` on the validation split) the ECE and NLL of ``logits / temperature``
+    (None without it).
     Returns the metric fields of :class:`benchmark.schema.Metrics` plus ``recall`` (per class, %) and
     ``confusion_matrix``.
     """
@@ -262,6 +307,7 @@ def evaluate_predictions(
         out["macro_auc"] = macro_auc_ovr(y_true, probs)
         out["ece"] = expected_calibration_error(y_true, probs, y_pred=y_pred)
         out["nll"] = negative_log_likelihood(y_true, x)
+    out.update(_calibrated(y_true, logits, temperature))
     out["recall"] = [None if np.isnan(r) else float(r * 100.0) for r in per_class_recall(cm)]
     out["confusion_matrix"] = cm.tolist()
     return out

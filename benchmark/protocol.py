@@ -47,6 +47,9 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 #: ``key: other`` -- ``key`` must not exceed ``other`` (after per-dataset overrides).
 AT_MOST = {"warmup_epochs": "epochs", "image_size": "cache_size", "min_lr": "lr", "stage2_min_lr": "stage2_lr"}
+#: Fields added after results were first recorded, with the default that means "as before": left out of
+#: :meth:`Protocol.as_dict` at that default (``stage2_official``: issue 19).
+LATER_FIELDS: dict[str, Any] = {"stage2_official": False}
 #: Keys a ``[datasets.X]`` table may not override: results are filed under the protocol's name.
 NOT_OVERRIDABLE = ("name", "datasets")
 
@@ -83,10 +86,15 @@ class Protocol:
     stage2_lr: Rate = 0.1
     stage2_min_lr: NonNegative = 1e-6
     stage2_weight_decay: NonNegative = 0.0
+    # true: a stage-2 kind with an official schedule (methods.stage2.Stage2Schedule: LWS, MaxNorm) trains with
+    # it (epochs, lr, batch, sampler, batch-norm mode, epoch choice) instead of the stage2_* settings above
+    stage2_official: bool = False
     eval_batch_size: Count = 256
     # "float64" makes CPU results independent of the thread count and the CPU's SIMD kernels
-    # (summation order moves float32 training enough to flip predictions); about 2x slower
-    precision: Literal["float32", "float64"] = "float32"
+    # (summation order moves float32 training enough to flip predictions); about 2x slower.
+    # "bf16": float32 weights under bf16 autocast on every device, the CPU included (CUDA autocasts
+    # "float32" to bf16 as well); channels-last except in float64.
+    precision: Literal["float32", "float64", "bf16"] = "float32"
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @field_validator("name")
@@ -111,7 +119,13 @@ class Protocol:
         return dataclasses.replace(self, datasets={}, **overrides)
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as recorded in results and stage-1 keys; a field of :data:`LATER_FIELDS` at its default is
+        left out, so that results and checkpoints of protocols that do not use it keep their identity."""
+        out = dataclasses.asdict(self)
+        for key, default in LATER_FIELDS.items():
+            if out.get(key) == default:
+                del out[key]
+        return out
 
 
 def protocol_names() -> list[str]:

@@ -101,6 +101,18 @@ class Metrics(_Strict):
         unit="nats",
         higher_is_better=False,
     )
+    ece_calibrated: Percent | None = _metric(
+        "ECE, %, as ece, after temperature scaling (Guo et al., ICML 2017): the test logits divided by the "
+        "calibration_temperature fitted on the validation split; null without a validation split or logits; "
+        "lower is better",
+        higher_is_better=False,
+    )
+    nll_calibrated: Nats | None = _metric(
+        "NLL, nats, as nll, after temperature scaling (the test logits divided by calibration_temperature); "
+        "null without a validation split or logits; lower is better",
+        unit="nats",
+        higher_is_better=False,
+    )
     mcr_many_shot: Percent | None = _metric(
         f"mean class recall, %, over the head (many-shot) classes: more than {MANY_SHOT_MIN} training images "
         "(per_class."
@@ -241,6 +253,13 @@ class RunResult(_Strict):
     val_metrics: Metrics | None = Field(
         default=None,
         description="the same metrics on the validation split (monitoring and hyper-parameter choice only)",
+    )
+    calibration_temperature: float | None = Field(
+        default=None,
+        gt=0,
+        description="temperature scaling (Guo et al., ICML 2017): the T minimising the NLL of the validation split's "
+        "stored (float16) logits divided by T; metrics.ece_calibrated and nll_calibrated divide the test "
+        "logits by it; null without a validation split",
     )
     per_class: PerClass | None = None
     confusion_matrix: list[list[int]] | None = None

@@ -133,6 +133,7 @@ def _check_recomputed_metrics(
         {"major": groups["major"], "minor": groups["minor"], "medium": groups["medium"] or None},
         logits=evidence.logits,
         train_counts=r.per_class.train_counts,
+        temperature=r.calibration_temperature,  # fitted on the validation split, recorded in the result
     )
     out = []
     for name in metric_names():

@@ -10,19 +10,21 @@ __all__ = ["NormedLinear", "ProjectionHead"]
 
 
 class NormedLinear(nn.Module):
-    """LDAM's cosine classifier: ``normalize(x) @ normalize(W, dim=0)``, no bias.
+    """LDAM's cosine classifier: ``scale · normalize(x) @ normalize(W, dim=0)``, no bias.
 
     As in the LDAM-DRW reference, ``weight`` has shape ``(in_features,
     out_features)`` (one column per class; note: transposed w.r.t. ``nn.Linear``)
     and is initialised with ``uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)``.
-    The output are cosines, in ``[-1, 1]`` up to float rounding (not clamped,
-    like the reference).
+    With ``scale = 1`` (LDAM, whose reference scales in the loss) the outputs are cosines, in ``[-1, 1]`` up
+    to float rounding (not clamped, like the reference); BCL's reference head outputs ``30 · cos``
+    (``NormedLinear.s = 30`` in its ``models/resnext.py``). ``scale`` is a constant, not a parameter or buffer.
     """
 
-    def __init__(self, in_features: int, out_features: int) -> None:
+    def __init__(self, in_features: int, out_features: int, scale: float = 1.0) -> None:
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
+        self.scale = float(scale)
         self.weight = nn.Parameter(torch.empty(in_features, out_features))
         self.reset_parameters()
 
@@ -32,10 +34,11 @@ class NormedLinear(nn.Module):
             self.weight.uniform_(-1, 1).renorm_(2, 1, 1e-5).mul_(1e5)
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.normalize(x, dim=1) @ F.normalize(self.weight, dim=0)
+        cos = F.normalize(x, dim=1) @ F.normalize(self.weight, dim=0)
+        return cos if self.scale == 1.0 else self.scale * cos
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}"
+        return f"in_features={self.in_features}, out_features={self.out_features}, scale={self.scale:g}"
 
 
 class ProjectionHead(nn.Module):

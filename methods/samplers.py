@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["instance_indices", "class_balanced_indices", "reversed_indices"]
+__all__ = ["instance_indices", "class_balanced_indices", "class_aware_indices", "reversed_indices"]
 
 
 def _check_labels(labels: np.ndarray) -> np.ndarray:
@@ -69,6 +69,38 @@ def class_balanced_indices(labels: np.ndarray, rng: np.random.Generator, num_sam
     order, starts, counts = _class_table(labels)
     class_choice = rng.integers(0, counts.size, size=n)
     return _draw_within_classes(rng, class_choice, order, starts, counts)
+
+
+def class_aware_indices(
+    labels: np.ndarray, rng: np.random.Generator, samples_per_class: int = 4, num_samples: int | None = None
+) -> np.ndarray:
+    """Class-aware sampling (Shen et al.; the official ``ClassAwareSampler`` of
+    facebookresearch/classifier-balancing, ``data/ClassAwareSampler.py``, which LWS uses with
+    ``num_samples_cls: 4``).
+
+    Classes are visited in cycles: each cycle a random permutation of the classes present. At each visit
+    ``samples_per_class`` consecutive images of the class are drawn from its own cycle (a random
+    permutation of its images, reshuffled when used up: no image repeats within a class before all of
+    the class's images have been drawn). ``num_samples`` (default ``len(labels)``) positions are
+    returned; the official sampler's state runs on across epochs, here every epoch starts fresh cycles.
+    """
+    labels = _check_labels(labels)
+    if samples_per_class < 1:
+        raise ValueError(f"samples_per_class must be >= 1, got {samples_per_class}")
+    n = _num_draws(labels, num_samples)
+    order, starts, counts = _class_table(labels)
+    visits = -(-n // samples_per_class)
+    cycles = -(-visits // counts.size)
+    class_seq = np.concatenate([rng.permutation(counts.size) for _ in range(cycles)])[:visits]
+    out = np.empty((visits, samples_per_class), dtype=np.int64)
+    for c in range(counts.size):
+        slots = np.flatnonzero(class_seq == c)
+        need = slots.size * samples_per_class
+        reps = -(-need // int(counts[c]))
+        within = np.concatenate([rng.permutation(int(counts[c])) for _ in range(reps)])[:need]
+        out[slots] = order[starts[c] + within].reshape(slots.size, samples_per_class)
+    drawn: np.ndarray = out.reshape(-1)[:n]
+    return drawn
 
 
 def reversed_indices(labels: np.ndarray, rng: np.random.Generator, num_samples: int | None = None) -> np.ndarray:

@@ -185,7 +185,7 @@ CASES: list[BadInput] = [
     BadInput(
         "unknown precision",
         P,
-        "precision = \"float16\": must be 'float32' or 'float64'",
+        "precision = \"float16\": must be 'float32', 'float64' or 'bf16'",
         lambda w: w.protocol('precision = "float16"'),
     ),
     BadInput(

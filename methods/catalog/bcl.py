@@ -31,10 +31,11 @@ class BCL(Method):
       with class-averaging and class-complement: one prototype per class, the classifier's weight
       columns through a second MLP of the same shape (``extras["prototype_projector"]``), normalised.
 
-    Prediction is the argmax of the cosine head (= of ``s · cos``; the logit adjustment is in training
-    only). Defaults are the official repository's (``--alpha 1.0``, ``--beta 0.35``, ``--temp 0.07``,
-    ``--feat_dim 1024``, ``--use_norm True``, its ImageNet-LT / iNaturalist setting); the paper's
-    CIFAR-LT weights were not checked against its text here.
+    The head outputs ``s · cos`` (the reference ``NormedLinear`` returns ``self.s * out``), so the stored
+    logits, and the ECE and NLL computed from them, are those of the official model; prediction is their argmax
+    (the logit adjustment is in training only). Defaults are the official repository's (``--alpha 1.0``,
+    ``--beta 0.35``, ``--temp 0.07``, ``--feat_dim 1024``, ``--use_norm True``, its ImageNet-LT / iNaturalist
+    setting); the paper's CIFAR-LT weights were not checked against its text here.
 
     Where the paper leaves a choice open, or where this row departs from the reference:
 
@@ -73,7 +74,7 @@ class BCL(Method):
         return Classifier(
             backbone,
             feat_dim,
-            NormedLinear(feat_dim, num_classes),
+            NormedLinear(feat_dim, num_classes, scale=self.scale),
             extras={
                 "projector": BCLMLP(feat_dim, feat_dim, self.projection_dim),
                 "prototype_projector": BCLMLP(feat_dim, feat_dim, self.projection_dim),
@@ -85,7 +86,7 @@ class BCL(Method):
             raise ValueError(f"BCL needs 3 augmented views per image (batch.views), got {len(batch.views)}")
         n = batch.labels.shape[0]
         feats = model.features(torch.cat(batch.views[:3], dim=0))
-        logits = self.scale * full_precision(model.head(feats[:n]))
+        logits = full_precision(model.head(feats[:n]))  # s · cos: the head scales, as the reference's
         lc = logit_adjusted_cross_entropy(logits, batch.labels, info.class_counts, self.tau)
         z = full_precision(model.extras["projector"](feats))
         prototypes = full_precision(model.extras["prototype_projector"](model.head.weight.T))

@@ -7,7 +7,7 @@ the row's display name (``→suffix``) and id (``-id_suffix``).
 
 from __future__ import annotations
 
-from .kind import TAU_GRID, Criterion, Projection, Stage2Kind
+from .kind import TAU_GRID, Criterion, Projection, Stage2Kind, Stage2Schedule
 from .lws import LWS, ScaledHead
 from .maxnorm import (
     MaxNorm,
@@ -56,6 +56,7 @@ __all__ = [
     "Projection",
     "ScaledHead",
     "Stage2Kind",
+    "Stage2Schedule",
     "TauNorm",
     "TauNormalisedHead",
     "class_balanced_softmax_bce",

@@ -10,7 +10,10 @@ reads those attributes and never asks which kind it has:
   schedule, with ``sampling``, :meth:`criterion`, ``weight_decay`` and, after each epoch,
   :meth:`projection`;
 * ``tau_grid``: a post-hoc ``τ`` chosen on the validation split (mean class recall), the head
-  replaced by :meth:`searched_head` for that ``τ``.
+  replaced by :meth:`searched_head` for that ``τ``;
+* ``official``: the :class:`Stage2Schedule` its authors' released configuration trains with (epochs,
+  learning rate, batch size, sampler, batch-norm mode, epoch choice), used instead of the protocol's
+  stage-2 settings when the protocol says ``stage2_official = true`` (the ``paper`` protocol).
 
 The extractor is always frozen and in eval mode; nothing here imports ``benchmark``.
 """
@@ -36,6 +39,30 @@ TAU_GRID: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(21))
 
 
 @dataclass(frozen=True)
+class Stage2Schedule:
+    """A stage-2 kind's own training settings, as its official code runs them; a field left None keeps the
+    protocol's (``stage2_epochs``, ``stage2_lr``, ``stage2_min_lr``, ``batch_size``, the kind's ``sampling`` and
+    ``weight_decay``). Read by the engine only when the protocol sets ``stage2_official``."""
+
+    epochs: int | None = None
+    lr: float | None = None
+    #: Where the cosine schedule ends (per step, as every schedule of the engine).
+    min_lr: float | None = None
+    weight_decay: float | None = None
+    batch_size: int | None = None
+    #: "instance", "class_balanced" or "class_aware" (``samples_per_class`` consecutive images per class visit).
+    sampling: str | None = None
+    samples_per_class: int = 4
+    #: The frozen extractor's batch norm in train mode while the head trains (batch statistics, running
+    #: statistics updated), as the official loops call ``model.train()``; False: eval mode.
+    bn_train: bool = False
+    #: Keep the epoch with the best validation MCR (head and batch-norm statistics), not the last one.
+    best_epoch_on_val: bool = False
+    #: Repository and files the values were read from.
+    source: str = ""
+
+
+@dataclass(frozen=True)
 class Stage2Kind:
     """Base class of the stage-2 kinds (cRW, cRS, τ-norm, LWS, PLA, MaxNorm)."""
 
@@ -55,21 +82,27 @@ class Stage2Kind:
     sampling: ClassVar[str] = "instance"
     #: Stage-2 weight decay; None: the protocol's ``stage2_weight_decay``.
     weight_decay: ClassVar[float | None] = None
+    #: The official stage-2 schedule (None: the kind has no official one beyond the protocol's settings).
+    official: ClassVar[Stage2Schedule | None] = None
 
     #: Post-hoc τ values tried on the validation split (empty: no search).
     tau_grid: tuple[float, ...] = ()
 
     def settings(self) -> dict[str, Any]:
         """What this stage 2 runs with, as JSON (recorded in each two-stage result): the kind, its fields, its
-        sampler, whether it trains and its weight decay (None: the protocol's)."""
+        sampler, whether it trains, its weight decay (None: the protocol's) and, for a kind with one, its official
+        schedule (used where the protocol sets ``stage2_official``)."""
         fields = {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-        return {
+        out = {
             "kind": self.kind,
             **fields,
             "sampling": self.sampling,
             "trains": self.trains,
             "weight_decay": self.weight_decay,
         }
+        if self.official is not None:  # only these kinds: the others keep the settings their results recorded
+            out["official"] = dataclasses.asdict(self.official)
+        return out
 
     @property
     def searches(self) -> bool:

@@ -184,11 +184,16 @@ def test_result_json_has_design_fields(runner_factory):
         "macro_auc",
         "ece",
         "nll",
+        "ece_calibrated",
+        "nll_calibrated",
         "mcr_many_shot",
         "mcr_medium_shot",
         "mcr_few_shot",
     }
     assert data["schema_version"] == 2 and data["metrics"]["nll"] > 0
+    # temperature scaling: fitted on validation, applied to test; the validation split gets no calibrated score
+    assert data["calibration_temperature"] > 0 and data["metrics"]["nll_calibrated"] > 0
+    assert data["val_metrics"]["ece_calibrated"] is None
     assert set(data["val_metrics"]) == set(data["metrics"]) and data["val_metrics"] != data["metrics"]
     assert len(data["per_class"]["recall"]) == 10 and len(data["confusion_matrix"]) == 10
     assert data["per_class"]["group"][:3] == ["major"] * 3 and data["per_class"]["group"][-3:] == ["minor"] * 3

@@ -31,7 +31,7 @@ BAD_PROTOCOLS = [
     ("cache_size = 0", "cache_size = 0: must be >= 1"),
     ("rotation = -10.0", "rotation = -10.0: must be >= 0"),
     ("rotation = 400", "rotation = 400: must be <= 180"),
-    ('precision = "float16"', "precision = \"float16\": must be 'float32' or 'float64'"),
+    ('precision = "float16"', "precision = \"float16\": must be 'float32', 'float64' or 'bf16'"),
     ('epochs = "3"', 'epochs = "3": must be a valid integer'),
     ("epochs = 3.5", "epochs = 3.5: must be a valid integer"),
     ("epochs = true", "epochs = true: must be a valid integer"),

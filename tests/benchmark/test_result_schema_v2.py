@@ -158,7 +158,9 @@ def test_json_schema_documents_units_and_directions():
     assert list(specs) == list(Metrics.model_fields)
     assert specs["nll"].unit == "nats" and not specs["nll"].higher_is_better
     assert specs["ece"].unit == "percent" and not specs["ece"].higher_is_better and "15" in specs["ece"].description
-    assert all(s.higher_is_better for n, s in specs.items() if n not in ("ece", "nll"))
+    lower = ("ece", "nll", "ece_calibrated", "nll_calibrated")
+    assert all(s.higher_is_better == (n not in lower) for n, s in specs.items())
+    assert specs["nll_calibrated"].unit == "nats" and specs["ece_calibrated"].unit == "percent"
     assert all(s.description for s in specs.values())
 
 
@@ -305,7 +307,9 @@ def test_run_writes_logits_and_every_metric(smoke_results):
         {"major": [0, 1, 2], "minor": [7, 8, 9], "medium": None},
         logits=p.logits,
         train_counts=r.per_class.train_counts,
+        temperature=r.calibration_temperature,  # fitted on the validation logits, recorded in the result
     )
+    assert r.calibration_temperature is not None
     for name in metric_names():
         got = getattr(r.metrics, name)
         if name in ("mcr_medium", "mcr_many_shot"):  # digits-lt: no medium group, no class above 100 images

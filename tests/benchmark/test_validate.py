@@ -219,6 +219,7 @@ def _add_one_test_image(data: dict, path: Path, cls: int) -> None:
         groups,
         logits=arrays.get("logits"),
         train_counts=per_class["train_counts"],
+        temperature=data.get("calibration_temperature"),
     )
     data["confusion_matrix"] = np.asarray(metrics["confusion_matrix"]).tolist()
     per_class["recall"] = [float(x) for x in metrics["recall"]]

@@ -182,6 +182,22 @@ def test_bcl_step_matches_the_official_training_loop(hyperparameters: dict) -> N
         assert error <= 1e-6 * g_ref[name].norm() + 1e-12, (name, float(error), float(g_ref[name].norm()))
 
 
+def test_bcl_model_outputs_the_official_models_logits() -> None:
+    """The stored logits are the official ``BCLModel``'s: its ``NormedLinear`` returns ``s · cos`` (s = 30), so the
+    ECE and NLL of a BCL result are the official model's, not those of bare cosines."""
+    method = create_method("bcl")
+    model = build(method)
+    model.eval()
+    x = views(1)[0]
+    with torch.no_grad():
+        _, expected, _ = official.bcl_model_forward(
+            model.backbone, model.extras["projector"], model.head.weight, model.extras["prototype_projector"], x, s=30
+        )
+        got = model(x)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+    assert got.abs().max() > 1.5  # scaled: bare cosines stay within [-1, 1]
+
+
 def test_bcl_views_have_their_roles() -> None:
     """With batch norm frozen (eval), view 1 feeds only the classifier's loss, views 2 and 3 only BCL."""
     method = create_method("bcl")
