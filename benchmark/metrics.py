@@ -248,14 +248,17 @@ def fit_temperature(y_true: ClassIds, logits: np.ndarray) -> float | None:
     return float(np.exp(found.x))
 
 
-def _calibrated(y_true: ClassIds, logits: np.ndarray | None, temperature: float | None) -> dict[str, float | None]:
-    """ECE and NLL of ``logits / temperature`` (:data:`CALIBRATED_METRICS`); None without either."""
+def _calibrated(
+    y_true: ClassIds, logits: np.ndarray | None, temperature: float | None, y_pred: ClassIds | None = None
+) -> dict[str, float | None]:
+    """ECE and NLL of ``logits / temperature`` (:data:`CALIBRATED_METRICS`); None without either. ECE judges
+    correctness by ``y_pred`` (the stored predictions) as the raw ECE does."""
     if logits is None or temperature is None:
         return dict.fromkeys(CALIBRATED_METRICS)
     scaled = np.asarray(logits, dtype=np.float64) / temperature
     probs = softmax(scaled) if np.isfinite(scaled).all() else np.full(scaled.shape, np.nan)
     return {
-        "ece_calibrated": expected_calibration_error(y_true, probs),
+        "ece_calibrated": expected_calibration_error(y_true, probs, y_pred=y_pred),
         "nll_calibrated": negative_log_likelihood(y_true, scaled),
     }
 
@@ -307,7 +310,7 @@ def evaluate_predictions(
         out["macro_auc"] = macro_auc_ovr(y_true, probs)
         out["ece"] = expected_calibration_error(y_true, probs, y_pred=y_pred)
         out["nll"] = negative_log_likelihood(y_true, x)
-    out.update(_calibrated(y_true, logits, temperature))
+    out.update(_calibrated(y_true, logits, temperature, y_pred))
     out["recall"] = [None if np.isnan(r) else float(r * 100.0) for r in per_class_recall(cm)]
     out["confusion_matrix"] = cm.tolist()
     return out
