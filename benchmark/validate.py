@@ -853,19 +853,18 @@ def check_one_configuration(sub: Submission) -> list[Problem]:
 
 def _differ(f: ResultFile, key: str, first: ResultFile, scope: str, r: RunResult, other: RunResult) -> Problem:
     """``FILE: FIELD: differs from FIRST of the same cell (what differs)``."""
-    from .identity import changes, protocol_settings
+    from .identity import protocol_settings
 
-    detail = ""
     if key == "protocol_sha256":
-        detail = changes(protocol_settings(other.protocol_config), protocol_settings(r.protocol_config))
+        there, here = protocol_settings(other.protocol_config), protocol_settings(r.protocol_config)
     elif key in ("hyperparameters", "stage2_settings"):
-        detail = changes(getattr(other, key) or {}, getattr(r, key) or {})
+        there, here = getattr(other, key) or {}, getattr(r, key) or {}
     else:
-        detail = f"{_identity(other)[key]!r} there, {_identity(r)[key]!r} here"
-    message = (
-        f"differs from {first.where} in the same {scope} ({detail.replace(' -> now ', ' there, here ')}): "
-        "one row must be one configuration"
-    )
+        there, here = {key: _identity(other)[key]}, {key: _identity(r)[key]}
+    absent = "<absent>"
+    keys = sorted(k for k in set(there) | set(here) if there.get(k, absent) != here.get(k, absent))
+    detail = "; ".join(f"{k}: {_short(there.get(k, absent))} there, {_short(here.get(k, absent))} here" for k in keys)
+    message = f"differs from {first.where} in the same {scope} ({detail}): one row must be one configuration"
     return Problem(f.where, _IDENTITY_FIELDS[key], message)
 
 
