@@ -591,6 +591,18 @@ CASES: list[BadInput] = [
         lambda w: w.run("--cache-dir", _unwritable(w)),
     ),
     BadInput(
+        "read-only site folder for the leaderboard",
+        "leaderboard --results results --site readonly/sub",
+        "cannot write in",
+        lambda w: ["leaderboard", "--results", str(w.some_results()), "--site", _unwritable(w)],
+    ),
+    BadInput(
+        "read-only cache folder for datasets prepare",
+        "datasets prepare digits-lt --cache-dir readonly/sub",
+        "cannot write in",
+        lambda w: ["datasets", "prepare", "digits-lt", "--cache-dir", _unwritable(w)],
+    ),
+    BadInput(
         "empty protocol file",
         P,
         "missing required keys backbone, image_size, epochs, batch_size, lr",

@@ -40,7 +40,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
+    from ..cli import UserError
+    from ..permissions import writable_problem
+
     site = args.site or Path("site")
+    problem = writable_problem(site.parent if site.exists() else site)  # the site is renamed in beside it
+    if problem:
+        raise UserError(f"--site {site}: {problem}")
     index = write_site(
         args.results,
         site,
