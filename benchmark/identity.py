@@ -131,8 +131,8 @@ def _claim(folder: Path, claim: str, identity: dict[str, Any], finished: Iterabl
         atomic_write_text(folder / claim, json.dumps({"identity": identity}, indent=1, sort_keys=True) + "\n")
 
 
-def _finished(folder: Path, identity: Any) -> list[dict[str, Any]]:
-    """The identities (made by ``identity`` from a result) of the finished results under ``folder``."""
+def _finished(folder: Path) -> list[tuple[Path, RunResult]]:
+    """The finished results under ``folder``, with their paths."""
     out = []
     for path in iter_result_files(folder):
         try:
@@ -140,15 +140,26 @@ def _finished(folder: Path, identity: Any) -> list[dict[str, Any]]:
         except (OSError, ValueError):
             continue  # a broken file is no configuration; the run replaces it or `validate` names it
         if result.status == "ok":
-            out.append(identity(result))
+            out.append((path, result))
     return out
+
+
+def _names(folder: Path, finished: list[tuple[Path, RunResult]]) -> dict[str, str]:
+    """Display name -> method id of the methods the protocol folder holds (finished results and claims)."""
+    names = {r.spec.method: r.spec.method_id for _, r in finished}
+    for claim in sorted(folder.glob(f"*/{RUN_CLAIM}")):
+        recorded = _recorded(claim)
+        if recorded is not None and isinstance(recorded.get("method"), str):
+            names.setdefault(recorded["method"], str(recorded.get("method_id")))
+    return names
 
 
 def claim_folders(results_dir: Path, runs: Iterable[Run]) -> None:
     """Claim the protocol and method folders of ``runs`` for their configuration, before any work.
 
     Raises :class:`benchmark.cli.UserError` naming the folder and what differs when one holds another
-    configuration: another protocol with the same name, or another version of a method with the same id.
+    configuration: another protocol with the same name, another version of a method with the same id, or
+    another method id with the same display name (two rows that every table would show as one).
     """
     by_folder: dict[Path, dict[Path, Run]] = {}
     for run in runs:
@@ -158,14 +169,30 @@ def claim_folders(results_dir: Path, runs: Iterable[Run]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / CLAIM_LOCK, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # held for milliseconds: two workers claim one after the other
-            config = next(iter(methods.values())).protocol.as_dict()
-            mine = {"protocol_sha256": protocol_sha256(config), **protocol_settings(config)}
-            protocol = f"protocol {config['name']!r}"
-            _claim(folder, PROTOCOL_CLAIM, mine, _finished(folder, _protocol_identity), protocol)
-            for method_folder, run in methods.items():
-                method_folder.mkdir(exist_ok=True)
-                what = f"method {run.method.method_id!r}"
-                _claim(method_folder, RUN_CLAIM, run_identity(run), _finished(method_folder, result_identity), what)
+            _claim_locked(folder, methods)
+
+
+def _claim_locked(folder: Path, methods: Mapping[Path, Run]) -> None:
+    """:func:`claim_folders` for one protocol folder, whose lock the caller holds."""
+    from .cli import UserError
+
+    finished = _finished(folder)
+    config = next(iter(methods.values())).protocol.as_dict()
+    mine = {"protocol_sha256": protocol_sha256(config), **protocol_settings(config)}
+    protocol = [_protocol_identity(r) for _, r in finished]
+    _claim(folder, PROTOCOL_CLAIM, mine, protocol, f"protocol {config['name']!r}")
+    names = _names(folder, finished)
+    for method_folder, run in methods.items():
+        method = run.method
+        other = names.setdefault(method.display_name, method.method_id)
+        if other != method.method_id:
+            raise UserError(
+                f"{folder}: holds results of method {other!r} with the display name {method.display_name!r}; "
+                f"{method.method_id!r} would share its row: give it its own name"
+            )
+        method_folder.mkdir(exist_ok=True)
+        done = [result_identity(r) for path, r in finished if path.parent == method_folder]
+        _claim(method_folder, RUN_CLAIM, run_identity(run), done, f"method {method.method_id!r}")
 
 
 def _protocol_identity(result: RunResult) -> dict[str, Any]:

@@ -204,6 +204,14 @@ def _other_protocol_same_name(w: Work) -> list[str]:
     return w.run("--protocol", path)
 
 
+def _display_name_taken(w: Work) -> list[str]:
+    """A result of another method id shown as 'CE' where `run --method ce` would file its results."""
+    metrics = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
+    kind = {"dataset": "digits-lt", "backbone": "test_resnet", "protocol": "smoke"}
+    w.synthetic_result(w.results, method="CE", method_id="ce-mine", seed=0, metrics=metrics, **kind)
+    return w.run("--protocol", "smoke")
+
+
 def _results_edit(change: Callable[[Work], None], command: str = "report") -> Callable[[Work], list[str]]:
     """``report`` (or ``leaderboard``) of the standard results after ``change``."""
 
@@ -619,6 +627,12 @@ CASES: list[BadInput] = [
         P,
         "holds results of another configuration of protocol 'mine' (epochs: 40 -> now 4)",
         _other_protocol_same_name,
+    ),
+    BadInput(
+        "a display name another id has in the results",
+        "run --method ce",
+        "holds results of method 'ce-mine' with the display name 'CE'",
+        _display_name_taken,
     ),
     BadInput(
         "corrupt MedMNIST npz",

@@ -56,7 +56,7 @@ def test_two_workers_with_two_versions_of_one_protocol_name_never_share_a_folder
     assert codes == [0, 2], outcomes
     winner = protocols[[code for code, _ in outcomes].index(0)]
     refusal = next(err for code, err in outcomes if code == 2).strip().splitlines()
-    assert len(refusal) == 1 and refusal[0].startswith("error: ") and "another" in refusal[0], refusal
+    assert len(refusal) == 1 and refusal[0].startswith("error: ") and "other" in refusal[0], refusal
     assert "epochs" in refusal[0]  # names what differs
     files = list(iter_result_files(results))
     assert len(files) == 1
