@@ -558,6 +558,14 @@ CASES: list[BadInput] = [
         lambda w: w.run("--method", w.method_file('    name = "Mine\\nx"\n    id = "mine"') + ":Mine"),
     ),
     BadInput(
+        "method file with a 20,000-character description",
+        "run --method mine.py:Mine",
+        "its description is 20,000 characters; at most 10,000",
+        lambda w: w.run(
+            "--method", w.method_file('    name = "Mine"\n    id = "mine"\n    description = "x" * 20_000') + ":Mine"
+        ),
+    ),
+    BadInput(
         "method whose __post_init__ raises",
         "run --method mine.py:Mine",
         "creating it failed: ValueError: boom: bad hyper-parameter",

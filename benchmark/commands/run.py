@@ -234,6 +234,7 @@ def _distinct_methods(methods: list) -> list:
             if problem:
                 shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}…"
                 raise UserError(f"method {shown}: {problem}")
+        _check_texts(m)
         other = names.setdefault(m.display_name, m.method_id)
         if other != m.method_id:
             raise UserError(
@@ -241,6 +242,22 @@ def _distinct_methods(methods: list) -> list:
                 "would be one row of every table; give each its own name"
             )
     return unique
+
+
+def _check_texts(method: Any) -> None:
+    """A method's description, reference, link and hyper-parameters within what every reader accepts
+    (:data:`benchmark.validate.MAX_TEXT`): refused here rather than after its runs are written."""
+    import json
+
+    from ..cli import UserError
+    from ..validate import MAX_HYPERPARAMETERS, MAX_TEXT
+
+    texts = {key: (getattr(method, attr), MAX_TEXT[key]) for key, attr in (("description", "row_description"),)}
+    texts.update({key: (getattr(method, key) or "", MAX_TEXT[key]) for key in ("reference", "url")})
+    texts["hyperparameters"] = (json.dumps(method.hyperparameters(), default=str), MAX_HYPERPARAMETERS)
+    for key, (text, limit) in texts.items():
+        if len(text) > limit:
+            raise UserError(f"method {method.method_id!r}: its {key} is {len(text):,} characters; at most {limit:,}")
 
 
 def _create(name: str) -> Any:
