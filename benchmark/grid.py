@@ -322,7 +322,8 @@ class GridRunner:
         from .executors import LocalExecutor
 
         todo = self.pending(runs)
-        claim_folders(self.settings.results_dir, todo)  # one configuration per folder (benchmark/identity.py)
+        # one configuration per folder (benchmark/identity.py)
+        claim_folders(self.settings.results_dir, todo, lambda name: self.builder(name).params())
         counts = {"ok": 0, "failed": 0, "skipped": len(runs) - len(todo), "locked": 0}
         bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.settings.progress, file=sys.stderr)
         try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,12 +154,13 @@ def _names(folder: Path, finished: list[tuple[Path, RunResult]]) -> dict[str, st
     return names
 
 
-def claim_folders(results_dir: Path, runs: Iterable[Run]) -> None:
+def claim_folders(results_dir: Path, runs: Iterable[Run], dataset_params: Callable[[str], dict[str, Any]]) -> None:
     """Claim the protocol and method folders of ``runs`` for their configuration, before any work.
 
     Raises :class:`benchmark.cli.UserError` naming the folder and what differs when one holds another
-    configuration: another protocol with the same name, another version of a method with the same id, or
-    another method id with the same display name (two rows that every table would show as one).
+    configuration: another protocol with the same name, other dataset construction parameters
+    (``dataset_params(name)``, ``run -p``), another version of a method with the same id, or another method
+    id with the same display name (two rows that every table would show as one).
     """
     by_folder: dict[Path, dict[Path, Run]] = {}
     for run in runs:
@@ -169,18 +170,20 @@ def claim_folders(results_dir: Path, runs: Iterable[Run]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / CLAIM_LOCK, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # held for milliseconds: two workers claim one after the other
-            _claim_locked(folder, methods)
+            first = next(iter(methods.values()))
+            _claim_locked(folder, methods, dataset_params(first.dataset))
 
 
-def _claim_locked(folder: Path, methods: Mapping[Path, Run]) -> None:
+def _claim_locked(folder: Path, methods: Mapping[Path, Run], params: dict[str, Any]) -> None:
     """:func:`claim_folders` for one protocol folder, whose lock the caller holds."""
     from .cli import UserError
 
     finished = _finished(folder)
-    config = next(iter(methods.values())).protocol.as_dict()
-    mine = {"protocol_sha256": protocol_sha256(config), **protocol_settings(config)}
+    first = next(iter(methods.values()))
+    config = first.protocol.as_dict()
+    mine = {"protocol_sha256": protocol_sha256(config), **protocol_settings(config), "dataset_params": params}
     protocol = [_protocol_identity(r) for _, r in finished]
-    _claim(folder, PROTOCOL_CLAIM, mine, protocol, f"protocol {config['name']!r}")
+    _claim(folder, PROTOCOL_CLAIM, mine, protocol, f"{first.dataset} with protocol {config['name']!r}")
     names = _names(folder, finished)
     for method_folder, run in methods.items():
         method = run.method
@@ -198,4 +201,7 @@ def _claim_locked(folder: Path, methods: Mapping[Path, Run]) -> None:
 def _protocol_identity(result: RunResult) -> dict[str, Any]:
     """The protocol claim a finished result implies (empty for a file without protocol settings)."""
     config = result.protocol_config
-    return {"protocol_sha256": protocol_sha256(config), **protocol_settings(config)} if config else {}
+    out = {"protocol_sha256": protocol_sha256(config), **protocol_settings(config)} if config else {}
+    if result.dataset_params is not None:
+        out["dataset_params"] = result.dataset_params
+    return out

@@ -204,6 +204,17 @@ def _other_protocol_same_name(w: Work) -> list[str]:
     return w.run("--protocol", path)
 
 
+def _other_dataset_params(w: Work) -> list[str]:
+    """Results of RW on digits-lt as built by default; then CE with ``-p rho=5``."""
+    import datasets
+
+    metrics = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
+    kind = {"dataset": "digits-lt", "backbone": "test_resnet", "protocol": "smoke"}
+    params = datasets.create_builder("digits-lt").params()
+    w.synthetic_result(w.results, method="RW", seed=0, metrics=metrics, dataset_params=params, **kind)
+    return w.run("--protocol", "smoke", "-p", "rho=5")
+
+
 def _display_name_taken(w: Work) -> list[str]:
     """A result of another method id shown as 'CE' where `run --method ce` would file its results."""
     metrics = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
@@ -633,8 +644,14 @@ CASES: list[BadInput] = [
     BadInput(
         "another protocol with the same name",
         P,
-        "holds results of another configuration of protocol 'mine' (epochs: 40 -> now 4)",
+        "holds results of another configuration of digits-lt with protocol 'mine' (epochs: 40 -> now 4)",
         _other_protocol_same_name,
+    ),
+    BadInput(
+        "other dataset parameters than the folder's",
+        "run -p rho=5",
+        "another configuration of digits-lt with protocol 'smoke' (dataset_params: {",
+        _other_dataset_params,
     ),
     BadInput(
         "a display name another id has in the results",
