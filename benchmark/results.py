@@ -102,9 +102,9 @@ def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray, logits
 MAX_RESULT_BYTES = 64 * 2**20
 
 
-def special_file_problem(path: Path) -> str | None:
+def special_file_problem(path: Path, max_bytes: int | None = MAX_RESULT_BYTES) -> str | None:
     """Why ``path``, which exists, must not be read as a result or predictions file (a FIFO, socket or device
-    would block or never end; a huge file would fill memory), or None."""
+    would block or never end; a result file over ``max_bytes`` would fill memory), or None."""
     import stat
 
     try:
@@ -114,8 +114,8 @@ def special_file_problem(path: Path) -> str | None:
     if not stat.S_ISREG(info.st_mode):
         kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a folder" if stat.S_ISDIR(info.st_mode) else "special"
         return f"is {kind}, not a regular file"
-    if info.st_size > MAX_RESULT_BYTES:
-        return f"is {info.st_size:,} bytes; a result file is at most {MAX_RESULT_BYTES:,}"
+    if max_bytes is not None and info.st_size > max_bytes:
+        return f"is {info.st_size:,} bytes; a result file is at most {max_bytes:,}"
     return None
 
 
@@ -209,7 +209,7 @@ def load_predictions(path: str | Path, num_classes: int | None = None) -> Predic
     import zipfile
     import zlib
 
-    problem = special_file_problem(Path(path))
+    problem = special_file_problem(Path(path), max_bytes=None)
     if problem is not None:  # np.load would block on a FIFO
         raise ResultFileError(path, f"not a readable predictions file: {problem}")
     try:
