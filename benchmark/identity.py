@@ -43,11 +43,11 @@ PROTOCOL_CLAIM, RUN_CLAIM, CLAIM_LOCK = ".protocol.json", ".run.json", ".protoco
 
 
 def name_problem(name: str, what: str = "name") -> str | None:
-    """Why ``name`` cannot be a display name or id on a table (too long, a control character such as a
-    newline, or ``|``, which splits a Markdown table), or None when it can."""
+    """Why ``name`` cannot be a display name or id on a table (too long, or a control character such as a
+    newline, which splits a table row), or None when it can (``|`` is escaped where Markdown needs it)."""
     if len(name) > MAX_NAME:
         return f"the {what} is {len(name)} characters long; at most {MAX_NAME}"
-    bad = sorted({c for c in name if not c.isprintable() or c == "|"})
+    bad = sorted({c for c in name if not c.isprintable()})
     if bad:
         return f"the {what} contains {' '.join(map(repr, bad))}"
     return None

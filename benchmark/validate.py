@@ -770,7 +770,7 @@ def check_ranges(sub: Submission, f: ResultFile) -> list[Problem]:
 
 def check_sizes(sub: Submission, f: ResultFile) -> list[Problem]:
     """Names and texts are bounded: method id, display name and protocol name at most
-    :data:`benchmark.identity.MAX_NAME` characters with no control character or ``|``; dataset and backbone
+    :data:`benchmark.identity.MAX_NAME` characters with no control character; dataset and backbone
     names, class names, description, reference, link, error and hyper-parameters within :data:`MAX_TEXT` and
     the limits beside it (a 200 MB description would make a 200 MB site, a 5,000-character name a page
     141,000 px wide, a newline a broken table)."""

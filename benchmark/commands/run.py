@@ -221,7 +221,7 @@ def _check_distinct_ids(methods: list) -> None:
 def _distinct_methods(methods: list) -> list:
     """Each method once (``--method CE --method ce --method "CE "`` name one), in the order first named;
     refused: two methods with one id, two ids with one display name (they would be one row of every table),
-    and ids or names that cannot be a folder or a table row (too long, a newline, ``|``)."""
+    and ids or names that cannot be a folder or a table row (too long, a newline)."""
     from ..cli import UserError
     from ..identity import name_problem
 
