@@ -226,7 +226,10 @@ def _distinct_methods(methods: list) -> list:
     from ..identity import name_problem
 
     _check_distinct_ids(methods)
-    unique = list({m.method_id: m for m in reversed(methods)}.values())[::-1]
+    first: dict[str, Any] = {}
+    for m in methods:
+        first.setdefault(m.method_id, m)
+    unique = list(first.values())
     names: dict[str, str] = {}
     for m in unique:
         for text, what in ((m.method_id, "id"), (m.display_name, "display name")):
