@@ -193,10 +193,14 @@ def normalise_method(name: str) -> str:
 def load_reference_csv(path: str | Path, source: str | None = None, backbone: str | None = None) -> list[RefCell]:
     """Reference cells of one CSV; ``backbone`` applies to rows without a ``backbone`` column."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO would block the reader for ever
+        raise ReferenceError(f"reference {path}: not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ReferenceError(f"reference {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:  # e.g. a spreadsheet's UTF-16 export
+        raise ReferenceError(f"reference {path}: not UTF-8 text (byte {e.start}); save it as a UTF-8 CSV") from None
     reader = csv.DictReader(io.StringIO(text))
     fields = reader.fieldnames or []
     if not {"method", "dataset"} <= set(fields) or not set(fields) & set(METRIC_COLUMNS):

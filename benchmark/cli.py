@@ -62,7 +62,16 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from .backbones import BackboneError
     from .protocol import ProtocolError
 
-    return (UserError, DatasetError, UnknownMethodError, ProtocolError, BackboneError, FileNotFoundError)
+    # PermissionError: a folder that cannot be written (read-only results, site or cache) is the user's to fix
+    return (
+        UserError,
+        DatasetError,
+        UnknownMethodError,
+        ProtocolError,
+        BackboneError,
+        FileNotFoundError,
+        PermissionError,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -32,6 +32,7 @@ from methods.base import Classifier, Method
 from . import checkpoints, engine, faults, provenance
 from .backbones import create_backbone
 from .data import ImageBank
+from .identity import claim_folders
 from .metrics import evaluate_predictions, fit_temperature, group_labels, stored_logits
 from .protocol import Protocol, load_protocol
 from .results import is_finished, read_result, result_path, write_predictions, write_result
@@ -321,6 +322,8 @@ class GridRunner:
         from .executors import LocalExecutor
 
         todo = self.pending(runs)
+        # one configuration per folder (benchmark/identity.py)
+        claim_folders(self.settings.results_dir, todo, lambda name: self.builder(name).params())
         counts = {"ok": 0, "failed": 0, "skipped": len(runs) - len(todo), "locked": 0}
         bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.settings.progress, file=sys.stderr)
         try:

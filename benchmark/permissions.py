@@ -43,3 +43,24 @@ def dir_mode() -> int:
 def set_default_dir_mode(path: str | Path) -> None:
     """Give a folder made by ``tempfile.mkdtemp`` the mode ``mkdir`` would have given it."""
     os.chmod(path, dir_mode())
+
+
+def writable_problem(path: str | Path) -> str | None:
+    """Why nothing can be written at ``path`` (a folder, or one that would be created), or None when it can.
+
+    The nearest existing folder on the way is probed by creating and removing a temporary file (permission
+    bits alone would not say it: root ignores them, a read-only mount does not); nothing is left behind.
+    """
+    import tempfile
+
+    target = Path(path)
+    existing = next(p for p in (target, *target.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        return f"{existing} is a file" if existing != target else "is a file"
+    try:
+        fd, tmp = tempfile.mkstemp(dir=existing, prefix=".medlt-probe.", suffix=".tmp")
+    except OSError as e:
+        return f"cannot write in {existing} ({e.strerror or e})"
+    os.close(fd)
+    os.unlink(tmp)
+    return None

@@ -52,6 +52,9 @@ AT_MOST = {"warmup_epochs": "epochs", "image_size": "cache_size", "min_lr": "lr"
 LATER_FIELDS: dict[str, Any] = {"stage2_official": False}
 #: Keys a ``[datasets.X]`` table may not override: results are filed under the protocol's name.
 NOT_OVERRIDABLE = ("name", "datasets")
+#: Keys every protocol file must set: an empty or partial file is refused rather than defaulted to a
+#: paper-scale run (the field defaults are the paper's settings, for the API).
+REQUIRED = ("backbone", "image_size", "epochs", "batch_size", "lr")
 
 
 # strict: no "3" for 3 or true for 1 (an int is accepted for a float); finite floats; no unknown keys
@@ -177,6 +180,7 @@ def _validated(path: Path, data: dict[str, Any]) -> Protocol:
         raise ProtocolError(f"{path}: {_describe(e)}") from None
     for dataset, overrides in protocol.datasets.items():
         where = f"[datasets.{dataset}]"
+        _check_dataset_known(path, where, dataset)
         for key in NOT_OVERRIDABLE:
             if key in overrides:
                 raise ProtocolError(f"{path}: {where} {key}: cannot be set per dataset")
@@ -184,7 +188,27 @@ def _validated(path: Path, data: dict[str, Any]) -> Protocol:
             protocol.for_dataset(dataset)
         except ValidationError as e:
             raise ProtocolError(f"{path}: {where} {_describe(e)}") from None
+    missing = [key for key in REQUIRED if key not in data]
+    if missing:
+        raise ProtocolError(
+            f"{path}: missing required key{'s' * (len(missing) > 1)} {', '.join(missing)} "
+            f"(every protocol file sets {', '.join(REQUIRED)})"
+        )
     return protocol
+
+
+def _check_dataset_known(path: Path, where: str, dataset: str) -> None:
+    """A ``[datasets.X]`` table for a dataset that is not registered would be ignored: refuse it, naming the
+    known datasets (a misspelt name is the usual cause)."""
+    import datasets as ds
+
+    try:
+        ds.builder_class(dataset)
+    except ds.DatasetError:
+        known = ", ".join(ds.dataset_names())
+        close = difflib.get_close_matches(dataset, [n.split(":")[0] for n in ds.dataset_names()], n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ProtocolError(f"{path}: {where}: unknown dataset {dataset!r}; {hint}known datasets: {known}") from None
 
 
 def _describe(error: ValidationError) -> str:

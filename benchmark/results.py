@@ -99,8 +99,33 @@ def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray, logits
     atomic_write_bytes(path, buf.getvalue())
 
 
+#: The largest result file read (bytes): a result is a few kB (a 1,000-class confusion matrix ~10 MB).
+MAX_RESULT_BYTES = 64 * 2**20
+
+
+def special_file_problem(path: Path, max_bytes: int | None = MAX_RESULT_BYTES) -> str | None:
+    """Why ``path``, which exists, must not be read as a result or predictions file (a FIFO, socket or device
+    would block or never end; a result file over ``max_bytes`` would fill memory), or None."""
+    import stat
+
+    try:
+        info = path.stat()
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e})"
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a folder" if stat.S_ISDIR(info.st_mode) else "special"
+        return f"is {kind}, not a regular file"
+    if max_bytes is not None and info.st_size > max_bytes:
+        return f"is {info.st_size:,} bytes; a result file is at most {max_bytes:,}"
+    return None
+
+
 def read_result(path: str | Path) -> RunResult:
-    """Parse and validate one result file (pydantic ValidationError names the bad field)."""
+    """Parse and validate one result file (pydantic ValidationError names the bad field; a FIFO, special or
+    over-large file is a :class:`ResultFileError` and is never read)."""
+    problem = special_file_problem(Path(path))
+    if problem is not None:
+        raise ResultFileError(path, problem)
     return RunResult.model_validate_json(Path(path).read_bytes())
 
 
@@ -113,11 +138,17 @@ def is_finished(path: Path) -> bool:
 
 
 def iter_result_files(results_dir: str | Path) -> Iterator[Path]:
-    """Every ``seed-*.json`` under the directory (hidden folders such as ``.stage1`` skipped)."""
+    """Every ``seed-*.json`` under the directory (hidden folders such as ``.stage1`` skipped); one that is not a
+    regular file (a FIFO would block its reader for ever) is skipped with a warning on stderr, never opened."""
+    import sys
+
     root = Path(results_dir)
     for path in sorted(root.rglob("seed-*.json")):
         if not any(part.startswith(".") for part in path.relative_to(root).parts):
-            yield path
+            if path.is_file() or not path.exists():
+                yield path
+            else:
+                print(f"warning: {path}: {special_file_problem(path)}; skipped", file=sys.stderr)
 
 
 class ResultFileError(ValueError):
@@ -146,24 +177,17 @@ def invalid_result(path: str | Path, error: Exception) -> ResultFileError:
 def load_results(
     results_dir: str | Path, include_failed: bool = False, on_invalid: Callable[[ResultFileError], None] | None = None
 ) -> list[RunResult]:
-    """Every valid result under the directory.
+    """Every valid result under the directory (finished ones only, unless ``include_failed``).
 
-    A file that cannot be read raises :class:`ResultFileError` naming it (readers that publish, such
-    as ``report`` and ``check``, refuse a broken directory) or, when ``on_invalid`` is given, is
-    passed to it and left out (``run``'s summary, whose own runs are saved whatever else is broken).
+    The files pass :func:`benchmark.validate.load_checked`'s checks (those ``validate`` applies that need
+    nothing but the directory). A file that cannot be read or fails one raises :class:`ResultFileError`
+    naming it and the field (readers that publish, such as ``report`` and ``check``, refuse a broken
+    directory) or, when ``on_invalid`` is given, is passed to it and left out (``run``'s summary, whose
+    own runs are saved whatever else is broken).
     """
-    out = []
-    for path in iter_result_files(results_dir):
-        try:
-            r = read_result(path)
-        except (OSError, ValueError) as e:
-            if on_invalid is None:
-                raise invalid_result(path, e) from None
-            on_invalid(invalid_result(path, e))
-            continue
-        if include_failed or r.status == "ok":
-            out.append(r)
-    return out
+    from .validate import load_checked  # the checks every reader applies (ranges, shapes, sizes, one row = one run)
+
+    return [r for _, r in load_checked(results_dir, on_invalid) if include_failed or r.status == "ok"]
 
 
 @dataclass(frozen=True)
@@ -186,6 +210,9 @@ def load_predictions(path: str | Path, num_classes: int | None = None) -> Predic
     import zipfile
     import zlib
 
+    problem = special_file_problem(Path(path), max_bytes=None)
+    if problem is not None:  # np.load would block on a FIFO
+        raise ResultFileError(path, f"not a readable predictions file: {problem}")
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):

@@ -340,6 +340,8 @@ class ResultFile:
 
     root: Path
     path: Path
+    #: The result when the reader already parsed it (:func:`load_checked`); else the file is parsed here.
+    preparsed: RunResult | None = None
 
     @property
     def where(self) -> str:
@@ -349,6 +351,8 @@ class ResultFile:
     @cached_property
     def _parsed(self) -> tuple[RunResult | None, list[Problem]]:
         where = self.where
+        if self.preparsed is not None:
+            return self.preparsed, []
         try:
             data = json.loads(self.path.read_bytes())
         except json.JSONDecodeError as e:
@@ -398,16 +402,7 @@ class ResultFile:
         ]
         if missing:
             return missing
-        assert r.per_class is not None
-        c = len(r.per_class.class_names)
-        shape = np.asarray(r.confusion_matrix, dtype=np.int64).shape
-        if shape != (c, c):
-            return [Problem(where, "confusion_matrix", f"shape {shape} does not match {c} classes")]
-        return [
-            Problem(where, f"per_class.{name}", f"{len(getattr(r.per_class, name))} entries for {c} classes")
-            for name in ("train_counts", "recall", "group")
-            if len(getattr(r.per_class, name)) != c
-        ]
+        return _shape_problems(where, r)
 
     @cached_property
     def confusion(self) -> np.ndarray | None:
@@ -466,6 +461,25 @@ class ResultFile:
         return _check_predictions_reproduce(self.where, self.result, cm, evidence.y_true, evidence.y_pred)
 
 
+def _shape_problems(where: str, r: RunResult) -> list[Problem]:
+    """A confusion matrix that is not square with one row per class, or a per-class list of another length."""
+    if r.per_class is None:
+        return []
+    c = len(r.per_class.class_names)
+    if r.confusion_matrix is not None:
+        rows = r.confusion_matrix
+        lengths = sorted({len(row) for row in rows})
+        if len(rows) != c or lengths != [c]:
+            shown = "/".join(map(str, lengths)) or "no"
+            message = f"{len(rows)} rows of {shown} entries; expected {c} × {c} (one row and column per class)"
+            return [Problem(where, "confusion_matrix", message)]
+    return [
+        Problem(where, f"per_class.{name}", f"{len(getattr(r.per_class, name))} entries for {c} classes")
+        for name in ("train_counts", "recall", "group")
+        if len(getattr(r.per_class, name)) != c
+    ]
+
+
 @dataclass
 class DatasetRuns:
     """The result files of one registered dataset at one cache size: what the ``dataset`` checks compare with
@@ -512,6 +526,8 @@ class Submission:
     #: Run keys (by method id and by name) -> the first file holding the run.
     seen: dict[tuple[Any, ...], str] = field(default_factory=dict)
     datasets: dict[tuple[str, int | None], DatasetRuns] = field(default_factory=dict)
+    #: Every parsed file, for the directory checks that compare files (``one_configuration``).
+    parsed: list[ResultFile] = field(default_factory=list)
 
     def collect(self, f: ResultFile) -> None:
         """File a parsed result of a registered dataset under its dataset and cache size, for the dataset checks."""
@@ -520,6 +536,7 @@ class Submission:
         r = f.parsed
         if r is None:
             return
+        self.parsed.append(f)
         try:
             ds.builder_class(r.spec.dataset)
         except ds.DatasetError:
@@ -715,6 +732,143 @@ def check_duplicates(sub: Submission, f: ResultFile) -> list[Problem]:
     return []
 
 
+#: Upper bounds on what a result file may hold (characters): a page or a table must stay readable and a
+#: site small. Method ids, display names and protocol names: :data:`benchmark.identity.MAX_NAME`.
+MAX_TEXT = {"description": 10_000, "reference": 2_000, "url": 2_000, "error": 100_000}
+#: The longest class name, dataset or backbone name, and the most hyper-parameter text (as JSON).
+MAX_CLASS_NAME, MAX_SPEC_NAME, MAX_HYPERPARAMETERS = 100, 200, 20_000
+
+
+def _percent_fields(r: RunResult) -> Iterator[tuple[str, float]]:
+    """``(field path, value)`` of every percentage of a result: metrics, validation metrics, per-class recall."""
+    for prefix, metrics in (("metrics", r.metrics), ("val_metrics", r.val_metrics)):
+        for name, value in (metrics.model_dump() if metrics is not None else {}).items():
+            if value is not None and name != "nll":
+                yield f"{prefix}.{name}", value
+    for i, value in enumerate(r.per_class.recall if r.per_class is not None else []):
+        if value is not None:
+            yield f"per_class.recall[{i}]", value
+
+
+def check_ranges(sub: Submission, f: ResultFile) -> list[Problem]:
+    """Every percentage (MCR, accuracy, macro-F1, AUC, ECE, per-class recall) lies in [0, 100], NLL is
+    >= 0, and training counts and confusion-matrix entries are >= 0 (NaN is ``metrics_defined``'s)."""
+    r, out = f.result, []
+    for name, value in _percent_fields(r):
+        if not math.isnan(value) and not 0 <= value <= 100:
+            out.append(Problem(f.where, name, f"{value} is outside 0..100 (a percentage)"))
+    for prefix, metrics in (("metrics", r.metrics), ("val_metrics", r.val_metrics)):
+        nll = metrics.nll if metrics is not None else None
+        if nll is not None and nll < 0:
+            out.append(Problem(f.where, f"{prefix}.nll", f"{nll} is negative"))
+    counts = r.per_class.train_counts if r.per_class is not None else []
+    if any(c < 0 for c in counts):
+        out.append(Problem(f.where, "per_class.train_counts", "holds a negative count"))
+    if any(v < 0 for row in r.confusion_matrix or [] for v in row):
+        out.append(Problem(f.where, "confusion_matrix", "holds a negative count"))
+    return out
+
+
+def check_sizes(sub: Submission, f: ResultFile) -> list[Problem]:
+    """Names and texts are bounded: method id, display name and protocol name at most
+    :data:`benchmark.identity.MAX_NAME` characters with no control character; dataset and backbone
+    names, class names, description, reference, link, error and hyper-parameters within :data:`MAX_TEXT` and
+    the limits beside it (a 200 MB description would make a 200 MB site, a 5,000-character name a page
+    141,000 px wide, a newline a broken table)."""
+    from .identity import name_problem
+
+    r, where = f.result, f.where
+    s = r.spec
+    out = [
+        Problem(where, f"spec.{key}", problem)
+        for key, what in (("method_id", "id"), ("method", "display name"), ("protocol", "protocol name"))
+        if (problem := name_problem(getattr(s, key), what))
+    ]
+    texts = {"spec.dataset": (s.dataset, MAX_SPEC_NAME), "spec.backbone": (s.backbone, MAX_SPEC_NAME)}
+    texts.update({key: (getattr(r, key) or "", limit) for key, limit in MAX_TEXT.items()})
+    texts["hyperparameters"] = (json.dumps(r.hyperparameters, default=str), MAX_HYPERPARAMETERS)
+    for i, name in enumerate(r.per_class.class_names if r.per_class is not None else []):
+        texts[f"per_class.class_names[{i}]"] = (name, MAX_CLASS_NAME)
+    out += [
+        Problem(where, key, f"{len(text):,} characters; at most {limit:,}")
+        for key, (text, limit) in texts.items()
+        if len(text) > limit
+    ]
+    return out
+
+
+#: What a row is (:func:`benchmark.identity.result_identity`, and the schema version): the result field each
+#: part of the identity comes from, for the problem's field.
+_IDENTITY_FIELDS = {
+    "method_id": "spec.method_id",
+    "method_source_sha256": "method_source_sha256",
+    "hyperparameters": "hyperparameters",
+    "stage2_settings": "stage2_settings",
+    "protocol_sha256": "protocol_config",
+    "schema_version": "schema_version",
+}
+
+
+def _identity(r: RunResult) -> dict[str, Any]:
+    from .identity import result_identity
+
+    return {**result_identity(r), "schema_version": r.schema_version}
+
+
+def _differences(first: Mapping[str, Any], other: Mapping[str, Any]) -> list[str]:
+    return [k for k in _IDENTITY_FIELDS if k in first and k in other and first[k] != other[k]]
+
+
+def check_one_configuration(sub: Submission) -> list[Problem]:
+    """Each row is one configuration (docs/reliability.md, the identity rule). Within a (dataset, backbone,
+    protocol) column every run has the same protocol settings (their SHA-256, not the name) and no two method
+    ids share a display name; within a cell (that column and one method) every seed has the same method id,
+    method file, hyper-parameters, stage-2 settings and schema version. The first file of a cell sets it."""
+    out: list[Problem] = []
+    columns: dict[tuple[str, str, str], tuple[ResultFile, dict[str, Any]]] = {}
+    cells: dict[tuple[str, str, str, str], tuple[ResultFile, dict[str, Any]]] = {}
+    names: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+    for f in sub.parsed:
+        r, mine = f.result, _identity(f.result)
+        s = r.spec
+        column = (s.dataset, s.backbone, s.protocol)
+        first, theirs = columns.setdefault(column, (f, mine))
+        if "protocol_sha256" in theirs and "protocol_sha256" in mine:
+            if theirs["protocol_sha256"] != mine["protocol_sha256"]:
+                out.append(_differ(f, "protocol_sha256", first, "column", r, first.result))
+                continue
+        elif "protocol_sha256" in mine:
+            columns[column] = (f, mine)
+        other = names.setdefault((*column, s.method), (s.method_id, f.where))
+        if other[0] != s.method_id:
+            message = (
+                f"display name {s.method!r} is also method {other[0]!r}'s ({other[1]}): two methods would be one "
+                "row; give each its own name"
+            )
+            out.append(Problem(f.where, "spec.method", message))
+            continue
+        first, theirs = cells.setdefault((*column, s.method), (f, mine))
+        out += [_differ(f, key, first, "cell", r, first.result) for key in _differences(theirs, mine)]
+    return out
+
+
+def _differ(f: ResultFile, key: str, first: ResultFile, scope: str, r: RunResult, other: RunResult) -> Problem:
+    """``FILE: FIELD: differs from FIRST of the same cell (what differs)``."""
+    from .identity import protocol_settings
+
+    if key == "protocol_sha256":
+        there, here = protocol_settings(other.protocol_config), protocol_settings(r.protocol_config)
+    elif key in ("hyperparameters", "stage2_settings"):
+        there, here = getattr(other, key) or {}, getattr(r, key) or {}
+    else:
+        there, here = {key: _identity(other)[key]}, {key: _identity(r)[key]}
+    absent = "<absent>"
+    keys = sorted(k for k in set(there) | set(here) if there.get(k, absent) != here.get(k, absent))
+    detail = "; ".join(f"{k}: {_short(there.get(k, absent))} there, {_short(here.get(k, absent))} here" for k in keys)
+    message = f"differs from {first.where} in the same {scope} ({detail}): one row must be one configuration"
+    return Problem(f.where, _IDENTITY_FIELDS[key], message)
+
+
 def check_not_empty(sub: Submission) -> list[Problem]:
     """The directory holds at least one result file (``seed-*.json``)."""
     if sub.report.files:
@@ -853,8 +1007,11 @@ CHECKS: tuple[Check, ...] = (
     Check("dataset_known", "file", check_dataset_known),
     Check("location", "file", check_location),
     Check("duplicates", "file", check_duplicates),
+    Check("ranges", "file", check_ranges),
+    Check("sizes", "file", check_sizes),
     Check("not_empty", "directory", check_not_empty),
     Check("min_seeds", "directory", check_min_seeds),
+    Check("one_configuration", "directory", check_one_configuration),
     Check("manifest_hash", "dataset", check_manifest_hash),
     Check("class_counts", "dataset", check_class_counts),
 )
@@ -904,6 +1061,69 @@ def _result_files(sub: Submission) -> Iterator[ResultFile]:
     for path in iter_result_files(sub.root):
         sub.report.files += 1
         yield ResultFile(sub.root, path)
+
+
+def check_shapes(sub: Submission, f: ResultFile) -> list[Problem]:
+    """A finished run has metrics; its confusion matrix, where it has one, is square with one row per class,
+    and every per-class list has one entry per class (the part of ``tables_complete`` that readers need)."""
+    if not f.finished:
+        return []
+    if f.result.metrics is None:
+        return [Problem(f.where, "metrics", "required when status is 'ok'")]
+    return _shape_problems(f.where, f.result)
+
+
+#: What every reader of a results directory (``report``, ``leaderboard``, ``check``, ``run``'s summary) applies
+#: before a number is shown: the checks of :data:`CHECKS` that need nothing but the directory (no dataset, no
+#: predictions), and ``shapes``. ``validate`` runs all of :data:`CHECKS`.
+READER_CHECKS: tuple[Check, ...] = (
+    Check("shapes", "file", check_shapes),
+    Check("ranges", "file", check_ranges),
+    Check("sizes", "file", check_sizes),
+    Check("location", "file", check_location),
+    Check("duplicates", "file", check_duplicates),
+    Check("one_configuration", "directory", check_one_configuration),
+)
+
+
+def load_checked(
+    results_dir: str | Path, on_invalid: Callable[[ResultFileError], None] | None = None
+) -> list[tuple[Path, RunResult]]:
+    """Every result file of a directory that passes :data:`READER_CHECKS`, with its path: the one loader of
+    everything downstream.
+
+    A file that cannot be read or fails a check raises :class:`ResultFileError` (``FILE: FIELD: PROBLEM``, the
+    first problem), or, when ``on_invalid`` is given, is passed to it and left out.
+    """
+    from .results import invalid_result, read_result
+
+    root = Path(results_dir)
+    sub = Submission(root, root, {}, 0, ValidationReport(root), [])
+    refused: dict[Path, Problem] = {}
+    for path in iter_result_files(root):
+        try:
+            f = ResultFile(root, path, read_result(path))
+        except (OSError, ValueError) as e:
+            _refuse(invalid_result(path, e), on_invalid)
+            continue
+        problems = [p for check in READER_CHECKS if check.scope == "file" for p in check.run(sub, f)]
+        if problems:
+            refused[path] = problems[0]
+        else:
+            sub.collect(f)
+    for check in READER_CHECKS:
+        if check.scope == "directory":
+            for p in check.run(sub):
+                refused.setdefault(root / p.where, p)
+    for path, p in sorted(refused.items()):
+        _refuse(ResultFileError(path, f"{p.field}: {p.message}" if p.field else p.message), on_invalid)
+    return [(f.path, f.result) for f in sub.parsed if f.path not in refused]
+
+
+def _refuse(error: ResultFileError, on_invalid: Callable[[ResultFileError], None] | None) -> None:
+    if on_invalid is None:
+        raise error
+    on_invalid(error)
 
 
 def describe_checks() -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -106,8 +108,8 @@ class MedMNISTLT(DatasetBuilder):
                 imgs, labs = np.asarray(ds.imgs), np.asarray(ds.labels).reshape(-1)
             except KeyError as e:
                 raise DatasetError(f"{path}: missing array {e} (not an official MedMNIST npz)") from None
-            except (OSError, ValueError, RuntimeError) as e:
-                raise DatasetError(f"{path}: unreadable ({e})") from None
+            except (OSError, ValueError, RuntimeError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise DatasetError(f"{path}: unreadable ({type(e).__name__}: {e})") from None
             if imgs.dtype != np.uint8 or len(imgs) != len(labs):
                 raise DatasetError(f"{path}: {split}_images must be uint8 with one label per image")
             images.append(imgs)

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from .base import DatasetBuilder
 from .errors import UnknownDatasetError
+from .params import check_params
 
 _REGISTRY: dict[str, type[DatasetBuilder]] = {}
 B = TypeVar("B", bound=type[DatasetBuilder])
@@ -38,10 +39,13 @@ def create_builder(name: str, **params: Any) -> DatasetBuilder:
     if ":" in name:
         if not getattr(cls, "takes_argument", False):
             raise UnknownDatasetError(f"dataset {cls.name!r} takes no ':' argument (got {name!r})")
-        return cls.from_argument(name.split(":", 1)[1], **params)
-    if getattr(cls, "takes_argument", False):
+        builder = cls.from_argument(name.split(":", 1)[1], **params)
+    elif getattr(cls, "takes_argument", False):
         raise UnknownDatasetError(f"dataset {name!r} needs an argument, e.g. {name}:bloodmnist")
-    return cls(**params)
+    else:
+        builder = cls(**params)
+    check_params(builder)  # -p rho=abc, val_fraction=1.5, seed=-1: one line here, not a traceback in prepare
+    return builder
 
 
 def registered_builders() -> dict[str, type[DatasetBuilder]]:

@@ -37,11 +37,8 @@ from benchmark.permissions import set_default_dir_mode
 from benchmark.report import csv_text, method_order
 from benchmark.results import (
     ResultFileError,
-    invalid_result,
-    iter_result_files,
     predictions_path,
     read_predictions,
-    read_result,
     results_frame,
 )
 from benchmark.schema import RunResult
@@ -97,14 +94,14 @@ class Loaded:
 
 
 def load_runs(results_dir: Path) -> list[Loaded]:
-    """Every result file; a broken one refuses the site (a published table must hold every run)."""
-    out = []
-    for path in iter_result_files(results_dir):
-        try:
-            out.append(Loaded(path, read_result(path)))
-        except (OSError, ValueError) as e:
-            raise SiteError(str(invalid_result(path, e))) from None
-    return out
+    """Every result file, through the checks every reader applies (:func:`benchmark.validate.load_checked`);
+    a broken one refuses the site (a published table must hold every run)."""
+    from benchmark.validate import load_checked
+
+    try:
+        return [Loaded(path, result) for path, result in load_checked(results_dir)]
+    except ResultFileError as e:
+        raise SiteError(str(e)) from None
 
 
 def marker_text(results_dir: Path) -> str:

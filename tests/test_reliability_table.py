@@ -9,6 +9,7 @@ docs/reliability.md identical to ``CASES``, so the document cannot drift from wh
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -113,6 +114,155 @@ def _edit_json(path: Path, change: Callable[[dict], None]) -> None:
     path.write_text(json.dumps(data))
 
 
+# -- the cases of issue 17 (a row is exactly one configuration) ------------------------------------
+SAME_NAME = """from methods.catalog.ce import CE
+
+
+class A(CE):
+    name = "Same"
+    id = "rt-same-a"
+
+
+class B(CE):
+    name = "Same"
+    id = "rt-diff"
+"""
+RAISING_INIT = """from dataclasses import dataclass
+
+from methods.catalog.ce import CE
+
+
+@dataclass(frozen=True)
+class Mine(CE):
+    name = "Mine"
+    id = "mine"
+
+    def __post_init__(self):
+        raise ValueError("boom: bad hyper-parameter")
+"""
+
+
+def _unwritable(w: Work) -> str:
+    """A folder nothing can be written in: read-only by its mode, or, for root (whom modes do not stop), /sys."""
+    from benchmark.permissions import writable_problem
+
+    if os.geteuid() != 0:
+        folder = w.root / "readonly"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return str(folder / "sub")
+    if writable_problem("/sys/medlt-bench-test") is None:
+        pytest.skip("no read-only folder here")
+    return "/sys/medlt-bench-test"
+
+
+def _no_gpu() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is here")
+
+
+def _corrupt_medmnist(w: Work) -> list[str]:
+    """A MedMNIST npz whose first member fails its CRC (a damaged download)."""
+    rng = np.random.default_rng(0)
+    arrays = {f"{s}_images": rng.integers(0, 255, (80, 28, 28, 3), dtype=np.uint8) for s in ("train", "val", "test")}
+    arrays.update({f"{s}_labels": rng.integers(0, 8, (80, 1), dtype=np.uint8) for s in ("train", "val", "test")})
+    raw = w.root / "raw"
+    raw.mkdir()
+    np.savez_compressed(raw / "bloodmnist.npz", **arrays)
+    data = bytearray((raw / "bloodmnist.npz").read_bytes())
+    data[2000:2100] = bytes(b ^ 0xFF for b in data[2000:2100])
+    (raw / "bloodmnist.npz").write_bytes(bytes(data))
+    return ["datasets", "prepare", "medmnist-lt:bloodmnist", "--raw-root", str(raw), "--cache-dir", str(w.cache)]
+
+
+def _smoke_protocol(w: Work, extra: str = "") -> str:
+    from benchmark.protocol import PROTOCOL_DIR
+
+    text = (PROTOCOL_DIR / "smoke.toml").read_text().replace('name = "smoke"', 'name = "mine"')
+    return w.file("mine.toml", text + extra)
+
+
+def _other_protocol_same_name(w: Work) -> list[str]:
+    """Results of RW under a protocol named 'mine' with 40 epochs; then CE with a 'mine' of 4 epochs."""
+    from benchmark.protocol import load_protocol
+
+    path = _smoke_protocol(w)
+    config = load_protocol(path).for_dataset("digits-lt").as_dict()
+    metrics = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
+    w.synthetic_result(
+        w.results,
+        dataset="digits-lt",
+        method="RW",
+        seed=0,
+        metrics=metrics,
+        backbone="test_resnet",
+        protocol="mine",
+        protocol_config={**config, "epochs": 40},
+    )
+    return w.run("--protocol", path)
+
+
+def _other_dataset_params(w: Work) -> list[str]:
+    """Results of RW on digits-lt as built by default; then CE with ``-p rho=5``."""
+    import datasets
+
+    metrics = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
+    kind = {"dataset": "digits-lt", "backbone": "test_resnet", "protocol": "smoke"}
+    params = datasets.create_builder("digits-lt").params()
+    w.synthetic_result(w.results, method="RW", seed=0, metrics=metrics, dataset_params=params, **kind)
+    return w.run("--protocol", "smoke", "-p", "rho=5")
+
+
+def _display_name_taken(w: Work) -> list[str]:
+    """A result of another method id shown as 'CE' where `run --method ce` would file its results."""
+    metrics = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
+    kind = {"dataset": "digits-lt", "backbone": "test_resnet", "protocol": "smoke"}
+    w.synthetic_result(w.results, method="CE", method_id="ce-mine", seed=0, metrics=metrics, **kind)
+    return w.run("--protocol", "smoke")
+
+
+def _results_edit(change: Callable[[Work], None], command: str = "report") -> Callable[[Work], list[str]]:
+    """``report`` (or ``leaderboard``) of the standard results after ``change``."""
+
+    def setup(w: Work) -> list[str]:
+        w.some_results()
+        change(w)
+        if command == "report":
+            return ["report", "--results", str(w.results)]
+        return ["leaderboard", "--results", str(w.results), "--site", str(w.root / "site")]
+
+    return setup
+
+
+def _seed_file(w: Work, seed: int) -> Path:
+    return sorted(w.results.rglob(f"seed-{seed}.json"))[0]
+
+
+def _mixed_protocol(w: Work) -> None:
+    base = {"name": "paper", "epochs": 100, "lr": 0.001}
+    _edit_json(_seed_file(w, 0), lambda d: d.update(protocol_config=base))
+    _edit_json(_seed_file(w, 1), lambda d: d.update(protocol_config={**base, "epochs": 40, "lr": 0.5}))
+
+
+def _copied_seed(w: Work) -> None:
+    _seed_file(w, 1).write_bytes(_seed_file(w, 0).read_bytes())
+
+
+def _second_id_same_name(w: Work) -> None:
+    metrics = {"mcr_all": 70.0, "mcr_major": 85.0, "mcr_minor": 55.0}
+    w.synthetic_result(w.results, dataset="skin7", method="CE", method_id="ce-copy", seed=5, metrics=metrics)
+
+
+def _spec_edit(key: str, value: str) -> Callable[[Work], None]:
+    return lambda w: _edit_json(w.first_result(), lambda d: d["spec"].update({key: value}))
+
+
+def _field_edit(change: Callable[[dict], None]) -> Callable[[Work], None]:
+    return lambda w: _edit_json(w.first_result(), change)
+
+
 def _corrupt_result(w: Work) -> list[str]:
     w.some_results()
     w.first_result().write_text('{"spec": {"dataset": "skin7", "meth')
@@ -153,7 +303,7 @@ def _non_site_folder(w: Work) -> list[str]:
     return ["leaderboard", "--results", str(w.results), "--site", str(w.root / "mysite")]
 
 
-def _reference(text: str) -> Callable[[Work], list[str]]:
+def _reference(text: str | bytes) -> Callable[[Work], list[str]]:
     def setup(w: Work) -> list[str]:
         w.some_results()
         return ["check", "--results", str(w.results), "--reference", w.file("ref.csv", text)]
@@ -398,6 +548,196 @@ CASES: list[BadInput] = [
         "check --tolerance -1",
         "--tolerance must be >= 0",
         lambda w: ["check", "--results", str(w.some_results()), "--tolerance", "-1"],
+    ),
+    # issue 17: arguments normalised, protocols complete, one configuration per row
+    BadInput(
+        "two ids with one display name",
+        "run --method two.py:A --method two.py:B",
+        "two methods have the display name 'Same' (ids 'rt-same-a' and 'rt-diff')",
+        lambda w: w.run("--method", w.file("two.py", SAME_NAME) + ":A", "--method", str(w.root / "two.py") + ":B"),
+    ),
+    BadInput(
+        "method id of 300 characters",
+        "run --method mine.py:Mine",
+        "the id is 300 characters long; at most 100",
+        lambda w: w.run("--method", w.method_file(f'    name = "Mine"\n    id = "{"x" * 300}"') + ":Mine"),
+    ),
+    BadInput(
+        "display name with a newline",
+        "run --method mine.py:Mine",
+        "the display name contains '\\n'",
+        lambda w: w.run("--method", w.method_file('    name = "Mine\\nx"\n    id = "mine"') + ":Mine"),
+    ),
+    BadInput(
+        "method file with a 20,000-character description",
+        "run --method mine.py:Mine",
+        "its description is 20,000 characters; at most 10,000",
+        lambda w: w.run(
+            "--method", w.method_file('    name = "Mine"\n    id = "mine"\n    description = "x" * 20_000') + ":Mine"
+        ),
+    ),
+    BadInput(
+        "method whose __post_init__ raises",
+        "run --method mine.py:Mine",
+        "creating it failed: ValueError: boom: bad hyper-parameter",
+        lambda w: w.run("--method", w.file("mine.py", RAISING_INIT) + ":Mine"),
+    ),
+    BadInput("ρ not a number", "run -p rho=abc", 'rho = "abc": must be a number', lambda w: w.run("-p", "rho=abc")),
+    BadInput("ρ empty", "run -p rho=", 'rho = "": must be a number', lambda w: w.run("-p", "rho=")),
+    BadInput("ρ zero", "run -p rho=0", "rho = 0: must be >= 1", lambda w: w.run("-p", "rho=0")),
+    BadInput("ρ NaN", "run -p rho=nan", 'rho = "nan": must be a number', lambda w: w.run("-p", "rho=nan")),
+    BadInput("negative dataset seed", "run -p seed=-1", "seed = -1: must be >= 0", lambda w: w.run("-p", "seed=-1")),
+    BadInput(
+        "validation fraction above 1",
+        "run -p val_fraction=1.5",
+        "val_fraction = 1.5: must be >= 0 and < 1",
+        lambda w: w.run("-p", "val_fraction=1.5"),
+    ),
+    BadInput(
+        "--device cuda without a GPU",
+        "run --device cuda",
+        "--device cuda: no CUDA device is available",
+        lambda w: _no_gpu() or w.run("--device", "cuda"),
+    ),
+    BadInput(
+        "read-only results folder",
+        "run --results readonly/sub",
+        "cannot write in",
+        lambda w: w.run("--results", _unwritable(w)),
+    ),
+    BadInput(
+        "read-only site folder",
+        "run --site readonly/sub",
+        "cannot write in",
+        lambda w: [a for a in w.run("--site", _unwritable(w)) if a != "--no-site"],
+    ),
+    BadInput(
+        "read-only cache folder",
+        "run --cache-dir readonly/sub",
+        "cannot write in",
+        lambda w: w.run("--cache-dir", _unwritable(w)),
+    ),
+    BadInput(
+        "read-only site folder for the leaderboard",
+        "leaderboard --results results --site readonly/sub",
+        "cannot write in",
+        lambda w: ["leaderboard", "--results", str(w.some_results()), "--site", _unwritable(w)],
+    ),
+    BadInput(
+        "read-only cache folder for datasets prepare",
+        "datasets prepare digits-lt --cache-dir readonly/sub",
+        "cannot write in",
+        lambda w: ["datasets", "prepare", "digits-lt", "--cache-dir", _unwritable(w)],
+    ),
+    BadInput(
+        "empty protocol file",
+        P,
+        "missing required keys backbone, image_size, epochs, batch_size, lr",
+        lambda w: w.protocol(""),
+    ),
+    BadInput(
+        "unknown [datasets.X] table",
+        P,
+        "[datasets.digts-lt]: unknown dataset 'digts-lt'; did you mean 'digits-lt'? known datasets: bloodcell-lt",
+        lambda w: w.run("--protocol", _smoke_protocol(w, "\n[datasets.digts-lt]\nepochs = 1\n")),
+    ),
+    BadInput(
+        "another protocol with the same name",
+        P,
+        "holds results of another configuration of digits-lt with protocol 'mine' (epochs: 40 -> now 4)",
+        _other_protocol_same_name,
+    ),
+    BadInput(
+        "other dataset parameters than the folder's",
+        "run -p rho=5",
+        "another configuration of digits-lt with protocol 'smoke' (dataset_params: {",
+        _other_dataset_params,
+    ),
+    BadInput(
+        "a display name another id has in the results",
+        "run --method ce",
+        "holds results of method 'ce-mine' with the display name 'CE'",
+        _display_name_taken,
+    ),
+    BadInput(
+        "corrupt MedMNIST npz",
+        "datasets prepare medmnist-lt:bloodmnist",
+        "bloodmnist.npz: unreadable (BadZipFile",
+        _corrupt_medmnist,
+    ),
+    BadInput(
+        "MCR above 100",
+        "report --results results",
+        "metrics.mcr_all: 150.0 is outside 0..100",
+        _results_edit(_field_edit(lambda d: d["metrics"].update(mcr_all=150.0))),
+    ),
+    BadInput(
+        "negative MCR",
+        "leaderboard --results results --site site",
+        "metrics.mcr_all: -20.0 is outside 0..100",
+        _results_edit(_field_edit(lambda d: d["metrics"].update(mcr_all=-20.0)), "leaderboard"),
+    ),
+    BadInput(
+        "a seed's result copied to another seed",
+        "report --results results",
+        "the file's path disagrees with its spec",
+        _results_edit(_copied_seed),
+    ),
+    BadInput(
+        "a cell mixing protocol settings",
+        "report --results results",
+        "protocol_config: differs from",
+        _results_edit(_mixed_protocol),
+    ),
+    BadInput(
+        "a schema-1 file among schema-2 files",
+        "report --results results",
+        "schema_version: differs from",
+        _results_edit(lambda w: _edit_json(_seed_file(w, 1), lambda d: d.update(schema_version=1))),
+    ),
+    BadInput(
+        "two method ids with one display name",
+        "leaderboard --results results --site site",
+        "spec.method: display name 'CE' is also method 'ce'",
+        _results_edit(_second_id_same_name, "leaderboard"),
+    ),
+    BadInput(
+        "over-long description",
+        "leaderboard --results results --site site",
+        "description: 20,000 characters; at most 10,000",
+        _results_edit(_field_edit(lambda d: d.update(description="x" * 20_000)), "leaderboard"),
+    ),
+    BadInput(
+        "5,000-character method name",
+        "leaderboard --results results --site site",
+        "spec.method: the display name is 5000 characters long",
+        _results_edit(_spec_edit("method", "M" * 5000), "leaderboard"),
+    ),
+    BadInput(
+        "method name with a newline",
+        "report --results results",
+        "spec.method: the display name contains '\\n'",
+        _results_edit(_spec_edit("method", "CE\nx")),
+    ),
+    BadInput(
+        "non-square confusion matrix",
+        "leaderboard --results results --site site",
+        "confusion_matrix: 6 rows of 5 entries; expected 6 × 6",
+        _results_edit(
+            _field_edit(lambda d: d.update(confusion_matrix=[r[:5] for r in d["confusion_matrix"]])), "leaderboard"
+        ),
+    ),
+    BadInput(
+        "short per-class recall list",
+        "leaderboard --results results --site site",
+        "per_class.recall: 5 entries for 6 classes",
+        _results_edit(_field_edit(lambda d: d["per_class"].update(recall=d["per_class"]["recall"][:5])), "leaderboard"),
+    ),
+    BadInput(
+        "UTF-16 reference file",
+        "check --reference ref.csv",
+        "not UTF-8 text",
+        _reference("method,dataset,all_mean\nCE,skin7,80\n".encode("utf-16")),
     ),
 ]
 

@@ -128,6 +128,11 @@ def _add_list(sub: Any) -> None:
 
 # -- commands ---------------------------------------------------------------------
 def cmd_prepare(args: argparse.Namespace) -> int:
+    from ..permissions import writable_problem
+
+    problem = writable_problem(args.cache_dir)
+    if problem:  # before decoding anything
+        return _error(DatasetError(f"--cache-dir {args.cache_dir}: {problem}"))
     try:
         builder = _builder(args)
         ds = builder.prepare(

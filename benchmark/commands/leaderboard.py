@@ -43,9 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
+    from ..cli import UserError
+    from ..permissions import writable_problem
+
     site = args.site or Path("site")
     if args.resamples is not None:
         print("note: --resamples is deprecated and ignored (the intervals are no longer bootstrapped)", file=sys.stderr)
+    problem = writable_problem(site.parent if site.exists() else site)  # the site is renamed in beside it
+    if problem:
+        raise UserError(f"--site {site}: {problem}")
     index = write_site(
         args.results,
         site,

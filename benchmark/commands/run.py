@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -143,7 +144,7 @@ def _plan(args: argparse.Namespace) -> tuple[list, dict]:
     """The grid's runs and dataset parameters; every user error (names, seeds, parameters, backbones)
     fails here, before any work."""
     import datasets
-    from methods import create_method, method_entries
+    from methods import method_entries
 
     from ..backbones import check_backbone
     from ..cli import UserError
@@ -155,15 +156,17 @@ def _plan(args: argparse.Namespace) -> tuple[list, dict]:
         raise UserError("name methods with --method NAME (repeatable) or run them all with --all")
     _check_seeds(args.seeds)
     _check_results_dir(args.results)
+    _check_places(args)
     protocol = load_protocol(args.protocol)
     methods = [e.create() for e in method_entries()] if args.all else []
-    methods += [create_method(m) for m in args.method if not (args.all and _registered(m))]
-    _check_distinct_ids(methods)
-    dataset_names = args.dataset or [datasets.DEFAULT_DATASET]
+    methods += [_create(m) for m in args.method if not (args.all and _registered(m))]
+    methods = _distinct_methods(methods)
+    dataset_names = list(dict.fromkeys(args.dataset or [datasets.DEFAULT_DATASET]))  # each dataset once
     dataset_params = parse_params(args.dataset_param)
     for name in dataset_names:  # unknown names and parameters fail here, before any work
         dataset_builder(name, dataset_params)
-    runs = expand_grid(dataset_names, methods, args.backbone or [None], args.seeds, protocol)
+    seeds, backbones = list(dict.fromkeys(args.seeds)), list(dict.fromkeys(args.backbone or [None]))
+    runs = expand_grid(dataset_names, methods, backbones, seeds, protocol)
     for backbone, pretrained in sorted({(r.backbone, r.protocol.pretrained) for r in runs}):
         check_backbone(backbone, pretrained, args.weights)  # unknown names, missing weights: fail before any work
     return runs, dataset_params
@@ -213,6 +216,89 @@ def _check_distinct_ids(methods: list) -> None:
         other = seen.setdefault(m.method_id, mine)
         if other != mine:
             raise UserError(f"two methods have the id {m.method_id!r} ({other[0]} and {mine[0]}); give each its own id")
+
+
+def _distinct_methods(methods: list) -> list:
+    """Each method once (``--method CE --method ce --method "CE "`` name one), in the order first named;
+    refused: two methods with one id, two ids with one display name (they would be one row of every table),
+    and ids or names that cannot be a folder or a table row (too long, a newline)."""
+    from ..cli import UserError
+    from ..identity import name_problem
+
+    _check_distinct_ids(methods)
+    first: dict[str, Any] = {}
+    for m in methods:
+        first.setdefault(m.method_id, m)
+    unique = list(first.values())
+    names: dict[str, str] = {}
+    for m in unique:
+        for text, what in ((m.method_id, "id"), (m.display_name, "display name")):
+            problem = name_problem(text, what)
+            if problem:
+                shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}…"
+                raise UserError(f"method {shown}: {problem}")
+        _check_texts(m)
+        other = names.setdefault(m.display_name, m.method_id)
+        if other != m.method_id:
+            raise UserError(
+                f"two methods have the display name {m.display_name!r} (ids {other!r} and {m.method_id!r}): they "
+                "would be one row of every table; give each its own name"
+            )
+    return unique
+
+
+def _check_texts(method: Any) -> None:
+    """A method's description, reference, link and hyper-parameters within what every reader accepts
+    (:data:`benchmark.validate.MAX_TEXT`): refused here rather than after its runs are written."""
+    import json
+
+    from ..cli import UserError
+    from ..validate import MAX_HYPERPARAMETERS, MAX_TEXT
+
+    texts = {key: (getattr(method, attr), MAX_TEXT[key]) for key, attr in (("description", "row_description"),)}
+    texts.update({key: (getattr(method, key) or "", MAX_TEXT[key]) for key in ("reference", "url")})
+    texts["hyperparameters"] = (json.dumps(method.hyperparameters(), default=str), MAX_HYPERPARAMETERS)
+    for key, (text, limit) in texts.items():
+        if len(text) > limit:
+            raise UserError(f"method {method.method_id!r}: its {key} is {len(text):,} characters; at most {limit:,}")
+
+
+def _create(name: str) -> Any:
+    """``methods.create_method(name)``; a method whose constructor raises is one line naming it."""
+    from methods import create_method
+    from methods.registry import UnknownMethodError
+
+    from ..cli import UserError
+
+    try:
+        return create_method(name)
+    except UnknownMethodError:
+        raise
+    except Exception as e:  # the user's __post_init__ (or a hyper-parameter check) failed
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise UserError(f"method {name!r}: creating it failed: {type(e).__name__}: {first}") from None
+
+
+def _check_places(args: argparse.Namespace) -> None:
+    """The results, site and cache folders can be written and ``--device cuda`` has a GPU: checked before
+    any work (a read-only folder would otherwise fail after training)."""
+    import datasets
+
+    from ..cli import UserError
+    from ..permissions import writable_problem
+
+    places = [("--results", args.results), ("--cache-dir", args.cache_dir or datasets.DEFAULT_CACHE)]
+    if args.site is not None and not args.no_site:
+        places.append(("--site", args.site))
+    for option, path in places:
+        problem = writable_problem(path)
+        if problem:
+            raise UserError(f"{option} {path}: {problem}")
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError("--device cuda: no CUDA device is available here; use --device cpu or auto")
 
 
 def _check_seeds(seeds: list[int]) -> None:

@@ -155,10 +155,35 @@ def test_shipped_protocols_and_their_overrides_are_valid(name):
 def test_a_valid_user_protocol_loads_with_ints_for_floats(tmp_path):
     path = tmp_path / "mine.toml"
     path.write_text(
-        'name = "mine"\nlr = 1\nrotation = 0\nepochs = 3\nwarmup_epochs = 3\n'
+        'name = "mine"\nbackbone = "resnet18"\nimage_size = 224\nbatch_size = 64\n'
+        "lr = 1\nrotation = 0\nepochs = 3\nwarmup_epochs = 3\n"
         '[datasets.skin7]\nbatch_size = 8\nprecision = "float64"\n'
     )
     p = load_protocol(str(path))
     assert p.lr == 1.0 and isinstance(p.lr, float) and p.epochs == 3
     assert p.for_dataset("skin7").batch_size == 8 and p.for_dataset("skin7").precision == "float64"
     assert p.for_dataset("digits-lt").batch_size == 64
+
+
+@pytest.mark.parametrize(
+    "body,expected",
+    [
+        ("", "missing required keys backbone, image_size, epochs, batch_size, lr"),
+        ('backbone = "test_resnet"\nimage_size = 16\nepochs = 8\nbatch_size = 8', "missing required key lr "),
+    ],
+    ids=["empty", "no lr"],
+)
+def test_an_incomplete_protocol_file_is_refused_not_defaulted(body, expected, tmp_path, capsys):
+    """An empty file used to start a paper-scale run (ResNet-50, 224 px, 100 epochs): every default."""
+    protocol = tmp_path / "mine.toml"
+    protocol.write_text(f'name = "mine"\n{body}\n')
+    assert expected in _run_with(protocol, tmp_path, capsys)
+
+
+def test_an_unknown_dataset_table_is_refused_naming_the_known_datasets(tmp_path, capsys):
+    text = (Path(__file__).resolve().parents[2] / "benchmark" / "protocols" / "smoke.toml").read_text()
+    protocol = tmp_path / "mine.toml"
+    protocol.write_text(text.replace('name = "smoke"', 'name = "mine"') + "\n[datasets.digts-lt]\nepochs = 1\n")
+    line = _run_with(protocol, tmp_path, capsys)
+    assert "[datasets.digts-lt]: unknown dataset 'digts-lt'; did you mean 'digits-lt'?" in line
+    assert "known datasets: bloodcell-lt" in line

@@ -123,7 +123,20 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
         f"digits-lt/test_resnet/smoke/ce-copy/seed-0.json: spec: duplicate run: CE (ce) seed 0 on "
         f"digits-lt/test_resnet/smoke is also in {CE0}",
     ),
+    "ranges": (
+        lambda root: _edit(root, lambda d: d["metrics"].update(mcr_all=150.0)),
+        f"{CE0}: metrics.mcr_all: 150.0 is outside 0..100 (a percentage)",
+    ),
+    "sizes": (
+        lambda root: _edit(root, lambda d: d.update(description="x" * 20_000)),
+        f"{CE0}: description: 20,000 characters; at most 10,000",
+    ),
     "not_empty": (_empty, "…: no result files (seed-*.json) found"),
+    "one_configuration": (
+        lambda root: _edit(root, lambda d: d["protocol_config"].update(epochs=40), where=f"{CE}/seed-1.json"),
+        f"{CE}/seed-1.json: protocol_config: differs from {CE0} in the same column (epochs: 4 there, 40 here): "
+        "one row must be one configuration",
+    ),
     "min_seeds": (_drop_seed_2, "digits-lt/test_resnet/smoke: CE: 2 seeds (0, 1); at least 3 are required"),
     "manifest_hash": (
         lambda root: _edit(root, lambda d: d.update(dataset_manifest_sha256="0" * 64)),
