@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -207,10 +207,20 @@ class Column:
 
     def __post_init__(self) -> None:
         stats = {m: _sample(v) for m, v in self.values.items()}
-        self.prior = fit_variance_prior(
-            [s2 for _, s2, n in stats.values() if n > 1], [n - 1 for *_, n in stats.values() if n > 1]
-        )
-        self.pair_prior = fit_variance_prior(*_pair_variances(self))
+        # one variance per stage-1 group: runs that share a checkpoint share their seed noise, so their sample
+        # variances rise and fall together and would make the prior look better informed than it is
+        first: dict[object, str] = {}
+        for m in stats:
+            first.setdefault(self.groups.get(m) or ("alone", m), m)
+        fitting = [stats[m] for m in first.values() if stats[m][2] > 1]
+        self.prior = fit_variance_prior([s2 for _, s2, _ in fitting], [n - 1 for *_, n in fitting])
+        pair_prior = fit_variance_prior(*_pair_variances(self))
+        if pair_prior.moderates and self.prior.moderates and pair_prior.df > self.prior.df:
+            # a paired difference's variance inherits the spread of its two methods' variances: its prior may
+            # not claim them more alike than the methods' own prior does (the pairs share members, so their
+            # apparent agreement overstates it)
+            pair_prior = replace(pair_prior, df=self.prior.df)
+        self.pair_prior = pair_prior
         self.cells = {}
         for m, (mean, s2, n) in stats.items():
             var = moderate(s2, n - 1, self.prior)
