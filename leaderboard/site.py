@@ -266,32 +266,14 @@ class _SiteBuilder:
         return rows.iloc[0].to_dict() if len(rows) else None
 
     def test(self, dataset: str, backbone: str, protocol: str, method: str, metric: str, versus: str) -> dict | None:
-        t = self.tests
-        if t.empty:
-            return None
-        rows = t[
-            (t["dataset"] == dataset)
-            & (t["backbone"] == backbone)
-            & (t["protocol"] == protocol)
-            & (t["method"] == method)
-            & (t["metric"] == METRIC_COLUMNS[metric])
-            & (t["versus"] == versus)
-        ]
-        return rows.iloc[0].to_dict() if len(rows) else None
+        """The cell's row of :func:`benchmark.comparisons.compare_methods` against CE or the best."""
+        keys = {"dataset": dataset, "backbone": backbone, "protocol": protocol, "method": method, "versus": versus}
+        return _first_row(self.tests, metric=METRIC_COLUMNS[metric], **keys)
 
     def interval(self, dataset: str, backbone: str, protocol: str, method: str, metric: str = "all") -> dict | None:
         """The cell's row of :func:`benchmark.comparisons.cell_intervals` (interval, moderated SD, rank interval)."""
-        t = self.intervals
-        if t.empty:
-            return None
-        rows = t[
-            (t["dataset"] == dataset)
-            & (t["backbone"] == backbone)
-            & (t["protocol"] == protocol)
-            & (t["method"] == method)
-            & (t["metric"] == METRIC_COLUMNS[metric])
-        ]
-        return rows.iloc[0].to_dict() if len(rows) else None
+        keys = {"dataset": dataset, "backbone": backbone, "protocol": protocol, "method": method}
+        return _first_row(self.intervals, metric=METRIC_COLUMNS[metric], **keys)
 
     def mark(self, dataset: str, backbone: str, protocol: str, method: str, metric: str) -> dict[str, str] | None:
         """▲ / ▼ when the method differs from CE: its simultaneous 95 % interval of the difference excludes 0."""
@@ -760,6 +742,17 @@ def _markup(svg: str | None) -> Any:
     from markupsafe import Markup
 
     return Markup(svg) if svg else None
+
+
+def _first_row(table: pd.DataFrame, **equal: Any) -> dict[str, Any] | None:
+    """The first row of ``table`` whose columns equal ``equal``, as a dict (None when there is none)."""
+    if table.empty:
+        return None
+    mask = np.ones(len(table), dtype=bool)
+    for column, value in equal.items():
+        mask &= (table[column] == value).to_numpy()
+    rows = table[mask]
+    return rows.iloc[0].to_dict() if len(rows) else None
 
 
 def _most_common(items: Sequence[Any]) -> Any:
