@@ -32,7 +32,7 @@ its rank interval excludes 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -161,10 +161,6 @@ class CellEstimate:
     low: float
     high: float
 
-    @property
-    def se(self) -> float:
-        return math.sqrt(self.variance.value / self.n) if self.variance.value == self.variance.value else math.nan
-
 
 @dataclass(frozen=True)
 class Difference:
@@ -183,10 +179,6 @@ class Difference:
 
     def p_two_sided(self) -> float:
         return float(2 * sps.t.sf(abs(self.t), self.df)) if self.se > 0 else math.nan
-
-    def p_below(self) -> float:
-        """One-sided p of "a is below b"."""
-        return float(sps.t.cdf(self.t, self.df)) if self.se > 0 else math.nan
 
 
 def t_quantile(q: float, df: float) -> float:
@@ -269,22 +261,24 @@ def _sample(by_seed: Mapping[int, float]) -> tuple[float, float, int]:
     return float(x.mean()), float(x.var(ddof=1)) if x.size > 1 else math.nan, int(x.size)
 
 
-def _pair_variances(col: Column) -> tuple[list[float], list[float]]:
-    """Variances (and df) of the per-seed differences of every pair of methods that share a stage-1 group."""
+def within_group_pairs(col: Column) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The scores over their common seeds (at least 2) of every pair of methods that share a stage-1 group."""
     by_group: dict[str, list[str]] = {}
     for m, g in col.groups.items():
         if g is not None and m in col.values:
             by_group.setdefault(g, []).append(m)
-    variances, dfs = [], []
     for members in by_group.values():
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 seeds = sorted(set(col.values[a]) & set(col.values[b]))
                 if len(seeds) >= 2:
-                    d = np.array([col.values[a][s] - col.values[b][s] for s in seeds])
-                    variances.append(float(d.var(ddof=1)))
-                    dfs.append(float(d.size - 1))
-    return variances, dfs
+                    yield np.array([col.values[a][s] for s in seeds]), np.array([col.values[b][s] for s in seeds])
+
+
+def _pair_variances(col: Column) -> tuple[list[float], list[float]]:
+    """Variances (and df) of the per-seed differences of every pair of methods that share a stage-1 group."""
+    diffs = [a - b for a, b in within_group_pairs(col)]
+    return [float(d.var(ddof=1)) for d in diffs], [float(d.size - 1) for d in diffs]
 
 
 # -- decisions ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .comparisons import MIN_SEEDS_FOR_BEST
 from .numbers import fixed, rounded
 from .schema import RunResult, group_metric_labels, group_metrics
 
@@ -127,8 +128,6 @@ class Block:
         """1 = best, 2 = second best of each column (highest, or lowest when ``higher_is_better`` is False),
         compared at the shown precision (2 decimals), among cells with at least
         :data:`benchmark.comparisons.MIN_SEEDS_FOR_BEST` seeds (a one-seed number is not a result that can be best)."""
-        from .comparisons import MIN_SEEDS_FOR_BEST
-
         out = {}
         for g, c in self.columns():
             shown = {

@@ -27,11 +27,13 @@ import pandas as pd
 from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from verdict_calibration import old_vs_ce  # the same folder: the previous rule, written once
 
 from benchmark.check import compare, load_reference_csv, reference_csv_from_frame
-from benchmark.comparisons import BASELINE, COLUMN_KEYS, columns, rank_intervals, versus_baseline
+from benchmark.comparisons import COLUMN_KEYS, columns, rank_intervals, versus_baseline
 from benchmark.results import iter_result_files, read_result, results_frame
-from benchmark.stats import holm, welch_test
 
 
 def load(path: Path) -> pd.DataFrame:
@@ -39,12 +41,9 @@ def load(path: Path) -> pd.DataFrame:
 
 
 def old_verdicts(col: pd.DataFrame, metric: str) -> dict[str, int]:
-    values = {m: g[metric].to_numpy(float) for m, g in col.groupby("method", sort=False)}
-    others = [m for m in values if m != BASELINE]
-    adjusted = holm([welch_test(values[m], values[BASELINE]).p for m in others])
-    return {
-        m: int(np.sign(values[m].mean() - values[BASELINE].mean())) if p < 0.05 else 0 for m, p in zip(others, adjusted)
-    }
+    """The previous rule (Welch + Holm against CE), as the simulation applies it."""
+    (fitted,) = columns(col, metric).values()
+    return old_vs_ce(fitted.values)
 
 
 def new_verdicts(col: pd.DataFrame, metric: str) -> dict[str, int]:

@@ -50,6 +50,7 @@ from benchmark.comparisons import (
     rank_intervals,
     versus_baseline,
     versus_best,
+    within_group_pairs,
 )
 from benchmark.results import iter_result_files, read_result, results_frame
 from benchmark.stats import holm, welch_test
@@ -96,19 +97,9 @@ class Generator:
 def shared_correlation(col: Column) -> float:
     """Pooled correlation of runs that share a stage-1 checkpoint (clipped to [0, 0.99])."""
     num = den = 0.0
-    members: dict[str, list[str]] = {}
-    for m, g in col.groups.items():
-        members.setdefault(g, []).append(m)
-    for ms in members.values():
-        for i, a in enumerate(ms):
-            for b in ms[i + 1 :]:
-                seeds = sorted(set(col.values[a]) & set(col.values[b]))
-                if len(seeds) < 2:
-                    continue
-                xa = np.array([col.values[a][s] for s in seeds])
-                xb = np.array([col.values[b][s] for s in seeds])
-                num += float((xa - xb).var(ddof=1))
-                den += float(xa.var(ddof=1) + xb.var(ddof=1))
+    for xa, xb in within_group_pairs(col):
+        num += float((xa - xb).var(ddof=1))
+        den += float(xa.var(ddof=1) + xb.var(ddof=1))
     return float(np.clip(1 - num / den, 0.0, 0.99)) if den > 0 else 0.0
 
 
