@@ -28,6 +28,7 @@ import torch
 import datasets as ds
 from datasets.prepared import canonical_json
 from methods.base import Classifier, Method
+from methods.source import code_files
 
 from . import checkpoints, engine, faults, provenance
 from .backbones import create_backbone
@@ -548,6 +549,7 @@ class GridRunner:
             stage1_key=run.method.stage1_key(),
             stage1_sha256=context.s1_hash,
             method_source_sha256=run.method.source_sha256,
+            code_sha256=code_files(run.method),
             protocol_config=context.protocol.as_dict(),
             provenance=Provenance(
                 package_version=provenance.package_version(),
@@ -559,6 +561,7 @@ class GridRunner:
                 started=context.started,
                 finished=provenance.utc_now(),
                 stage1_reused=context.reused,
+                threads=torch.get_num_threads(),
             ),
         )
 

@@ -215,6 +215,11 @@ class Provenance(_Strict):
     started: str
     finished: str
     stage1_reused: bool = False
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="torch's intra-op CPU threads of the process that ran it (float32 sums depend on it)",
+    )
 
 
 class RunResult(_Strict):
@@ -278,6 +283,11 @@ class RunResult(_Strict):
     stage1_sha256: str
     method_source_sha256: str | None = Field(
         default=None, description="sha256 of the user's method file (path/file.py:Class); absent for registered methods"
+    )
+    code_sha256: dict[str, str] | None = Field(
+        default=None,
+        description="sha256 of each source file of the row's code (path relative to the repository root: "
+        "the method's classes, its stage-2 kind, the methods modules they import; methods/source.py)",
     )
     protocol_config: dict[str, Any] = Field(default_factory=dict)
     provenance: Provenance

@@ -89,6 +89,22 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
         default=None,
         help="Ray cluster address ('auto' joins a running cluster; default: start a local Ray instance)",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stage-1 jobs run side by side in N worker processes (local executor; default: one per usable CPU "
+        "core on CPU, 1 on a GPU; 1 runs them in this process)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="torch threads per job (default: 1 with parallel jobs, torch's default with --jobs 1); results "
+        "record it, and the same thread count gives the same numbers",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -120,12 +136,8 @@ def run(args: argparse.Namespace) -> int:
         dataset_params=dataset_params,
     )
     t0 = time.perf_counter()
-    executor = None
-    if args.executor == "ray":
-        from ..executors import RayExecutor
-
-        executor = RayExecutor(address=args.ray_address)
-    counts = GridRunner(settings).run(runs, executor)
+    runner = GridRunner(settings)
+    counts = runner.run(runs, _executor(args, runner))
     wall = time.perf_counter() - t0
     print(
         f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done, "
@@ -138,6 +150,24 @@ def run(args: argparse.Namespace) -> int:
     if counts["failed"]:
         print(f"{counts['failed']} runs failed: their result files hold the error (status 'failed')", file=sys.stderr)
     return 1 if counts["failed"] else 0
+
+
+def _executor(args: argparse.Namespace, runner: Any) -> Any:
+    """Ray, parallel worker processes, or None (this process); sets this process's threads for the last."""
+    import torch
+
+    from ..parallel import ParallelExecutor, usable_cores
+
+    if args.executor == "ray":
+        from ..executors import RayExecutor
+
+        return RayExecutor(address=args.ray_address)
+    jobs = args.jobs if args.jobs is not None else (usable_cores() if runner.device.type == "cpu" else 1)
+    if jobs > 1:
+        return ParallelExecutor(jobs=jobs, threads=args.threads or 1)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    return None
 
 
 def _plan(args: argparse.Namespace) -> tuple[list, dict]:
@@ -155,6 +185,9 @@ def _plan(args: argparse.Namespace) -> tuple[list, dict]:
     if not args.all and not args.method:
         raise UserError("name methods with --method NAME (repeatable) or run them all with --all")
     _check_seeds(args.seeds)
+    for option, value in (("--jobs", args.jobs), ("--threads", args.threads)):
+        if value is not None and not 1 <= value <= 1024:
+            raise UserError(f"{option} must be between 1 and 1024 (got {value})")
     _check_results_dir(args.results)
     _check_places(args)
     protocol = load_protocol(args.protocol)

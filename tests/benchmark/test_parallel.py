@@ -1,0 +1,71 @@
+"""Parallel worker processes give each run exactly the numbers one process gives at the same thread count."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmark.grid import GridRunner, GridSettings, expand_grid
+from benchmark.parallel import ParallelExecutor
+from benchmark.protocol import load_protocol
+from benchmark.results import iter_result_files, read_result
+from methods import create_method
+from methods.registry import load_method_from_file
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "my_method.py"
+
+
+def _float32_smoke(tmp_path: Path) -> Path:
+    """The smoke protocol in float32: sums then depend on the thread count, so a mismatch can show."""
+    text = (Path(__file__).resolve().parents[2] / "benchmark" / "protocols" / "smoke.toml").read_text()
+    path = tmp_path / "smoke32.toml"
+    path.write_text(text.replace('name = "smoke"', 'name = "smoke32"').replace('"float64"', '"float32"'))
+    return path
+
+
+def test_parallel_jobs_match_one_process_at_one_thread(cache_dir, tmp_path):
+    protocol = load_protocol(_float32_smoke(tmp_path))
+    user = tmp_path / "user_method.py"
+    shutil.copy(EXAMPLE, user)
+    methods = [create_method("CE"), create_method("CE→cRW"), create_method("RS")]
+    methods.append(load_method_from_file(f"{user}:LogitAdjustedCE"))
+    runs = expand_grid(["digits-lt"], methods, [None], [0, 1], protocol)
+    results = {}
+    threads = torch.get_num_threads()
+    for name, executor in (("local", None), ("parallel", ParallelExecutor(jobs=2, threads=1))):
+        settings = GridSettings(results_dir=tmp_path / name, cache_dir=cache_dir, device="cpu", progress=False)
+        torch.set_num_threads(1)  # the local run at the workers' thread count
+        try:
+            counts = GridRunner(settings).run(runs, executor)
+        finally:
+            torch.set_num_threads(threads)
+        assert counts == {"ok": 8, "failed": 0, "skipped": 0, "locked": 0}
+        results[name] = {(r.spec.method, r.spec.seed): r for r in map(read_result, iter_result_files(tmp_path / name))}
+    assert results["parallel"].keys() == results["local"].keys() and len(results["local"]) == 8
+    for key, local in results["local"].items():
+        other = results["parallel"][key]
+        assert other.confusion_matrix == local.confusion_matrix, key
+        assert other.provenance.threads == local.provenance.threads == 1
+        assert other.method_source_sha256 == local.method_source_sha256
+    assert results["parallel"][("LA-CE", 0)].method_source_sha256 is not None  # the user's file, hashed in a worker
+
+
+def test_worker_refuses_a_method_file_edited_while_the_grid_runs(cache_dir, tmp_path):
+    user = tmp_path / "user_method.py"
+    shutil.copy(EXAMPLE, user)
+    method = load_method_from_file(f"{user}:LogitAdjustedCE")
+    user.write_text(user.read_text() + "\n# edited\n")
+    runs = expand_grid(["digits-lt"], [method], [None], [0, 1], "smoke")
+    settings = GridSettings(results_dir=tmp_path / "r", cache_dir=cache_dir, device="cpu", progress=False)
+    with pytest.raises(Exception, match="changed while the grid ran"):
+        GridRunner(settings).run(runs, ParallelExecutor(jobs=2))
+    assert not list(iter_result_files(tmp_path / "r"))
+
+
+@pytest.mark.parametrize("jobs, threads", [(0, 1), (2, 0)])
+def test_parallel_executor_rejects_nonsense(jobs, threads):
+    with pytest.raises(ValueError, match="at least 1"):
+        ParallelExecutor(jobs=jobs, threads=threads)
