@@ -1,0 +1,66 @@
+"""``board``: the published results in the repository: which rows are stale, and re-running exactly those."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "board",
+        help="the published board: stale rows, refresh",
+        description="The published board (leaderboard/board/: manifest.json and results/). 'status' names every "
+        "registered row whose published results are missing or stale (its code, hyper-parameters, stage-2 "
+        "settings, protocol or dataset build changed) and exits 1 if any; 'refresh' re-runs exactly those rows "
+        "and swaps them in (creating the board on first use).",
+    )
+    p.add_argument("action", choices=["status", "refresh"])
+    p.add_argument("--board", type=Path, default=None, help="the board folder (default: leaderboard/board)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: the package's cache)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: usable cores)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per job (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import datasets
+
+    from ..board import BOARD_DIR, BoardManifest, current_manifest_sha256, refresh, stale_rows
+    from ..cli import UserError
+    from ..parallel import usable_cores
+
+    root = args.board or BOARD_DIR
+    cache_dir = args.cache_dir or datasets.DEFAULT_CACHE
+    if args.action == "status":
+        stale = stale_rows(root, cache_dir)
+        for row in stale:
+            print(f"stale: {row}")
+        board = BoardManifest.read(root)
+        print(f"{len(stale)} stale rows on the board {root} ({board.dataset}, {board.protocol}, seeds {board.seeds})")
+        return 1 if stale else 0
+    jobs = args.jobs or usable_cores()
+    if not (1 <= jobs <= 1024 and 1 <= args.threads <= 1024):
+        raise UserError("--jobs and --threads must be between 1 and 1024")
+    init = None
+    if not (root / "manifest.json").is_file():
+        from ..protocol import load_protocol
+
+        protocol = load_protocol("quick")
+        init = BoardManifest(
+            dataset=datasets.DEFAULT_DATASET, protocol="quick", backbone=protocol.backbone, seeds=[0, 1, 2],
+            dataset_manifest_sha256="",
+        )  # fmt: skip
+        init = BoardManifest(**{**init.__dict__, "dataset_manifest_sha256": current_manifest_sha256(init, cache_dir)})
+    outcome = refresh(root, cache_dir, jobs=jobs, threads=args.threads, progress=not args.quiet, init=init)
+    if outcome.manifest is None:
+        print(f"the board {root} is current: nothing to re-run")
+        return 0
+    print(
+        f"re-ran {len(outcome.rerun)} rows ({', '.join(outcome.rerun) or 'none'}); removed {len(outcome.removed)} "
+        f"({', '.join(outcome.removed) or 'none'}); {root / 'manifest.json'} rewritten",
+        file=sys.stderr,
+    )
+    return 0
