@@ -110,6 +110,15 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
             group["lr"] = lr
 
 
+def schedule_lr(optimizer: torch.optim.Optimizer, step: int, total: int, warmup: int, lr: float, min_lr: float) -> None:
+    """Stage 1's :func:`warmup_cosine` at ``step`` for every scheduled group; a group with a ``"peak_lr"`` (the
+    authors' centre optimiser of CE+CT, ``Method.param_groups``) follows the same warm-up and cosine to ``min_lr``
+    from its own peak; a group with ``"scheduled": False`` keeps its lr."""
+    for group in optimizer.param_groups:
+        if group.get("scheduled", True):
+            group["lr"] = warmup_cosine(step, total, warmup, group.get("peak_lr", lr), min_lr)
+
+
 def _resume(path: Path, model: Classifier, optimizer: torch.optim.Optimizer, device: torch.device, epochs: int) -> int:
     """The epoch to start from: the one after the saved epoch, or 0 without a usable resume file.
 
@@ -166,7 +175,7 @@ def train_stage1(
         device,
         seed,
         optimizer=torch.optim.SGD(
-            method.param_groups(model), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay
+            method.param_groups(model), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay, nesterov=p.nesterov
         ),
         augment=make_augmenter(p, channels_last),
         steps_per_epoch=len(batches(np.arange(len(data.bank)), p.batch_size, p.max_steps_per_epoch)),
@@ -220,7 +229,7 @@ class _Stage1Loop:
         last_loss = torch.tensor(float("nan"))
         for i, pos in enumerate(positions):
             step = epoch * self.steps_per_epoch + i
-            set_lr(self.optimizer, warmup_cosine(step, total, p.warmup_epochs * self.steps_per_epoch, p.lr, p.min_lr))
+            schedule_lr(self.optimizer, step, total, p.warmup_epochs * self.steps_per_epoch, p.lr, p.min_lr)
             batch = _make_batch(
                 data, pos, paired[i % len(paired)] if paired else None, method.views, self.augment, gen, self.device
             )
@@ -322,6 +331,7 @@ class Stage2Plan:
     samples_per_class: int = 4
     bn_train: bool = False
     best_epoch_on_val: bool = False
+    nesterov: bool = False
 
 
 def stage2_plan(kind: Stage2Kind, protocol: Protocol) -> Stage2Plan:
@@ -334,6 +344,8 @@ def stage2_plan(kind: Stage2Kind, protocol: Protocol) -> Stage2Plan:
         weight_decay=p.stage2_weight_decay if kind.weight_decay is None else kind.weight_decay,
         batch_size=p.batch_size,
         sampling=kind.sampling,
+        bn_train=p.stage2_bn_train,
+        nesterov=p.stage2_nesterov,
     )
     official = kind.official if p.stage2_official else None
     if official is None:
@@ -357,7 +369,9 @@ def _fit_head(
     p, plan = protocol, stage2_plan(kind, protocol)
     augment = make_augmenter(p, use_channels_last(p.precision))
     params = [q for q in model.head.parameters() if q.requires_grad]
-    optimizer = torch.optim.SGD(params, lr=plan.lr, momentum=0.9, weight_decay=plan.weight_decay)
+    optimizer = torch.optim.SGD(
+        params, lr=plan.lr, momentum=0.9, weight_decay=plan.weight_decay, nesterov=plan.nesterov
+    )
     criterion = kind.criterion(data.class_counts.to(device))
     project = kind.projection(model.head)
     dtype = params[0].dtype

@@ -104,11 +104,12 @@ def expand_grid(
     """Every run of the grid, in dataset, backbone, seed, method order.
 
     ``protocol`` is a shipped name, a TOML path or a loaded :class:`Protocol`; each run gets it
-    with its dataset's overrides applied. A backbone of None means the protocol's.
+    with its dataset's overrides applied, and its method with the protocol's hyper-parameters for that
+    dataset (``[methods.<id>]``, :meth:`Protocol.configure`). A backbone of None means the protocol's.
     """
     proto = protocol if isinstance(protocol, Protocol) else load_protocol(protocol)
     return [
-        Run(d, m, b or proto.for_dataset(d).backbone, s, proto.for_dataset(d))
+        Run(d, proto.for_dataset(d).configure(m), b or proto.for_dataset(d).backbone, s, proto.for_dataset(d))
         for d in datasets
         for b in backbones
         for s in seeds

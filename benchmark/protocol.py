@@ -13,7 +13,7 @@ import json
 import sys
 from dataclasses import field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
@@ -24,6 +24,11 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10
     import tomli as tomllib
+
+if TYPE_CHECKING:
+    from methods.base import Method
+
+M = TypeVar("M", bound="Method")
 
 PROTOCOL_DIR = Path(__file__).parent / "protocols"
 DEFAULT_PROTOCOL = "quick"
@@ -49,7 +54,13 @@ NonNegative = Annotated[float, Field(ge=0)]
 AT_MOST = {"warmup_epochs": "epochs", "image_size": "cache_size", "min_lr": "lr", "stage2_min_lr": "stage2_lr"}
 #: Fields added after results were first recorded, with the default that means "as before": left out of
 #: :meth:`Protocol.as_dict` at that default (``stage2_official``: issue 19).
-LATER_FIELDS: dict[str, Any] = {"stage2_official": False}
+LATER_FIELDS: dict[str, Any] = {
+    "stage2_official": False,
+    "nesterov": False,
+    "stage2_nesterov": False,
+    "stage2_bn_train": False,
+    "methods": {},
+}
 #: Keys a ``[datasets.X]`` table may not override: results are filed under the protocol's name.
 NOT_OVERRIDABLE = ("name", "datasets")
 #: Keys every protocol file must set: an empty or partial file is refused rather than defaulted to a
@@ -83,12 +94,17 @@ class Protocol:
     min_lr: NonNegative = 1e-6
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9
     weight_decay: NonNegative = 5e-4
+    nesterov: bool = False  # Nesterov momentum in stage 1 (the authors' configuration: true)
     max_steps_per_epoch: NonNegativeInt = 0  # 0 = the whole epoch
     # stage 2 (cRW / cRS): frozen extractor, new linear head
     stage2_epochs: Count = 10
     stage2_lr: Rate = 0.1
     stage2_min_lr: NonNegative = 1e-6
     stage2_weight_decay: NonNegative = 0.0
+    stage2_nesterov: bool = False  # Nesterov momentum in stage 2
+    # true: the frozen extractor's batch norm is in train mode during stage 2 (batch statistics, running
+    # statistics updated), as the authors' finetune.py (model.train() every epoch); false: eval mode
+    stage2_bn_train: bool = False
     # true: a stage-2 kind with an official schedule (methods.stage2.Stage2Schedule: LWS, MaxNorm) trains with
     # it (epochs, lr, batch, sampler, batch-norm mode, epoch choice) instead of the stage2_* settings above
     stage2_official: bool = False
@@ -98,6 +114,9 @@ class Protocol:
     # "bf16": float32 weights under bf16 autocast on every device, the CPU included (CUDA autocasts
     # "float32" to bf16 as well); channels-last except in float64.
     precision: Literal["float32", "float64", "bf16"] = "float32"
+    # hyper-parameters of methods under this protocol, by recipe id (the class's id: "ce+ct" covers CE+CT→cRW):
+    # [methods."ce+ct"] metric_weight = 0.01; applied by :meth:`configure` (benchmark.grid.expand_grid)
+    methods: dict[str, dict[str, Any]] = field(default_factory=dict)
     datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @field_validator("name")
@@ -118,8 +137,20 @@ class Protocol:
 
     def for_dataset(self, dataset: str) -> Protocol:
         """This protocol with the overrides of ``dataset`` applied (and no override table left)."""
-        overrides = self.datasets.get(dataset) or self.datasets.get(dataset.split(":", 1)[0]) or {}
+        overrides = dict(self.datasets.get(dataset) or self.datasets.get(dataset.split(":", 1)[0]) or {})
+        if "methods" in overrides:  # merged per recipe: a dataset's table adds to the protocol's
+            merged = {k: dict(v) for k, v in self.methods.items()}
+            for recipe, values in overrides["methods"].items():
+                merged[recipe] = {**merged.get(recipe, {}), **values}
+            overrides["methods"] = merged
         return dataclasses.replace(self, datasets={}, **overrides)
+
+    def configure(self, method: M) -> M:
+        """``method`` with this protocol's hyper-parameters for its recipe (``[methods.<id>]``, after
+        :meth:`for_dataset`) set; the method itself when the protocol sets none. The values are stored
+        on the method as given, so they are part of its results and stage-1 key."""
+        values = self.methods.get(type(method).id)
+        return dataclasses.replace(method, **values) if values else method
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as recorded in results and stage-1 keys; a field of :data:`LATER_FIELDS` at its default is
@@ -150,6 +181,9 @@ def load_protocol(name_or_path: str) -> Protocol:
     data = _read_toml(path)
     data.setdefault("name", path.stem)
     protocol = _validated(path, data)
+    _check_methods(path, "", protocol.methods)
+    for dataset, overrides in protocol.datasets.items():
+        _check_methods(path, f"[datasets.{dataset}] ", overrides.get("methods") or {})
     # Results are filed under the protocol's name: a custom file must not pose as a shipped protocol.
     if path.resolve().parent != PROTOCOL_DIR.resolve() and protocol.name in protocol_names():
         if protocol != load_protocol(protocol.name):
@@ -195,6 +229,34 @@ def _validated(path: Path, data: dict[str, Any]) -> Protocol:
             f"(every protocol file sets {', '.join(REQUIRED)})"
         )
     return protocol
+
+
+def _check_methods(path: Path, where: str, tables: dict[str, dict[str, Any]]) -> None:
+    """Every ``[methods.<id>]`` table names a registered recipe and only its hyper-parameters (a misspelt id or
+    key would be ignored otherwise)."""
+    from methods.registry import method_entries
+
+    classes = {e.cls.id: e.cls for e in method_entries()}
+    for recipe, values in tables.items():
+        cls = classes.get(recipe)
+        if cls is None:
+            close = difflib.get_close_matches(recipe, list(classes), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ProtocolError(
+                f"{path}: {where}[methods.{recipe}]: unknown recipe id; {hint}known: {', '.join(classes)}"
+            )
+        if not isinstance(values, dict):
+            raise ProtocolError(f"{path}: {where}methods.{recipe}: must be a table of hyper-parameters")
+        known = [f.name for f in dataclasses.fields(cls) if f.name != "rebalance"]
+        for key in values:
+            if key not in known:
+                raise ProtocolError(
+                    f"{path}: {where}[methods.{recipe}] unknown hyper-parameter {key!r}; valid: {', '.join(known)}"
+                )
+        try:
+            cls(**values)
+        except (TypeError, ValueError) as e:
+            raise ProtocolError(f"{path}: {where}[methods.{recipe}] {e}") from None
 
 
 def _check_dataset_known(path: Path, where: str, dataset: str) -> None:

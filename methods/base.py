@@ -22,6 +22,16 @@ from .stage2 import STAGE2_KINDS, Stage2Kind, kind_for_suffix, stage2_kind
 
 _T = TypeVar("_T")
 
+#: Field metadata of a hyper-parameter added after results were recorded (:func:`later_field`).
+ADDED_LATER = "medlt_added_later"
+
+
+def later_field(default: Any) -> Any:
+    """A hyper-parameter added after results of its method were recorded: :meth:`Method.hyperparameters` leaves it
+    out while it is at ``default``, so those results and stage-1 checkpoints keep their identity (the methods'
+    counterpart of ``benchmark.protocol.LATER_FIELDS``)."""
+    return field(default=default, metadata={ADDED_LATER: True})
+
 
 @dataclass(frozen=True)
 class Rebalance:
@@ -170,8 +180,13 @@ class Method:
         return self.rebalance is not None
 
     def hyperparameters(self) -> dict[str, Any]:
-        """Stage-1 hyper-parameters, as given (JSON-serialisable)."""
-        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self) if f.name != "rebalance"}
+        """Stage-1 hyper-parameters, as given (JSON-serialisable); one declared with :func:`later_field` is left
+        out at its default."""
+        return {
+            f.name: _jsonable(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name != "rebalance" and not (f.metadata.get(ADDED_LATER) and getattr(self, f.name) == f.default)
+        }
 
     def stage1_key(self) -> dict[str, Any]:
         """What defines stage 1: methods with equal keys share one stage-1 checkpoint."""

@@ -45,13 +45,14 @@ class ProjectionHead(nn.Module):
     """SupCon projection MLP ``Linear(in, hidden) -> ReLU -> Linear(hidden, out)``.
 
     The paper uses ``feat_dim -> 512 -> ReLU -> 128``; the outputs are
-    L2-normalised inside :func:`methods.losses.supcon_loss`, not here.
+    L2-normalised inside :func:`methods.losses.supcon_loss`, not here. ``hidden_bias=False`` drops the first
+    layer's bias (the authors' ``pred_head``).
     """
 
-    def __init__(self, in_features: int, hidden: int = 512, out_features: int = 128) -> None:
+    def __init__(self, in_features: int, hidden: int = 512, out_features: int = 128, hidden_bias: bool = True) -> None:
         super().__init__()
         self.net = nn.Sequential(
-            nn.Linear(in_features, hidden),
+            nn.Linear(in_features, hidden, bias=hidden_bias),
             nn.ReLU(inplace=True),
             nn.Linear(hidden, out_features),
         )

@@ -10,6 +10,7 @@ A mixed batch is described by :class:`MixedBatch`: the images are
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -23,6 +24,8 @@ __all__ = [
     "cutmix_box",
     "cutmix_box_at",
     "cutmix_batch",
+    "cutmix_per_sample",
+    "cutmix_samples",
     "mixed_cross_entropy",
     "remix_label_weight",
     "soft_mix_targets",
@@ -36,7 +39,9 @@ class MixedBatch:
     """A mixed batch: ``images`` with label pair ``(labels_a, labels_b)`` and weight ``lam`` for ``labels_a``.
 
     ``perm`` is the partner permutation (``labels_b = labels_a[perm]``), or
-    ``None`` when the partner batch is a separate batch (Balanced-MixUp).
+    ``None`` when the partner batch is a separate batch (Balanced-MixUp). ``sample_lam``: per-sample weights of
+    ``labels_a`` where each sample is mixed on its own (:func:`cutmix_per_sample`; ``perm`` then holds each
+    sample's partner index, not necessarily a permutation), else None.
     """
 
     images: Tensor
@@ -44,6 +49,7 @@ class MixedBatch:
     labels_b: Tensor
     lam: float
     perm: Tensor | None
+    sample_lam: Tensor | None = None
 
 
 def sample_beta(a: float, b: float, rng: torch.Generator) -> float:
@@ -132,6 +138,66 @@ def cutmix_batch(
     mixed[:, :, y0:y1, x0:x1] = images[perm, :, y0:y1, x0:x1]
     lam = 1.0 - (y1 - y0) * (x1 - x0) / float(height * width)
     return MixedBatch(mixed, labels, labels[perm.to(labels.device)], lam, perm)
+
+
+def cutmix_samples(
+    images: Tensor,
+    labels: Tensor,
+    mixed: Sequence[bool],
+    partners: Sequence[int],
+    lams: Sequence[float],
+    centres: Sequence[tuple[int, int]],
+) -> MixedBatch:
+    """CutMix of each sample on its own, from given draws: sample ``i`` with ``mixed[i]`` gets the box of
+    :func:`cutmix_box_at` (``lams[i]``, centre ``centres[i] = (cy, cx)``) filled from image ``partners[i]`` of
+    the batch, and the weight ``1 − box area / image area`` of its own label; an unmixed sample keeps its image and
+    weight 1. Partners are read from the unmixed batch."""
+    n, _, height, width = images.shape
+    out = images.clone()
+    weights = torch.ones(n, dtype=torch.float64)
+    partner_index = torch.arange(n)
+    for i in range(n):
+        if not mixed[i]:
+            continue
+        j = int(partners[i])
+        y0, y1, x0, x1 = cutmix_box_at(height, width, float(lams[i]), *centres[i])
+        out[i, :, y0:y1, x0:x1] = images[j, :, y0:y1, x0:x1]
+        weights[i] = 1.0 - (y1 - y0) * (x1 - x0) / float(height * width)
+        partner_index[i] = j
+    partner_index = partner_index.to(labels.device)
+    sample_lam = weights.to(torch.get_default_dtype())
+    return MixedBatch(out, labels, labels[partner_index], float(sample_lam.mean()), partner_index, sample_lam)
+
+
+def cutmix_per_sample(
+    images: Tensor,
+    labels: Tensor,
+    rng: torch.Generator,
+    alpha: float = 1.0,
+    prob: float = 1.0,
+) -> MixedBatch:
+    """CutMix drawn for each sample, as the authors' ``CutMix`` dataset (Tsingwaa/classification
+    ``model/module/cutmix.py``, ``__getitem__``): per sample ``r ~ U(0, 1)``, mixed when ``r ≤ prob`` (and
+    ``α > 0``): a partner uniform over the batch (the authors': over the training set), ``λ ~ Beta(α, α)``, a centre
+    uniform over the pixels; see :func:`cutmix_samples`. The loss weights each sample's own label by its
+    ``sample_lam``."""
+    n, _, height, width = images.shape
+    mixed, partners, lams, centres = [], [], [], []
+    for _ in range(n):
+        r = float(torch.rand((), generator=rng, device=rng.device))
+        mix = alpha > 0 and r <= prob
+        mixed.append(mix)
+        if not mix:
+            partners.append(0)
+            lams.append(1.0)
+            centres.append((0, 0))
+            continue
+        partners.append(int(torch.randint(0, n, (), generator=rng, device=rng.device)))
+        lams.append(sample_beta(alpha, alpha, rng))
+        cy = int(torch.randint(0, height, (), generator=rng, device=rng.device))
+        cx = int(torch.randint(0, width, (), generator=rng, device=rng.device))
+        centres.append((cy, cx))
+    return cutmix_samples(images, labels, mixed, partners, lams, centres)
 
 
 def mixed_cross_entropy(logits: Tensor, batch: MixedBatch, label_weight: Tensor | None = None) -> Tensor:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..base import Batch, Classifier, Method, StepInfo, full_precision
+from ..base import Batch, Classifier, Method, StepInfo, full_precision, later_field
 from ..heads import ProjectionHead
 from ..losses import batch_hard_triplet_loss, center_loss, supcon_loss
 from ..registry import register_method
@@ -71,6 +71,15 @@ class CECT(Method):
 
     metric_weight: float = 0.001
     center_lr: float = 0.005
+    #: The centres' optimiser group (the authors' ``optimizer2``: momentum 0.9, Nesterov, weight decay 1e-6).
+    center_momentum: float = later_field(0.0)
+    center_nesterov: bool = later_field(False)
+    center_weight_decay: float = later_field(0.0)
+    #: True: the centres' lr follows stage 1's warm-up and cosine from ``center_lr`` (the authors'
+    #: ``lr_scheduler2``); False: fixed.
+    center_scheduled: bool = later_field(False)
+    #: Factor of the center loss (the authors' ``CenterLoss``: 0.5, Wen et al.'s ½).
+    center_factor: float = later_field(1.0)
 
     def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:
         return Classifier(
@@ -83,17 +92,25 @@ class CECT(Method):
     def param_groups(self, model: Classifier) -> list[dict[str, Any]]:
         centers = _class_centers(model)
         rest = [p for p in model.parameters() if p.requires_grad and p is not centers]
-        return [
-            {"params": rest},
-            {"params": [centers], "lr": self.center_lr, "momentum": 0.0, "weight_decay": 0.0, "scheduled": False},
-        ]
+        group: dict[str, Any] = {
+            "params": [centers],
+            "lr": self.center_lr,
+            "momentum": self.center_momentum,
+            "weight_decay": self.center_weight_decay,
+            "nesterov": self.center_nesterov,
+            "scheduled": False,
+        }
+        if self.center_scheduled:
+            group.update(scheduled=True, peak_lr=self.center_lr)
+        return [{"params": rest}, group]
 
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         feats = full_precision(model.features(batch.images))
         ce = F.cross_entropy(model.head(feats), batch.labels)
         centers = _class_centers(model)
-        ct = center_loss(feats, batch.labels, centers.detach())  # backbone: λ · ∇L_CT
-        ct_centers = center_loss(feats.detach(), batch.labels, centers)  # centres: ∇L_CT, adds 0 to the value
+        ct = center_loss(feats, batch.labels, centers.detach(), self.center_factor)  # backbone: λ · ∇L_CT
+        # centres: ∇L_CT, adds 0 to the value
+        ct_centers = center_loss(feats.detach(), batch.labels, centers, self.center_factor)
         loss = ce + self.metric_weight * ct + (ct_centers - ct_centers.detach())
         return {"loss": loss, "ce": ce.detach(), "center": ct.detach()}
 
@@ -118,12 +135,15 @@ class CETP(Method):
 
     metric_weight: float = 0.001
     margin: float = 50.0
+    #: True: every anchor counts, as the authors' ``OnlineHardTripletLoss`` (an anchor with no positive in the
+    #: batch has ``d_ap = 0``); False: anchors without a positive or a negative are skipped.
+    lone_anchors: bool = later_field(False)
 
     def training_step(self, model: Classifier, batch: Batch, info: StepInfo) -> dict[str, Tensor]:
         feats = full_precision(model.features(batch.images))
         ce = F.cross_entropy(model.head(feats), batch.labels)
         with _fp32(feats):
-            tp = batch_hard_triplet_loss(feats, batch.labels, self.margin)
+            tp = batch_hard_triplet_loss(feats, batch.labels, self.margin, lone_anchors=self.lone_anchors)
         return {"loss": ce + self.metric_weight * tp, "ce": ce.detach(), "triplet": tp.detach()}
 
 
@@ -137,9 +157,13 @@ class _SupConBase(Method):
     base_temperature: float = 0.05
     projection_hidden: int = 512
     projection_dim: int = 128
+    #: Bias of the projection's first linear layer (the authors' ``pred_head``: none).
+    projection_hidden_bias: bool = later_field(True)
 
     def build(self, backbone: nn.Module, feat_dim: int, num_classes: int, class_counts: Tensor) -> Classifier:
-        projector = ProjectionHead(feat_dim, self.projection_hidden, self.projection_dim)
+        projector = ProjectionHead(
+            feat_dim, self.projection_hidden, self.projection_dim, hidden_bias=self.projection_hidden_bias
+        )
         return Classifier(backbone, feat_dim, nn.Linear(feat_dim, num_classes), extras={"projector": projector})
 
     def _two_views(self, model: Classifier, batch: Batch) -> tuple[Tensor, Tensor]:

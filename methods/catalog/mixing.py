@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from ..base import Batch, Classifier, Method, StepInfo
+from ..base import Batch, Classifier, Method, StepInfo, later_field
 from ..mixing import (
     MixedBatch,
     cutmix_batch,
+    cutmix_per_sample,
     mixed_cross_entropy,
     mixup_batch,
 )
@@ -78,6 +79,14 @@ class CutMix(BatchMixing):
 
     alpha: float = 1.0
     prob: float = 0.5
+    #: True: each sample is mixed on its own (own draw against ``prob``, partner, λ and box), as the authors'
+    #: ``CutMix`` dataset; False: one draw for the whole batch, partners by permutation.
+    per_sample: bool = later_field(False)
 
     def mix(self, batch: Batch, info: StepInfo) -> MixedBatch:
+        if self.per_sample:
+            return cutmix_per_sample(batch.images, batch.labels, info.generator, self.alpha, self.prob)
         return cutmix_batch(batch.images, batch.labels, info.generator, self.alpha, self.prob)
+
+    def label_weight(self, mixed: MixedBatch, info: StepInfo) -> Tensor | None:
+        return mixed.sample_lam

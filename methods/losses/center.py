@@ -7,7 +7,7 @@ from torch import Tensor
 __all__ = ["center_loss"]
 
 
-def center_loss(features: Tensor, labels: Tensor, centers: Tensor) -> Tensor:
+def center_loss(features: Tensor, labels: Tensor, centers: Tensor, factor: float = 1.0) -> Tensor:
     """Mean over the batch of ``‖r_i - c_{y_i}‖²``.
 
     The definition of docs/methods.md#ce-ct (no factor 1/2, unlike Wen et al.'s paper; equal to
@@ -19,6 +19,8 @@ def center_loss(features: Tensor, labels: Tensor, centers: Tensor) -> Tensor:
         features: ``(N, D)`` raw (unnormalised) features.
         labels: ``(N,)`` class ids.
         centers: ``(C, D)`` class centres.
+        factor: multiplies the loss (the authors' ``CenterLoss`` and Wen et al.: 0.5).
     """
     diff = features - centers[labels.long()]
-    return diff.pow(2).sum(dim=1).mean()
+    loss = diff.pow(2).sum(dim=1).mean()
+    return loss if factor == 1.0 else factor * loss

@@ -21,7 +21,9 @@ def pairwise_euclidean(features: Tensor) -> Tensor:
     return torch.cdist(features, features, p=2)
 
 
-def batch_hard_triplet_loss(features: Tensor, labels: Tensor, margin: float = 50.0) -> Tensor:
+def batch_hard_triplet_loss(
+    features: Tensor, labels: Tensor, margin: float = 50.0, lone_anchors: bool = False
+) -> Tensor:
     """Batch-hard triplet loss on raw (not normalised) Euclidean distances.
 
     For every anchor: hardest positive = farthest other sample of its class,
@@ -39,6 +41,10 @@ def batch_hard_triplet_loss(features: Tensor, labels: Tensor, margin: float = 50
         features: ``(N, D)`` raw features.
         labels: ``(N,)`` class ids.
         margin: triplet margin (50 in the paper, for raw features).
+        lone_anchors: True: every anchor enters the mean, as the authors' ``OnlineHardTripletLoss``
+            (Tsingwaa/classification ``model/loss/online_triplet_loss.py``): an anchor with no positive has
+            ``d_ap = 0`` (its loss is ``max(0, margin − d_an)``), one with no negative has ``d_an`` = its
+            largest distance.
     """
     labels = labels.reshape(-1)
     dist = pairwise_euclidean(features)
@@ -46,6 +52,11 @@ def batch_hard_triplet_loss(features: Tensor, labels: Tensor, margin: float = 50
     eye = torch.eye(labels.numel(), dtype=torch.bool, device=features.device)
     pos_mask = same & ~eye
     neg_mask = ~same
+    if lone_anchors:
+        hardest_pos = (dist * pos_mask.to(dist.dtype)).amax(dim=1)
+        row_max = dist.amax(dim=1, keepdim=True)
+        hardest_neg = (dist + row_max * (~neg_mask).to(dist.dtype)).amin(dim=1)
+        return F.relu(hardest_pos - hardest_neg + margin).mean()
     valid = pos_mask.any(dim=1) & neg_mask.any(dim=1)
     if not bool(valid.any()):
         return features.sum() * 0.0
