@@ -60,7 +60,8 @@ class CECT(Method):
     has no momentum, and their update does not depend on λ (the PyTorch reference divides the
     centres' gradient by λ before their step). Here the centres receive the gradient of the
     unweighted center loss while the backbone receives λ times its gradient; the reported loss is
-    exactly ``CE + λ · L_CT``.
+    exactly ``CE + λ · L_CT``. The ``center_*`` switches give the authors' centre optimiser, schedule and ½
+    (the ``authors`` protocol; docs/methods.md#the-authors-protocol).
     """
 
     name = "CE+CT"
