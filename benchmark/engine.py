@@ -318,9 +318,10 @@ def train_stage2(
 
 @dataclass(frozen=True)
 class Stage2Plan:
-    """The stage-2 training settings a kind gets under a protocol: the protocol's ``stage2_*`` settings, the
-    stage-1 batch size and the kind's sampler and weight decay, or, where the protocol sets ``stage2_official``,
-    the kind's :attr:`~methods.stage2.Stage2Kind.official` schedule over them."""
+    """The stage-2 training settings a kind gets under a protocol: the protocol's ``stage2_*`` settings (batch-norm
+    mode ``stage2_bn_train``, ``stage2_nesterov`` included), the stage-1 batch size and the kind's sampler and weight
+    decay, or, where the protocol sets ``stage2_official``, the kind's :attr:`~methods.stage2.Stage2Kind.official`
+    schedule over them."""
 
     epochs: int
     lr: float
@@ -351,7 +352,8 @@ def stage2_plan(kind: Stage2Kind, protocol: Protocol) -> Stage2Plan:
     if official is None:
         return plan
     given = {k: v for k, v in dataclasses.asdict(official).items() if v is not None and k != "source"}
-    return dataclasses.replace(plan, **given)
+    # an official schedule is the kind's own code's: plain momentum, whatever the protocol's stage2_nesterov
+    return dataclasses.replace(plan, **{"nesterov": False, **given})
 
 
 def _fit_head(

@@ -497,3 +497,13 @@ def test_smoke_run_under_the_authors_switches(cache_dir, tmp_path):
     assert results["ce+tp-crw"].hyperparameters["lone_anchors"] is True
     assert ct.protocol_config["stage2_bn_train"] is True and ct.protocol_config["stage2_lr"] == 0.01
     assert 0.0 <= ct.metrics.mcr_all <= 100.0
+
+
+def test_official_stage2_schedules_keep_their_own_optimiser_under_authors():
+    """LWS and MaxNorm train with their official code's schedule (``stage2_official``): plain momentum and their own
+    batch-norm mode, not the authors' ``finetune.py`` settings."""
+    protocol = _authors("skin7")
+    for entry_id in ("ce-lws", "wb-maxnorm"):
+        kind = create_method(entry_id).rebalance.stage2
+        plan = engine.stage2_plan(kind, protocol)
+        assert plan.nesterov is False and plan.bn_train == kind.official.bn_train
