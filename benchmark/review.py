@@ -190,7 +190,10 @@ def _load_cells(results_dir: Path, verdict: Verdict) -> dict[Cell, list[RunResul
             by_cell.setdefault((s.dataset, s.backbone, s.protocol, s.method_id), []).append(r)
     for key, runs in sorted(by_cell.items()):
         runs.sort(key=lambda r: r.spec.seed)
-        verdict.cells.append(CellVerdict(*key, runs[0].spec.method, [r.spec.seed for r in runs]))
+        cell = CellVerdict(*key, runs[0].spec.method, [r.spec.seed for r in runs])
+        values = [r.metrics.mcr_all for r in runs if r.metrics is not None]
+        cell.submitted_mean = sum(values) / len(values) if values else None  # replaced by check's mean if re-run
+        verdict.cells.append(cell)
     return by_cell
 
 
