@@ -112,9 +112,8 @@ def _execute(name: str, repo: Path, **env: str) -> subprocess.CompletedProcess:
     result = None
     for step in rest:
         step_env = {**os.environ, **{k: str(v) for k, v in step.get("env", {}).items()}, **env}
-        result = subprocess.run(
-            ["bash", "-e", "-c", step["run"]], cwd=repo, env=step_env, capture_output=True, text=True
-        )
+        bash = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]  # GitHub's `shell: bash`
+        result = subprocess.run(bash, cwd=repo, env=step_env, capture_output=True, text=True)
         if result.returncode:
             break
     assert result is not None
