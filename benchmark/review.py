@@ -265,23 +265,32 @@ def find_method_class(method_file: Path, method_id: str, rebalance: str | None) 
 
     from .cli import UserError
 
-    tree = ast.parse(method_file.read_text(encoding="utf-8"), filename=str(method_file))
+    try:
+        tree = ast.parse(method_file.read_text(encoding="utf-8"), filename=str(method_file))
+    except (SyntaxError, UnicodeDecodeError) as e:
+        raise UserError(f"{method_file}: not Python source ({e})") from None
     names = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    errors = []
     for name in names:
         spec = f"{method_file}:{name}" + (f":{rebalance}" if rebalance else "")
         try:
             method = load_method_from_file(spec)
-        except UnknownMethodError:
-            continue  # not a Method subclass (or not a usable one)
+        except UnknownMethodError as e:
+            errors.append(str(e))  # not a Method subclass, or a file that fails to import
+            continue
         if method.method_id == method_id:
             return method
-    raise UserError(f"{method_file}: no method class with id {method_id!r} (classes: {', '.join(names) or 'none'})")
+    why = f"; {errors[-1]}" if errors else ""
+    classes = ", ".join(names) or "none"
+    raise UserError(f"{method_file}: no method class with id {method_id!r} (classes: {classes}){why}")
 
 
 def _rerun_and_compare(
     method_file: Path, todo: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: Verdict
 ) -> None:
     """Re-run every cell of ``todo`` into a temporary directory, then compare the submitted runs with it."""
+    from datasets import DatasetError
+
     from .cli import UserError
     from .results import load_results, results_frame
 
@@ -291,12 +300,15 @@ def _rerun_and_compare(
         for key, runs in todo.items():
             try:
                 _rerun_cell(method_file, runs, rerun_dir, settings)
-            except UserError as e:
+            except UserError as e:  # the method file or the results do not describe the cell's runs
                 cells[key].status, cells[key].reason = "FAIL", f"re-run refused: {e}"
                 verdict.problems.append(f"{'/'.join(key)}: re-run refused: {e}")
+            except DatasetError as e:  # e.g. a dataset whose official files are not in --raw-root
+                cells[key].status, cells[key].reason = "not re-run", f"dataset: {e}"
         rerun = results_frame(load_results(rerun_dir)) if rerun_dir.is_dir() else None
         submitted = results_frame([r for runs in todo.values() for r in runs])
-        _judge(submitted, rerun, [cells[k] for k in todo if cells[k].status != "FAIL"], Path(tmp), settings)
+        judged = [cells[k] for k in todo if cells[k].status == "not re-run" and not cells[k].reason]
+        _judge(submitted, rerun, judged, Path(tmp), settings)
 
 
 def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, settings: ReviewSettings) -> None:

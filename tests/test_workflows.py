@@ -144,7 +144,7 @@ def test_review_passes_an_honest_submission_and_fails_a_tampered_one(repo, hones
     shutil.copytree(honest_submission, folder)
     _git(repo, "add", "leaderboard/submissions")  # results/ is not ignored there (.gitignore)
     _git(repo, "commit", "-qm", "submission")
-    env = {"BASE_SHA": base, "MEDLT_CACHE": str(cache_dir)}
+    env = {"BASE_SHA": base, "MEDLT_CACHE": str(cache_dir), "OMP_NUM_THREADS": "1"}  # one thread: a shared machine
     result = _execute("review.yml", repo, **env)
     verdict = (repo / "verdict.md").read_text(encoding="utf-8")
     assert result.returncode == 0, result.stderr + verdict

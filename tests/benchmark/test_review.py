@@ -17,12 +17,14 @@ import pytest
 
 from benchmark.cli import UserError, main
 from benchmark.review import merge
+from tests.conftest import one_thread
 
 
 def _review(submission: Path, cache_dir: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
     report = tmp_path / "verdict.md"
     argv = ["review", str(submission), "--report", str(report), "--cache-dir", str(cache_dir)]
-    code = main(argv + ["--device", "cpu", "--quiet", *extra])
+    with one_thread():
+        code = main(argv + ["--device", "cpu", "--quiet", *extra])
     return code, report.read_text(encoding="utf-8")
 
 
