@@ -158,7 +158,7 @@ def review(submission: Path, settings: ReviewSettings) -> Verdict:
     verdict = Verdict(submission)
     by_cell = _load_cells(results_dir, verdict)
     unavailable = {key for key, why in _available(by_cell, settings, verdict).items() if why is not None}
-    _validate(results_dir, settings, verdict, skip_unverifiable={key[0] for key in unavailable})
+    invalid = _validate(results_dir, settings, verdict, skip_unverifiable={key[0] for key in unavailable})
     sha = sha256_file(method_file)
     todo: dict[Cell, list[RunResult]] = {}
     for key, runs in sorted(by_cell.items()):
@@ -176,7 +176,21 @@ def review(submission: Path, settings: ReviewSettings) -> Verdict:
             todo[key] = runs
     if todo:
         _rerun_and_compare(method_file, todo, settings, verdict)
+    _fail_invalid_cells(results_dir, by_cell, invalid, verdict)
     return verdict
+
+
+def _fail_invalid_cells(
+    results_dir: Path, by_cell: Mapping[Cell, list[RunResult]], invalid: list[str], verdict: Verdict
+) -> None:
+    """A cell whose files have validation problems fails, whatever its comparison said (its numbers stay
+    shown: they are what the submission claims)."""
+    for cell in verdict.cells:
+        folder = Path(_result_where(results_dir, by_cell[cell.key][0])).parent.relative_to(results_dir).as_posix()
+        mine = sum(1 for where in invalid if where.startswith(folder + "/"))
+        if mine and cell.status != "FAIL":
+            why = f"validation: {mine} problem{'s' * (mine != 1)} in its files (listed above)"
+            cell.status, cell.reason = "FAIL", "; ".join(x for x in (why, cell.reason) if x)
 
 
 def _load_cells(results_dir: Path, verdict: Verdict) -> dict[Cell, list[RunResult]]:
@@ -235,9 +249,10 @@ def _cache_size(r: RunResult) -> int | None:
         return None
 
 
-def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, skip_unverifiable: set[str]) -> None:
+def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, skip_unverifiable: set[str]) -> list[str]:
     """The ``validate`` command's checks; a manifest hash that cannot be verified because the dataset is not
-    here (and no ``--manifest`` was given for it) is a note: its cells are *not re-run*, never passed."""
+    here (and no ``--manifest`` was given for it) is a note: its cells are *not re-run*, never passed. Returns
+    where each problem is (a file relative to the results directory, or a dataset or cell)."""
     from .validate import validate_results
 
     report = validate_results(results_dir, cache_dir=settings.cache_dir, manifests=settings.manifests)
@@ -250,6 +265,7 @@ def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, ski
         )
         (verdict.notes if unverifiable else verdict.problems).append(f"validate: {p}")
     verdict.notes += [f"validate: {n}" for n in report.notes]
+    return [p.where for p in report.problems if f"validate: {p}" in verdict.problems]
 
 
 def _result_where(results_dir: Path, r: RunResult) -> str:

@@ -80,6 +80,8 @@ def test_inflated_numbers_fail(honest_submission, cache_dir, tmp_path):
     assert "**Overall: FAIL** (exit 1)" in verdict
     problems = verdict.split("Problems:")[1].split("| dataset |")[0]
     assert "validate:" in problems and "metrics.mcr_all" in problems and "seed-0.json" in problems
+    row = _cell_row(verdict, "bloodcell-lt")
+    assert "| FAIL | validation: " in row and "problems in its files" in row
 
 
 def test_results_of_another_method_file_fail(honest_submission, cache_dir, tmp_path):
