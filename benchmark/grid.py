@@ -37,8 +37,8 @@ from .errors import UserError
 from .identity import claim_folders
 from .metrics import evaluate_predictions, fit_temperature, group_labels, stored_logits
 from .protocol import Protocol, load_protocol
-from .results import is_finished, read_result, result_path, write_predictions, write_result
 from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec, metric_names
+from .store import is_finished, read_result, result_path, write_predictions, write_result
 
 
 @dataclass

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from datasets.prepared import canonical_json
 
 from .errors import UserError
-from .results import atomic_write_text, iter_result_files, read_result, result_path
 from .schema import RunResult, RunSpec
+from .store import atomic_write_text, iter_result_files, read_result, result_path
 
 if TYPE_CHECKING:
     from methods.base import Method
