@@ -143,7 +143,7 @@ def sha256_file(path: Path) -> str:
 
 def submission_paths(submission: Path) -> tuple[Path, Path]:
     """``(method.py, results/)`` of a submission folder; :class:`benchmark.cli.UserError` when one is missing."""
-    from .cli import UserError
+    from .errors import UserError
 
     method_file, results = submission / "method.py", submission / "results"
     for path, what in ((method_file, "a file"), (results, "a folder")):
@@ -279,7 +279,7 @@ def find_method_class(method_file: Path, method_id: str, rebalance: str | None) 
     as ``run --method FILE:Class[:suffix]`` loads it; :class:`benchmark.cli.UserError` when there is none."""
     from methods.registry import UnknownMethodError, load_method_from_file
 
-    from .cli import UserError
+    from .errors import UserError
 
     try:
         tree = ast.parse(method_file.read_text(encoding="utf-8"), filename=str(method_file))
@@ -307,7 +307,7 @@ def _rerun_and_compare(
     """Re-run every cell of ``todo`` into a temporary directory, then compare the submitted runs with it."""
     from datasets import DatasetError
 
-    from .cli import UserError
+    from .errors import UserError
     from .results import load_results, results_frame
 
     cells = {c.key: c for c in verdict.cells}
@@ -329,7 +329,7 @@ def _rerun_and_compare(
 
 def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, settings: ReviewSettings) -> None:
     """Run the cell's method from ``method_file`` on its dataset, backbone and protocol for every seed."""
-    from .cli import UserError
+    from .errors import UserError
     from .grid import GridRunner, GridSettings, expand_grid
     from .protocol import load_protocol
 
@@ -442,7 +442,7 @@ def merge(results_dir: Path, board: Path) -> list[Path]:
     there records another configuration. Everything is copied into a hidden temporary folder inside
     ``board`` first and then renamed into place, so no file is ever half-written.
     """
-    from .cli import UserError
+    from .errors import UserError
 
     plan = _merge_plan(results_dir, board)
     board.mkdir(parents=True, exist_ok=True)
@@ -463,7 +463,7 @@ def merge(results_dir: Path, board: Path) -> list[Path]:
 
 def _merge_plan(results_dir: Path, board: Path) -> list[Path]:
     """The relative paths to copy; refuses an existing result file or an identity file that differs."""
-    from .cli import UserError
+    from .errors import UserError
     from .results import iter_result_files
 
     plan: list[Path] = []
@@ -494,7 +494,7 @@ def _claims_of(rel: Path) -> list[Path]:
 
 
 def _identity(path: Path) -> Any:
-    from .cli import UserError
+    from .errors import UserError
 
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("identity")
