@@ -68,14 +68,14 @@ class BoardManifest:
     def read(cls, root: Path) -> BoardManifest:
         path = root / MANIFEST
         if not path.is_file():
-            from .cli import UserError
+            from .errors import UserError
 
             raise UserError(f"{path}: no board manifest (create the board with: python -m benchmark board refresh)")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
         except (ValueError, TypeError) as e:
-            from .cli import UserError
+            from .errors import UserError
 
             raise UserError(f"{path}: not a board manifest ({type(e).__name__}: {e})") from None
 
@@ -83,7 +83,8 @@ class BoardManifest:
         atomic_write_text(root / MANIFEST, json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n")
 
     def load_protocol(self) -> Protocol:
-        return load_protocol(self.protocol)
+        """The board's protocol as its dataset's runs use it (per-dataset settings applied)."""
+        return load_protocol(self.protocol).for_dataset(self.dataset)
 
     def spec(self, method_id: str, name: str, seed: int) -> RunSpec:
         return RunSpec(
@@ -209,7 +210,7 @@ def copy_published(source: Path, target: Path, method_ids: Iterable[str] | None 
             out = target / rel
             if out.exists():
                 if out.read_bytes() != file.read_bytes():
-                    from .cli import UserError
+                    from .errors import UserError
 
                     raise UserError(f"{out}: exists with other contents than the board's {file}")
                 continue
@@ -311,7 +312,7 @@ def refresh(
             executor = ParallelExecutor(jobs=jobs, threads=threads) if jobs > 1 else None
             counts = _run_at_threads(GridRunner(settings), runs, executor, threads)
             if counts["failed"] or counts["locked"]:
-                from .cli import UserError
+                from .errors import UserError
 
                 keep_staging = True
                 raise UserError(
@@ -349,7 +350,7 @@ def evaluation_runs(root: Path, methods: Sequence[Any], results_dir: Path, cache
     Refuses, in one line naming what differs, a dataset build or protocol settings other than the board's,
     and a method that is already a published row.
     """
-    from .cli import UserError
+    from .errors import UserError
     from .grid import expand_grid
 
     board = BoardManifest.read(root)

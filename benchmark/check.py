@@ -250,9 +250,26 @@ def paper_reference() -> list[RefCell]:
     return list(cells.values())
 
 
+def board_reference() -> list[RefCell]:
+    """The published board (``leaderboard/board/results``): each cell's mean, seed std and seed count."""
+    import tempfile
+
+    from .board import BOARD_DIR
+    from .results import results_frame
+    from .validate import load_checked
+
+    frame = results_frame([r for _, r in load_checked(BOARD_DIR / "results")])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "board.csv"
+        path.write_text(reference_csv_from_frame(frame), encoding="utf-8")
+        return load_reference_csv(path, source="board")
+
+
 def load_reference(name: str) -> list[RefCell]:
-    """``paper`` or a path to a CSV."""
-    return paper_reference() if name == "paper" else load_reference_csv(name)
+    """``paper``, ``board`` or a path to a CSV."""
+    if name == "paper":
+        return paper_reference()
+    return board_reference() if name == "board" else load_reference_csv(name)
 
 
 def column_priors(frame: pd.DataFrame, reference: Sequence[RefCell], metric: str) -> dict[tuple, VariancePrior]:

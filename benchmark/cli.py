@@ -13,9 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-
-class UserError(Exception):
-    """An error the user can fix; printed as one line without a traceback."""
+from .errors import UserError  # re-exported: the commands (and older callers) import it from here
 
 
 class _DeprecatedAlias(argparse.Action):

@@ -3,6 +3,9 @@
 Jobs are independent given the shared results directory (file locks keep two workers off
 one job), so an executor only decides where ``GridRunner.run_job`` runs. No home-made
 scheduler: Ray places the tasks.
+
+Imports point one way, executors -> grid: the :class:`Executor` protocol and the in-process
+:class:`LocalExecutor` (the grid's default) live in :mod:`benchmark.grid` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -10,23 +13,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from .grid import GridRunner, GridSettings, Job
+from .grid import Executor, GridRunner, GridSettings, Job, LocalExecutor
 
-
-class Executor(Protocol):
-    def execute(self, runner: GridRunner, jobs: Sequence[Job]) -> Iterator[str]:
-        """Run the jobs; yield one status ("ok", "failed", "skipped", "locked") per run as they finish."""
-        ...
-
-
-class LocalExecutor:
-    """Jobs one after another in this process."""
-
-    def execute(self, runner: GridRunner, jobs: Sequence[Job]) -> Iterator[str]:
-        for job in jobs:
-            yield from runner.run_job(job)
+__all__ = ["Executor", "LocalExecutor", "RayExecutor"]
 
 
 def _run_job_remote(settings: GridSettings, job: Job) -> list[str]:

@@ -17,10 +17,11 @@ import hashlib
 import sys
 import time
 import traceback
+import typing
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,14 +34,12 @@ from methods.source import code_files
 from . import checkpoints, engine, faults, provenance
 from .backbones import create_backbone
 from .data import ImageBank
+from .errors import UserError
 from .identity import claim_folders
 from .metrics import evaluate_predictions, fit_temperature, group_labels, stored_logits
 from .protocol import Protocol, load_protocol
-from .results import is_finished, read_result, result_path, write_predictions, write_result
 from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec, metric_names
-
-if TYPE_CHECKING:
-    from .executors import Executor
+from .store import is_finished, read_result, result_path, write_predictions, write_result
 
 
 @dataclass
@@ -218,6 +217,21 @@ def _changed(before: dict[str, Any], now: dict[str, Any]) -> str:
     return ", ".join(diffs)
 
 
+class Executor(typing.Protocol):
+    """Where a grid's stage-1 jobs run (:class:`LocalExecutor`, :class:`benchmark.executors.RayExecutor`)."""
+
+    def execute(self, runner: GridRunner, jobs: Sequence[Job]) -> Iterator[str]:
+        """Run the jobs; yield one status ("ok", "failed", "skipped", "locked") per run as they finish."""
+
+
+class LocalExecutor:
+    """Jobs one after another in this process (the default of :meth:`GridRunner.run`)."""
+
+    def execute(self, runner: GridRunner, jobs: Sequence[Job]) -> Iterator[str]:
+        for job in jobs:
+            yield from runner.run_job(job)
+
+
 class GridRunner:
     """Runs jobs in this process (the local executor)."""
 
@@ -246,8 +260,6 @@ class GridRunner:
         settings (e.g. after an upgrade), of other ``-p`` parameters or of a dataset prepared from other files
         would otherwise be reported as this run's.
         """
-        from .cli import UserError
-
         done, folder = read_result(path), path.parent
         fix = f"give the changed method a new id or delete {folder}"
         if done.method_source_sha256 != run.method.source_sha256:
@@ -276,8 +288,6 @@ class GridRunner:
 
     def _check_same_settings(self, done: RunResult, folder: Path, run: Run) -> None:
         """The finished result was run with this run's hyper-parameters and protocol settings."""
-        from .cli import UserError
-
         fix = f"use another --results directory or delete {folder}"
         now = run.method.hyperparameters()
         if canonical_json(done.hyperparameters) != canonical_json(now):
@@ -317,11 +327,9 @@ class GridRunner:
     def run(self, runs: Sequence[Run], executor: Executor | None = None) -> dict[str, int]:
         """Run every pending run; returns counts of ``ok``, ``failed``, ``skipped``, ``locked``.
 
-        ``executor`` defaults to this process (:class:`benchmark.executors.LocalExecutor`).
+        ``executor`` defaults to this process (:class:`LocalExecutor`).
         """
         from tqdm import tqdm
-
-        from .executors import LocalExecutor
 
         todo = self.pending(runs)
         # one configuration per folder (benchmark/identity.py)

@@ -23,15 +23,33 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from datasets.prepared import canonical_json
 
-from .results import atomic_write_text, iter_result_files, read_result, result_path
-from .schema import RunResult
+from .errors import UserError
+from .schema import RunResult, RunSpec
+from .store import atomic_write_text, iter_result_files, read_result, result_path
 
 if TYPE_CHECKING:
-    from .grid import Run
+    from methods.base import Method
+
+    from .protocol import Protocol as RunProtocol
+
+
+class Run(Protocol):
+    """What a claim needs of a run (:class:`benchmark.grid.Run` is one; the grid imports this module, not
+    the other way round)."""
+
+    @property
+    def dataset(self) -> str: ...
+    @property
+    def method(self) -> Method: ...
+    @property
+    def protocol(self) -> RunProtocol: ...
+    @property
+    def spec(self) -> RunSpec: ...
+
 
 #: The longest method id, display name or protocol name (characters): a folder name must fit the file
 #: system's 255 bytes, and a table column or a page must stay readable.
@@ -118,8 +136,6 @@ def _recorded(path: Path) -> dict[str, Any] | None:
 
 def _claim(folder: Path, claim: str, identity: dict[str, Any], finished: Iterable[dict[str, Any]], what: str) -> None:
     """Record ``identity`` in ``folder/claim`` unless the folder holds another one (then a UserError)."""
-    from .cli import UserError
-
     fix = f"use another --results directory, or delete {folder} to run it again"
     recorded = _recorded(folder / claim)
     others = [recorded] if recorded is not None else list(finished)
@@ -157,7 +173,7 @@ def _names(folder: Path, finished: list[tuple[Path, RunResult]]) -> dict[str, st
 def claim_folders(results_dir: Path, runs: Iterable[Run], dataset_params: Callable[[str], dict[str, Any]]) -> None:
     """Claim the protocol and method folders of ``runs`` for their configuration, before any work.
 
-    Raises :class:`benchmark.cli.UserError` naming the folder and what differs when one holds another
+    Raises :class:`benchmark.errors.UserError` naming the folder and what differs when one holds another
     configuration: another protocol with the same name, other dataset construction parameters
     (``dataset_params(name)``, ``run -p``), another version of a method with the same id, or another method
     id with the same display name (two rows that every table would show as one).
@@ -176,8 +192,6 @@ def claim_folders(results_dir: Path, runs: Iterable[Run], dataset_params: Callab
 
 def _claim_locked(folder: Path, methods: Mapping[Path, Run], params: dict[str, Any]) -> None:
     """:func:`claim_folders` for one protocol folder, whose lock the caller holds."""
-    from .cli import UserError
-
     finished = _finished(folder)
     first = next(iter(methods.values()))
     config = first.protocol.as_dict()

@@ -73,7 +73,8 @@ def main() -> None:
     configs = [(1, cores), (cores, 1)]
     cache = Path(tempfile.mkdtemp(prefix="medlt-cache-"))
     subprocess.run(  # prepares the dataset once, outside the timings
-        [sys.executable, "-m", "benchmark", "datasets", "prepare", "bloodcell-lt", "--size", "36", "--cache-dir", str(cache)],  # noqa: E501
+        [sys.executable, "-m", "benchmark", "datasets", "prepare", "bloodcell-lt", "--size", "36",
+         "--cache-dir", str(cache)],
         cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     loads = {"both": [False, True], "idle": [False], "one-core": [True]}[args.busy]

@@ -23,7 +23,6 @@ import shutil
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +54,7 @@ from benchmark.stats import (
 from .format import number, p_equals, p_value, safe_url, slugify, sort_value, unique_slugs
 from .paper_grid import VERDICTS, paper_grids, scatter
 from .plots import RecallSeries, group_bars_svg, recall_vs_count_svg
+from .runs import Loaded
 from .svg import heatmap_svg
 from .views import (
     EXTRA_METRICS,
@@ -85,12 +85,6 @@ class SiteError(ValueError):
 
 
 # -- small helpers ------------------------------------------------------------------------
-
-
-@dataclass
-class Loaded:
-    path: Path
-    result: RunResult
 
 
 def load_runs(results_dir: Path) -> list[Loaded]:

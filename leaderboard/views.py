@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,8 @@ from benchmark.stats import BASELINE, CELL_KEYS, bayesian_comparisons, cell_stat
 
 from .format import p_value, safe_url
 from .plots import seed_dots_svg
+from .runs import Loaded
 from .svg import confusion_svg
-
-if TYPE_CHECKING:
-    from .site import Loaded
 
 METRIC_LABELS = group_metric_labels()
 METRIC_COLUMNS = group_metrics()

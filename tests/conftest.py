@@ -6,6 +6,8 @@ The project is imported as installed (``pip install -e .``); test helpers as the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,45 @@ def _ascii_id(name: str) -> str:
 def synthetic_result():
     """``synthetic_result(root, dataset=..., method=..., seed=..., metrics={...})`` writes one result file."""
     return write_synthetic_result
+
+
+# -- a leaderboard submission for the review and workflow tests -----------------------------------
+EXAMPLE_METHOD = Path(__file__).resolve().parents[1] / "docs" / "examples" / "my_method.py"
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread for the block (the smoke protocol's float64 results do not depend on it): on a shared
+    machine, OpenMP threads waiting for each other only burn the other threads' time."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def honest_submission(cache_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A submission folder (``method.py`` + ``results/``) made as a submitter makes it: ``run --method
+    docs/examples/my_method.py:LogitAdjustedCE --dataset bloodcell-lt --protocol smoke --seeds 0 1 2`` (~25 s,
+    once), the method file copied to ``method.py``, the checkpoints (``results/.stage1``) left out.
+
+    Read-only for tests: copy it (``shutil.copytree``) before changing anything.
+    """
+    import shutil
+
+    from benchmark.cli import main
+
+    folder = tmp_path_factory.mktemp("submission") / "la-ce"
+    argv = ["run", "--method", f"{EXAMPLE_METHOD}:LogitAdjustedCE", "--dataset", "bloodcell-lt", "--protocol", "smoke"]
+    argv += ["--seeds", "0", "1", "2", "--results", str(folder / "results"), "--no-site", "--quiet"]
+    with one_thread():
+        assert main(argv + ["--cache-dir", str(cache_dir), "--device", "cpu"]) == 0
+    shutil.copyfile(EXAMPLE_METHOD, folder / "method.py")
+    shutil.rmtree(folder / "results" / ".stage1")
+    for lock in (folder / "results").rglob(".protocol.lock"):
+        lock.unlink()
+    return folder

@@ -46,7 +46,7 @@ def test_published_numbers_reproduce(cache_dir, tmp_path, capsys):
     published = [read_result(result_path(BOARD_DIR / "results", r.spec)) for r in runs]
     reference_csv = tmp_path / "published.csv"
     reference_csv.write_text(reference_csv_from_frame(results_frame(published)))
-    reference = [c for c in load_reference_csv(reference_csv) if c.metric in ("All", "Major", "Minor")]
+    reference = [c for c in load_reference_csv(reference_csv) if c.metric in ("all", "major", "minor")]
     comparisons = compare(results_frame(rerun), reference, tolerance=1.0)
     assert len(comparisons) == 3 * len(REGRESSION_ROWS) and all(c.ran for c in comparisons)
     failed = [

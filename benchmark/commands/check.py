@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reference",
         default="paper",
-        help="'paper' (the paper's Tables 2-5, shipped in benchmark/reference/) or a CSV with the columns "
+        help="'paper' (the paper's Tables 2-5, shipped in benchmark/reference/), 'board' (the published board, "
+        "leaderboard/board/results) or a CSV with the columns "
         "of paper_table2.csv: method,dataset,all_mean,all_std,major,minor (default: paper)",
     )
     p.add_argument(

@@ -94,8 +94,7 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="stage-1 jobs run side by side in N worker processes (local executor; default: one per usable CPU "
-        "core on CPU, 1 on a GPU; 1 runs them in this process)",
+        help="stage-1 jobs run side by side in N worker processes (local executor; default 1: in this process)",
     )
     p.add_argument(
         "--threads",
@@ -162,7 +161,9 @@ def _executor(args: argparse.Namespace, runner: Any) -> Any:
         from ..executors import RayExecutor
 
         return RayExecutor(address=args.ray_address)
-    jobs = args.jobs if args.jobs is not None else (usable_cores() if runner.device.type == "cpu" else 1)
+    # One process stays the default until benchmarks/parallel_jobs.py has measured the parallel one faster here.
+    jobs = args.jobs if args.jobs is not None else 1
+    del usable_cores
     if jobs > 1:
         return ParallelExecutor(jobs=jobs, threads=args.threads or 1)
     if args.threads is not None:

@@ -1,0 +1,15 @@
+"""One loaded result file: the record the site (``site.py``) builds pages from and the views (``views.py``)
+turn into rows. It lives here so that both import it and neither imports the other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.schema import RunResult
+
+
+@dataclass
+class Loaded:
+    path: Path
+    result: RunResult
