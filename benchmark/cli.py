@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import UserError  # re-exported: the commands (and older callers) import it from here
+from .errors import UserError, WorkerLost  # UserError is re-exported for the commands (and older callers)
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -97,3 +97,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished runs are saved; run the same command again to resume", file=sys.stderr)
         return 130
+    except WorkerLost as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1

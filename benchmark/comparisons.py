@@ -47,6 +47,12 @@ MIN_SEEDS_FOR_BEST = 3
 OUTLIER_P = 0.01
 #: Fewest variances a prior is fitted from; with fewer, no moderation (d0 = 0).
 MIN_PRIOR_VARIANCES = 3
+#: Most degrees of freedom a fitted prior may claim. From a column's dozen or two 3-seed variances the moment
+#: estimate of d0 is too noisy to tell 8 from infinity (their log-variances scatter by about 1.6 from
+#: sampling alone; d0 = 8 adds 0.28, a third of that scatter's standard error), and an over-estimated d0
+#: over-trusts the pooled variance: uncapped, 6.5 % family-wise false positives vs CE where 5 % are allowed
+#: (``benchmarks/verdict_calibration.py``, docs/statistics.md).
+MAX_PRIOR_DF = 8.0
 COLUMN_KEYS = ["dataset", "backbone", "protocol"]
 BASELINE = "CE"
 
@@ -84,14 +90,15 @@ def trigamma_inverse(x: float) -> float:
     return y
 
 
-def fit_variance_prior(variances: Sequence[float], dfs: Sequence[float]) -> VariancePrior:
+def fit_variance_prior(variances: Sequence[float], dfs: Sequence[float], max_df: float = MAX_PRIOR_DF) -> VariancePrior:
     """Moment estimates of ``(d0, s0^2)`` from sample variances with ``dfs`` degrees of freedom.
 
     limma's ``fitFDist`` without covariate (Smyth 2004, section 6.2): on ``e = log s^2 − digamma(d/2) +
     log(d/2)``, ``d0 = 2 · trigamma^-1(var(e) − mean(trigamma(d/2)))`` and ``s0^2 = exp(mean(e) +
     digamma(d0/2) − log(d0/2))``. When the variances scatter no more than chi-square sampling explains
     (d0 infinite, or at least ``sum(dfs)``), they are taken as one variance: the pooled variance on
-    ``sum(dfs)`` df (the prior cannot know more than the pooled data).
+    ``sum(dfs)`` df (the prior cannot know more than the pooled data). The df is then capped at
+    ``max_df`` (:data:`MAX_PRIOR_DF`; the scale keeps its estimate): a noisy d0 must not be trusted as known.
     Zero variances are offset to ``1e-5 × median`` as limma does.
     """
     s2 = np.asarray(variances, dtype=float)
@@ -107,15 +114,15 @@ def fit_variance_prior(variances: Sequence[float], dfs: Sequence[float]) -> Vari
     e = np.log(s2) - special.digamma(d / 2) + np.log(d / 2)
     emean = float(e.mean())
     evar = float(((e - emean) ** 2).sum() / (e.size - 1)) - float(special.polygamma(1, d / 2).mean())
-    cap = float(d.sum())
+    pooled_df = float(d.sum())
     d0 = 2.0 * trigamma_inverse(evar) if evar > 0 else math.inf
-    if d0 >= cap:
+    if d0 >= pooled_df:
         # no more scatter than sampling explains: the variances are one variance, and its best estimate is the
-        # pooled one on sum(dfs) df (the classical pooled-variance t-test); the log-scale moment estimate of
-        # s0^2 would be noisier than d0 = sum(dfs) claims
-        return VariancePrior(cap, float((d * s2).sum() / cap), int(s2.size))
+        # pooled one (the classical pooled-variance t-test); the log-scale moment estimate of s0^2 would be
+        # noisier than d0 = sum(dfs) claims
+        return VariancePrior(min(pooled_df, max_df), float((d * s2).sum() / pooled_df), int(s2.size))
     scale = math.exp(emean + float(special.digamma(d0 / 2)) - math.log(d0 / 2))
-    return VariancePrior(float(d0), float(scale), int(s2.size))
+    return VariancePrior(min(float(d0), max_df), float(scale), int(s2.size))
 
 
 @dataclass(frozen=True)

@@ -9,3 +9,7 @@ from __future__ import annotations
 
 class UserError(Exception):
     """An error the user can fix; printed as one line without a traceback."""
+
+
+class WorkerLost(Exception):
+    """A parallel worker process died mid-job (killed, out of memory); finished runs are kept."""

@@ -9,17 +9,23 @@ result records its thread count (``provenance.threads``).
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import hashlib
 import importlib.util
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from . import faults
+from .errors import WorkerLost
 
 if TYPE_CHECKING:
     from .grid import GridRunner, GridSettings, Job
@@ -68,6 +74,13 @@ class ParallelExecutor:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield from future.result()
+                    faults.kill_point("job-done")
+        except BrokenProcessPool as e:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise WorkerLost(
+                "a worker process died mid-job (killed, or out of memory); finished runs are saved: "
+                "run the same command again to resume the rest"
+            ) from e
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -95,11 +108,24 @@ def _check_unchanged(file: str, sha256: str) -> None:
         raise RuntimeError(f"{file} changed while the grid ran (sha256 is no longer {sha256[:12]}); run again")
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this worker when the process that started it dies, so a killed grid leaves no
+    worker training on (and holding a job's lock) behind it; a re-run then resumes that job at once."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends after its current job
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _init_worker(threads: int, user_modules: dict[str, tuple[str, str]]) -> None:
     import torch
 
     from methods.base import Method
 
+    _die_with_parent()
     torch.set_num_threads(threads)
     for name, (file, sha256) in user_modules.items():
         _check_unchanged(file, sha256)

@@ -351,7 +351,7 @@ CASES: list[BadInput] = [
     BadInput(
         "unknown protocol name",
         "run --protocol fast",
-        "unknown protocol 'fast'; valid: paper, quick, smoke",
+        "unknown protocol 'fast'; valid: authors, paper, quick, smoke",
         lambda w: w.run("--protocol", "fast"),
     ),
     BadInput(

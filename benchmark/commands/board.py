@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+
+from .run import add_board_options, board_workers
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,11 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "and swaps them in (creating the board on first use).",
     )
     p.add_argument("action", choices=["status", "refresh"])
-    p.add_argument("--board", type=Path, default=None, help="the board folder (default: leaderboard/board)")
-    p.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: the package's cache)")
-    p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: usable cores)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per job (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_board_options(p)
     p.set_defaults(func=run)
 
 
@@ -29,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
     import datasets
 
     from ..board import BOARD_DIR, BoardManifest, current_manifest_sha256, refresh, stale_rows
-    from ..cli import UserError
-    from ..parallel import usable_cores
 
     root = args.board or BOARD_DIR
     cache_dir = args.cache_dir or datasets.DEFAULT_CACHE
@@ -41,9 +36,7 @@ def run(args: argparse.Namespace) -> int:
         board = BoardManifest.read(root)
         print(f"{len(stale)} stale rows on the board {root} ({board.dataset}, {board.protocol}, seeds {board.seeds})")
         return 1 if stale else 0
-    jobs = args.jobs or usable_cores()
-    if not (1 <= jobs <= 1024 and 1 <= args.threads <= 1024):
-        raise UserError("--jobs and --threads must be between 1 and 1024")
+    jobs = board_workers(args)
     init = None
     if not (root / "manifest.json").is_file():
         from ..protocol import load_protocol

@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from .run import add_board_options, board_workers
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -26,11 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--results", type=Path, default=Path("evaluation"), help="results directory (default: evaluation/)")
     p.add_argument("--site", type=Path, default=None, help="site folder (default: site/ next to --results)")
-    p.add_argument("--board", type=Path, default=None, help="the board folder (default: leaderboard/board)")
-    p.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: the package's cache)")
-    p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: usable cores)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per job (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_board_options(p)
     p.set_defaults(func=run)
 
 
@@ -41,15 +39,12 @@ def run(args: argparse.Namespace) -> int:
     from methods import create_method
 
     from ..board import BOARD_DIR, evaluation_runs
-    from ..cli import UserError
     from ..grid import GridRunner, GridSettings
-    from ..parallel import ParallelExecutor, usable_cores
+    from ..parallel import ParallelExecutor
     from .run import _write_site
 
     cache_dir = args.cache_dir or datasets.DEFAULT_CACHE
-    jobs = args.jobs or usable_cores()
-    if not (1 <= jobs <= 1024 and 1 <= args.threads <= 1024):
-        raise UserError("--jobs and --threads must be between 1 and 1024")
+    jobs = board_workers(args)
     methods = [create_method(spec) for spec in dict.fromkeys(args.method)]
     runs, note = evaluation_runs(args.board or BOARD_DIR, methods, args.results, cache_dir)
     if note:

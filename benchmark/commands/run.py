@@ -94,17 +94,38 @@ def _add_execution_options(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="stage-1 jobs run side by side in N worker processes (local executor; default 1: in this process)",
+        help="stage-1 jobs run side by side in N worker processes, each with --threads threads (local executor; "
+        "default: one per usable CPU core on the CPU, 1 on a GPU; 1 runs in this process)",
     )
     p.add_argument(
         "--threads",
         type=int,
         default=None,
         metavar="N",
-        help="torch threads per job (default: 1 with parallel jobs, torch's default with --jobs 1); results "
+        help="torch threads per job (default: 1 with parallel jobs, torch's default in this process); results "
         "record it, and the same thread count gives the same numbers",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def add_board_options(p: argparse.ArgumentParser) -> None:
+    """The options ``board`` and ``evaluate`` share: the board, the cache and the worker processes."""
+    p.add_argument("--board", type=Path, default=None, help="the board folder (default: leaderboard/board)")
+    p.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: the package's cache)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N", help="worker processes (default: usable cores)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch threads per job (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def board_workers(args: argparse.Namespace) -> int:
+    """``--jobs`` (default: the usable cores), with ``--jobs`` and ``--threads`` checked."""
+    from ..cli import UserError
+    from ..parallel import usable_cores
+
+    jobs: int = args.jobs or usable_cores()
+    if not (1 <= jobs <= 1024 and 1 <= args.threads <= 1024):
+        raise UserError("--jobs and --threads must be between 1 and 1024")
+    return jobs
 
 
 def _add_site_options(p: argparse.ArgumentParser) -> None:
@@ -161,14 +182,20 @@ def _executor(args: argparse.Namespace, runner: Any) -> Any:
         from ..executors import RayExecutor
 
         return RayExecutor(address=args.ray_address)
-    # One process stays the default until benchmarks/parallel_jobs.py has measured the parallel one faster here.
-    jobs = args.jobs if args.jobs is not None else 1
-    del usable_cores
+    # On the CPU, one single-thread worker per core is the default: faster than one process with every
+    # thread, idle and far more so with a core busy (benchmarks/parallel_jobs.py). A GPU is one device.
+    jobs = args.jobs if args.jobs is not None else (usable_cores() if _on_cpu(args.device) else 1)
     if jobs > 1:
         return ParallelExecutor(jobs=jobs, threads=args.threads or 1)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     return None
+
+
+def _on_cpu(device: str) -> bool:
+    from ..engine import resolve_device
+
+    return resolve_device(device).type == "cpu"
 
 
 def _plan(args: argparse.Namespace) -> tuple[list, dict]:

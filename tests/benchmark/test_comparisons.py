@@ -6,6 +6,7 @@ t(d0 + d) under the null (by simulation), and hand-worked decisions."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ from scipy import special
 from scipy import stats as sps
 
 from benchmark.comparisons import (
+    MAX_PRIOR_DF,
     MIN_SEEDS_FOR_BEST,
     NO_PRIOR,
     Column,
@@ -58,7 +60,7 @@ def test_prior_matches_a_line_by_line_port_of_limma_fitfdist():
     rng = np.random.default_rng(0)
     variances = list(rng.chisquare(2, size=35) / 2 * rng.gamma(4, 0.5, size=35))
     dfs = [2.0] * 35
-    prior = fit_variance_prior(variances, dfs)
+    prior = fit_variance_prior(variances, dfs, max_df=math.inf)  # limma's own estimate, uncapped
     df2, s20 = _limma_fit_f_dist(variances, dfs)
     assert math.isfinite(df2)
     assert prior.df == pytest.approx(df2, rel=1e-9) and prior.scale == pytest.approx(s20, rel=1e-9)
@@ -69,12 +71,15 @@ def test_prior_recovers_the_generating_parameters_and_caps_at_the_pooled_df():
     d0, s0sq, d = 6.0, 2.5, 2
     sigma2 = s0sq * d0 / rng.chisquare(d0, size=20_000)
     s2 = sigma2 * rng.chisquare(d, size=sigma2.size) / d
-    prior = fit_variance_prior(s2, [d] * s2.size)
+    prior = fit_variance_prior(s2, [d] * s2.size, max_df=math.inf)
     assert prior.df == pytest.approx(d0, rel=0.1) and prior.scale == pytest.approx(s0sq, rel=0.05)
     # identical true variances: the scatter is pure chi-square sampling, d0 is "infinite", capped at sum(df)
     equal = 1.7 * rng.chisquare(d, size=40) / d
-    capped = fit_variance_prior(equal, [d] * 40)
+    capped = fit_variance_prior(equal, [d] * 40, max_df=math.inf)
     assert capped.df <= 80 and capped.df > 20 and capped.scale == pytest.approx(1.7, rel=0.3)
+    # and at MAX_PRIOR_DF by default, the scale unchanged; a d0 below the cap is left as fitted
+    assert fit_variance_prior(equal, [d] * 40) == replace(capped, df=MAX_PRIOR_DF)
+    assert prior.df < MAX_PRIOR_DF and fit_variance_prior(s2, [d] * s2.size) == prior
     assert fit_variance_prior([1.0, 2.0], [2, 2]).df == 0  # too few variances: no moderation
 
 

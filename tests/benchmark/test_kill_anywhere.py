@@ -1,5 +1,7 @@
 """Kill anywhere: SIGKILL a grid at 14 moments (10 distinct points, checkpoint and result writes among
 them), run it again each time, and find every result identical to an unbroken run, nothing left over.
+The same with parallel worker processes (the CPU default): a worker killed mid-job, and the main process
+killed while a worker trains (the worker must die with it, releasing its job).
 
 The kills come from ``MEDLT_KILL_AT`` (``benchmark/faults.py``). Each grid is a forked child of this
 process (torch is imported once, so 15 grids stay cheap) running ``python -m benchmark run``'s main.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -48,6 +51,8 @@ def grid_in_child(argv: list[str], kill_at: str | None, log: Path, timeout: floa
             fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             os.dup2(fd, 1)
             os.dup2(fd, 2)
+            sys.stdout = open(1, "w", buffering=1, closefd=False)  # not pytest's capture of the parent
+            sys.stderr = open(2, "w", buffering=1, closefd=False)
             os.environ.pop("MEDLT_KILL_AT", None)
             if kill_at:
                 os.environ["MEDLT_KILL_AT"] = kill_at
@@ -89,7 +94,7 @@ def test_grid_killed_anywhere_finishes_identical_to_an_unbroken_run(cache_dir, s
         str(results),
         "--cache-dir",
         str(cache_dir),
-        "--jobs",  # kill points fire in this process; parallel workers are not covered by this test yet
+        "--jobs",  # kill points fire in this process
         "1",
     ]
     for m in METHODS:
@@ -98,7 +103,35 @@ def test_grid_killed_anywhere_finishes_identical_to_an_unbroken_run(cache_dir, s
         code = grid_in_child(argv, kill_at, log)
         assert code == -signal.SIGKILL, f"not killed at {kill_at} ({leaves}): exit {code}\n{log.read_text()[-3000:]}"
     assert grid_in_child(argv, None, log) == 0, log.read_text()[-3000:]
+    _assert_identical_and_clean(results, smoke_results, cache_dir)
 
+
+#: (where to kill, which process dies, the grid's exit code); two workers, one per stage-1 job.
+PARALLEL_KILLS = [
+    ("stage1-epoch:2", "a worker, mid stage 1", 1),
+    ("job-done:1", "the main process, one job done, the other's worker training", -signal.SIGKILL),
+    ("write:seed-0.json:1", "a worker, its result half-written", 1),
+    ("run-written:1", "a worker, one run written", 1),
+]
+
+
+def test_parallel_grid_killed_finishes_identical(cache_dir, smoke_results, tmp_path):
+    results, log = tmp_path / "results", tmp_path / "grid.log"
+    argv = ["run", "--protocol", "smoke", "--dataset", "digits-lt", "--seeds", "0", "--device", "cpu", "--quiet"]
+    argv += ["--no-site", "--results", str(results), "--cache-dir", str(cache_dir), "--jobs", "2"]
+    for m in METHODS:
+        argv += ["--method", m]
+    for kill_at, who, expected in PARALLEL_KILLS:
+        code = grid_in_child(argv, kill_at, log)
+        assert code == expected, f"{kill_at} ({who}): exit {code}, not {expected}\n{log.read_text()[-3000:]}"
+    assert "a worker process died mid-job" in log.read_text()
+    assert grid_in_child(argv, None, log) == 0, log.read_text()[-3000:]
+    summary = [line for line in log.read_text().splitlines() if "held by another worker" in line][-1]
+    assert " 0 failed" in summary and " 0 held by another worker" in summary, summary  # no orphan kept a job
+    _assert_identical_and_clean(results, smoke_results, cache_dir)
+
+
+def _assert_identical_and_clean(results: Path, smoke_results: Path, cache_dir: Path) -> None:
     got = {str(p.relative_to(results)): read_result(p) for p in iter_result_files(results)}
     assert len(got) == len(METHODS) and all(r.status == "ok" for r in got.values())
     for rel, r in got.items():

@@ -69,3 +69,50 @@ def test_worker_refuses_a_method_file_edited_while_the_grid_runs(cache_dir, tmp_
 def test_parallel_executor_rejects_nonsense(jobs, threads):
     with pytest.raises(ValueError, match="at least 1"):
         ParallelExecutor(jobs=jobs, threads=threads)
+
+
+ORPHAN = """
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+from benchmark.parallel import _die_with_parent
+
+def job(path):
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    time.sleep(120)
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_die_with_parent)
+    pool.submit(job, sys.argv[1])
+    while not os.path.exists(sys.argv[1]) or not open(sys.argv[1]).read():
+        time.sleep(0.05)
+    os._exit(0)  # the parent dies without shutting the pool down, as a SIGKILL would leave it
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="PR_SET_PDEATHSIG is Linux's")
+def test_worker_dies_with_its_parent(tmp_path):
+    """A killed grid leaves no worker training on, holding a job's lock, behind it."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    script, pid_file = tmp_path / "orphan.py", tmp_path / "worker.pid"
+    script.write_text(ORPHAN)
+    root = Path(__file__).resolve().parents[2]
+    subprocess.run([sys.executable, str(script), str(pid_file)], cwd=root, check=True, timeout=120,
+                   env={**os.environ, "PYTHONPATH": str(root)})  # fmt: skip
+    worker = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{worker}").exists() and "Z" not in _state(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{worker}").exists() or "Z" in _state(worker), f"worker {worker} outlived its parent"
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

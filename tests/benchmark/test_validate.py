@@ -72,7 +72,7 @@ def test_rejects_an_unknown_protocol(results, cache_dir, capsys):
     _edit(results / CE0, lambda d: d["spec"].update(protocol="fast"))
     code, out = _validate(results, cache_dir, capsys)
     assert code == 1
-    assert f"{CE0}: spec.protocol: unknown protocol 'fast'; valid: paper, quick, smoke" in out
+    assert f"{CE0}: spec.protocol: unknown protocol 'fast'; valid: authors, paper, quick, smoke" in out
     assert (
         f"{CE0}: spec: the file's path disagrees with its spec: expected digits-lt/test_resnet/fast/ce/seed-0.json"
         in out

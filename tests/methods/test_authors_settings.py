@@ -351,12 +351,8 @@ def digits(cache_dir):
     return protocol, split, data.num_classes
 
 
-@pytest.mark.parametrize("switched", [False, True])
-def test_stage2_batch_norm_mode_and_nesterov_through_the_engine(digits, monkeypatch, switched):
-    """``stage2_bn_train``: the frozen extractor's running statistics move (the authors' ``model.train()`` in
-    ``finetune.py``) and its weights do not; ``stage2_nesterov``: the head's SGD is Nesterov. Off: neither."""
-    protocol, split, num_classes = digits
-    protocol = dataclasses.replace(protocol, max_steps_per_epoch=2, stage2_bn_train=switched, stage2_nesterov=switched)
+def _record_sgd(monkeypatch) -> list[dict]:
+    """The keyword arguments of every ``torch.optim.SGD`` made from now on (the optimiser still works)."""
     made: list[dict] = []
     sgd = torch.optim.SGD
 
@@ -365,6 +361,16 @@ def test_stage2_batch_norm_mode_and_nesterov_through_the_engine(digits, monkeypa
         return sgd(params, **kwargs)
 
     monkeypatch.setattr(torch.optim, "SGD", recording)
+    return made
+
+
+@pytest.mark.parametrize("switched", [False, True])
+def test_stage2_batch_norm_mode_and_nesterov_through_the_engine(digits, monkeypatch, switched):
+    """``stage2_bn_train``: the frozen extractor's running statistics move (the authors' ``model.train()`` in
+    ``finetune.py``) and its weights do not; ``stage2_nesterov``: the head's SGD is Nesterov. Off: neither."""
+    protocol, split, num_classes = digits
+    protocol = dataclasses.replace(protocol, max_steps_per_epoch=2, stage2_bn_train=switched, stage2_nesterov=switched)
+    made = _record_sgd(monkeypatch)
     with engine.numeric_precision(protocol.precision):
         torch.manual_seed(0)
         backbone, dim = create_backbone(protocol.backbone)
@@ -382,14 +388,7 @@ def test_stage2_batch_norm_mode_and_nesterov_through_the_engine(digits, monkeypa
 
 def test_stage1_nesterov_reaches_the_optimiser(digits, monkeypatch):
     protocol, split, num_classes = digits
-    made: list[dict] = []
-    sgd = torch.optim.SGD
-
-    def recording(params, **kwargs):
-        made.append(kwargs)
-        return sgd(params, **kwargs)
-
-    monkeypatch.setattr(torch.optim, "SGD", recording)
+    made = _record_sgd(monkeypatch)
     for nesterov in (False, True):
         p = dataclasses.replace(protocol, epochs=1, max_steps_per_epoch=1, nesterov=nesterov)
         with engine.numeric_precision(p.precision):
