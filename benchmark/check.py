@@ -33,6 +33,7 @@ Tables 2 and 3) are compared once.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Iterable, Sequence
@@ -79,6 +80,8 @@ class RefCell:
     backbone: str | None = None
     protocol: str | None = None
     n: int | None = None  # seeds behind the reported mean; None: REFERENCE_SEEDS
+    #: ``((seed, value), ...)`` of the runs behind the mean, when the reference has them (the board does)
+    seed_values: tuple[tuple[int, float], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,21 @@ class Band:
     df: float
     allowed: float
     inconclusive: str | None = None  # the reason, or None
+    identical: bool = False  # every run equals the reference's run of its seed: no band needed
+
+
+#: Per-seed values closer than this are the same number (the JSON keeps every digit of a float).
+IDENTICAL_TO = 1e-9
+
+
+def identical_runs(seed_values: Sequence[tuple[int, float]], ref: RefCell) -> bool:
+    """Whether the runs are the reference's runs, seed for seed: the same seeds, each value equal."""
+    if ref.seed_values is None:
+        return False
+    mine, theirs = dict(seed_values), dict(ref.seed_values)
+    if len(mine) != len(seed_values) or len(theirs) != len(ref.seed_values):  # a seed twice: not one run a seed
+        return False
+    return mine.keys() == theirs.keys() and all(abs(mine[k] - theirs[k]) <= IDENTICAL_TO for k in mine)
 
 
 def allowed_band(
@@ -178,6 +196,8 @@ class Comparison:
             return "not run"
         if not self.ok:
             return "FAIL"
+        if self.band is not None and self.band.identical:
+            return "identical"
         return "inconclusive" if self.inconclusive else "ok"
 
     @property
@@ -262,7 +282,17 @@ def board_reference() -> list[RefCell]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "board.csv"
         path.write_text(reference_csv_from_frame(frame), encoding="utf-8")
-        return load_reference_csv(path, source="board")
+        cells = load_reference_csv(path, source="board")
+    # each cell keeps its runs' per-seed values: a reproduction on the board's CPU kind is checked for equality
+    runs = frame.assign(_method=frame["method"].map(normalise_method))
+    groups = {key: g for key, g in runs.groupby(["_method", "dataset", "backbone", "protocol"])}
+    out = []
+    for c in cells:
+        g = groups[(c.method, c.dataset, c.backbone, c.protocol)]
+        g = g[g[METRICS[c.metric]].notna()]
+        pairs = tuple(zip(g["seed"].astype(int).tolist(), g[METRICS[c.metric]].astype(float).tolist()))
+        out.append(dataclasses.replace(c, seed_values=pairs))
+    return out
 
 
 def load_reference(name: str) -> list[RefCell]:
@@ -333,19 +363,13 @@ def compare(
             values = group[METRICS[ref.metric]].astype(float).tolist()
             prior = priors[ref.metric].get((ref.dataset, bb, proto), NO_PRIOR)
             std = float(pd.Series(values).std(ddof=1)) if len(values) > 1 else None
-            out.append(
-                Comparison(
-                    ref,
-                    bb,
-                    proto,
-                    len(values),
-                    float(sum(values) / len(values)),
-                    std,
-                    allowed_band(
-                        values, ref, tolerance, level, max_band, min_seeds, prior, same_process=ref.protocol == proto
-                    ),
-                )
+            band = allowed_band(
+                values, ref, tolerance, level, max_band, min_seeds, prior, same_process=ref.protocol == proto
             )
+            if identical_runs(list(zip(group["seed"].astype(int), values)), ref):
+                # the same trainings (same CPU kind and threads): equality is checked, not estimated
+                band = Band(0.0, math.inf, tolerance, None, identical=True)
+            out.append(Comparison(ref, bb, proto, len(values), float(sum(values) / len(values)), std, band))
     return out
 
 

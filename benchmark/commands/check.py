@@ -114,8 +114,10 @@ def run(args: argparse.Namespace) -> int:
     for c in inconclusive:
         print(f"INCONCLUSIVE {c.label}: {c.inconclusive}; run more seeds (or raise --max-band)")
     missing = len(comparisons) - len(ran)
+    identical = sum(c.status == "identical" for c in ran)
     print(
         f"{len(ran)} cells compared: {len(ran) - len(failed)} within tolerance, {len(failed)} outside"
+        + (f" ({identical} identical to the reference's runs, seed for seed)" if identical else "")
         + (f", {len(inconclusive)} of those within inconclusive" if inconclusive else "")
         + (f"; {missing} reference cells have no runs" if missing else "")
         + f" (band at 95 %, at least {args.tolerance:g} pp)"

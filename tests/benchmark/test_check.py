@@ -238,3 +238,30 @@ def test_golden_path_does_not_depend_on_threads_or_cpu_kernels(smoke_results, ca
     assert len(there) == 6
     for key, result in there.items():
         assert result.confusion_matrix == here[key].confusion_matrix, key
+
+
+def test_runs_identical_to_the_references_seed_for_seed_are_conclusive(paper_results):
+    """A reproduction of the board on its CPU kind: equality is checked, so a noisy cell is not inconclusive;
+    one seed off by 0.01 pp, a missing seed or another seed set falls back to the statistical band."""
+    import dataclasses
+
+    from benchmark.check import RefCell
+    from benchmark.results import load_results
+
+    frame = results_frame(load_results(paper_results))
+    frame = frame.query("method == 'CE→cRW' and dataset == 'skin7' and backbone == 'resnet50'")
+    values = tuple(zip(frame["seed"].astype(int), frame["mcr_all"].astype(float)))
+    mean = float(frame["mcr_all"].mean())
+    noisy = RefCell("board", "CE→cRW", "skin7", "all", mean, 6.0, "resnet50", "paper", 3, values)
+    [same] = compare(frame, [noisy], tolerance=1.0)
+    assert same.status == "identical" and same.ok and not same.inconclusive
+    for changed in (
+        ((values[0][0], values[0][1] + 0.01), *values[1:]),  # one run moved
+        values[:2],  # a seed the runs have is not the reference's
+        tuple((seed + 3, v) for seed, v in values),  # the same numbers from other seeds
+        (*values, values[0]),  # a seed twice
+    ):
+        [c] = compare(frame, [dataclasses.replace(noisy, seed_values=changed)], tolerance=1.0)
+        assert c.status == "inconclusive" and "wider than 5 pp" in c.inconclusive
+    [plain] = compare(frame, [dataclasses.replace(noisy, seed_values=None)], tolerance=1.0)
+    assert plain.status == "inconclusive"
