@@ -15,7 +15,8 @@ paper's are 3-seed means, the default) and standard deviation ``s_ref``, a cell 
     |reproduced mean − reported| <= max(tolerance, t_{0.975, df} · sqrt(s̃² / n + s_ref² / n_ref))
 
 with Welch–Satterthwaite's ``df``. A reference written by this benchmark for the same backbone and protocol
-(``check --write-reference``) is moderated too, with a prior fitted on both sides' variances. Where the
+(``check --write-reference``, the board) is the same process: a prior is fitted on both sides' variances and
+the two sample variances are pooled and moderated once (the moderated two-sample t). Where the
 reference gives no std (the paper's Major / Minor columns) or one from a single seed, both sides are
 assumed to share the runs' variance. The tolerance is the least slack a cell gets (float noise between
 machines). Under an exact reproduction the rule fails about 5 % of cells (see
@@ -122,8 +123,8 @@ def allowed_band(
     """The band of a cell (see the module docstring) from the runs' values and the reference.
 
     ``prior`` is the column's empirical-Bayes prior of seed variances (:mod:`benchmark.comparisons`): the
-    runs' variance is moderated with it, and so is the reference's when ``same_process`` (a reference
-    written by this benchmark for the same backbone and protocol, e.g. from another seed set).
+    runs' variance is moderated with it; with ``same_process`` (a reference written by this benchmark for the
+    same backbone and protocol, e.g. from another seed set) both sides' variances are pooled, then moderated.
     """
     x = np.asarray(values, dtype=float)
     n, n_ref = x.size, ref.n or REFERENCE_SEEDS
@@ -136,7 +137,14 @@ def allowed_band(
         if ref_known
         else None
     )
-    if s2 is None and ref_var is None:
+    if same_process and ref_known and n > 1 and prior.moderates:
+        # an exact reproduction is the same method run again: both sides have one seed variance, so the two
+        # sample variances are pooled and moderated once (a moderated two-sample t on d0 + (n - 1) + (n_ref - 1)
+        # df, Smyth 2004) rather than each side leaning on the prior separately
+        d = n - 1 + n_ref - 1
+        pooled = moderate(((n - 1) * float(x.var(ddof=1)) + (n_ref - 1) * ref.std**2) / d, d, prior)  # type: ignore[operator]
+        se, df = math.sqrt(pooled.value * (1 / n + 1 / n_ref)), float(pooled.df)
+    elif s2 is None and ref_var is None:
         se, df = math.nan, math.nan
     elif ref_var is None or s2 is None:  # one side's spread stands in for the other's
         known = own if s2 is not None else ref_var

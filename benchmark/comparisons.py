@@ -50,7 +50,7 @@ MIN_PRIOR_VARIANCES = 3
 #: Most degrees of freedom a fitted prior may claim. From a column's dozen or two 3-seed variances the moment
 #: estimate of d0 is too noisy to tell 8 from infinity (their log-variances scatter by about 1.6 from
 #: sampling alone; d0 = 8 adds 0.28, a third of that scatter's standard error), and an over-estimated d0
-#: over-trusts the pooled variance: uncapped, 6.5 % family-wise false positives vs CE where 5 % are allowed
+#: over-trusts the pooled variance: uncapped, 7.5 % family-wise false positives vs CE where 5 % are allowed
 #: (``benchmarks/verdict_calibration.py``, docs/statistics.md).
 MAX_PRIOR_DF = 8.0
 COLUMN_KEYS = ["dataset", "backbone", "protocol"]
@@ -199,6 +199,7 @@ class Column:
     values: dict[str, dict[int, float]]  # method -> seed -> score
     groups: dict[str, str]  # method -> stage-1 group (runs of one group and seed share a checkpoint)
     alpha: float = ALPHA
+    max_prior_df: float = MAX_PRIOR_DF  # see MAX_PRIOR_DF; a simulation's truth may take the fit uncapped
     prior: VariancePrior = field(init=False)
     pair_prior: VariancePrior = field(init=False)
     cells: dict[str, CellEstimate] = field(init=False)
@@ -212,8 +213,8 @@ class Column:
         for m in stats:
             first.setdefault(self.groups.get(m) or ("alone", m), m)
         fitting = [stats[m] for m in first.values() if stats[m][2] > 1]
-        self.prior = fit_variance_prior([s2 for _, s2, _ in fitting], [n - 1 for *_, n in fitting])
-        pair_prior = fit_variance_prior(*_pair_variances(self))
+        self.prior = fit_variance_prior([s2 for _, s2, _ in fitting], [n - 1 for *_, n in fitting], self.max_prior_df)
+        pair_prior = fit_variance_prior(*_pair_variances(self), self.max_prior_df)
         if pair_prior.moderates and self.prior.moderates and pair_prior.df > self.prior.df:
             # a paired difference's variance inherits the spread of its two methods' variances: its prior may
             # not claim them more alike than the methods' own prior does (the pairs share members, so their

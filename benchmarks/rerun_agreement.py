@@ -99,6 +99,10 @@ def check_against(a: pd.DataFrame, b: pd.DataFrame) -> None:
         + ", ".join(f"{n} {s}" for s, n in statuses.items())
         + f" (inconclusive {100 * statuses.get('inconclusive', 0) / max(1, len(ran)):.1f} %)"
     )
+    for metric in dict.fromkeys(c.ref.metric for c in ran):
+        cells = [c for c in ran if c.ref.metric == metric]
+        per = pd.Series([c.status for c in cells]).value_counts()
+        print(f"- {metric}: {len(cells)} cells — " + ", ".join(f"{n} {s}" for s, n in per.items()))
 
 
 def main() -> None:

@@ -23,7 +23,9 @@ two-level bootstrap for a cell's interval) and for the new one (``benchmark.comp
   rank (all at once);
 * power: every other method's mean set to CE's + delta (2 and 5 pp); the share of methods marked better;
 * ``check``: a run of the column and a reference written from another, independent seed set of the same
-  truth; the share of cells that fail (false fails) and that are inconclusive.
+  truth; the share of cells that fail (false fails) and that are inconclusive;
+* re-run: two independent benchmarks of the same truth (means as fitted) with 3, 6 and 10 seeds each; the share
+  of verdicts against CE that agree (what ``benchmarks/rerun_agreement.py`` measures on two real runs).
 
     python benchmarks/verdict_calibration.py --results results [--trials 1000] [--truth prior eb observed]
 """
@@ -65,6 +67,7 @@ class Generator:
         fitted = Column(
             {m: {int(s): float(v) for s, v in zip(g["seed"], g[metric])} for m, g in col.groupby("method", sort=False)},
             self.groups,
+            max_prior_df=math.inf,  # the truth is the fit as it is; the rules under test cap d0 (MAX_PRIOR_DF)
         )
         self.fitted = fitted
         self.mean = np.array([fitted.cells[m].mean for m in self.methods])
@@ -188,6 +191,25 @@ def power(gen: Generator, delta: float, trials: int, rng: np.random.Generator) -
     return {"old": old / (trials * k), "new": new / (trials * k)}
 
 
+def rerun_agreement(gen: Generator, trials: int, rng: np.random.Generator, seeds: int = 3) -> dict[str, float]:
+    """Two independent benchmarks of the same truth (means as fitted), ``seeds`` seeds each: the share of
+    methods whose verdict against CE (better / no difference / worse) is the same in both."""
+    same = {"old": 0, "new": 0}
+    kept, gen.n_seeds = gen.n_seeds, seeds
+    try:
+        for _ in range(trials):
+            a, b = gen.draw(rng, gen.mean), gen.draw(rng, gen.mean)
+            oa, ob = old_vs_ce(a), old_vs_ce(b)
+            same["old"] += sum(oa[m] == ob[m] for m in oa)
+            na = {v.method: v.direction for v in versus_baseline(Column(a, gen.groups))}
+            nb = {v.method: v.direction for v in versus_baseline(Column(b, gen.groups))}
+            same["new"] += sum(na[m] == nb[m] for m in na)
+    finally:
+        gen.n_seeds = kept
+    k = len(gen.methods) - 1
+    return {rule: n / (trials * k) for rule, n in same.items()}
+
+
 def check_rates(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, float]:
     """An exact reproduction (same truth, other seeds) against a reference written from one seed set."""
     fails = {"old": 0, "new": 0}
@@ -224,6 +246,7 @@ def report(gen: Generator, metric: str, truth: str, trials: int, seed: int) -> N
     cov = coverage(gen, trials, rng)
     p2, p5 = power(gen, 2.0, trials, rng), power(gen, 5.0, trials, rng)
     chk = check_rates(gen, max(1, trials // 2), rng)
+    agree = {n: rerun_agreement(gen, max(1, trials // 4), rng, n) for n in (3, 6, 10)}
     sd = gen.sd
     print(
         f"\n## {metric}, true seed SDs: {truth} (median {np.median(sd):.2f} pp, range {sd.min():.2f}–{sd.max():.2f}); "
@@ -240,6 +263,10 @@ def report(gen: Generator, metric: str, truth: str, trials: int, seed: int) -> N
         ("power vs CE at +5 pp", pct(p5["old"]), pct(p5["new"])),
         ("check: exact reproduction fails (per cell)", pct(chk["old_fail"]), pct(chk["new_fail"])),
         (f"check: inconclusive (band > {MAX_BAND:g} pp)", pct(chk["old_inconclusive"]), pct(chk["new_inconclusive"])),
+        *(
+            (f"re-run agreement vs CE, means as fitted, {n} seeds", pct(a["old"]), pct(a["new"]))
+            for n, a in agree.items()
+        ),
     ]
     width = max(len(r[0]) for r in rows)
     print(f"| {'quantity'.ljust(width)} | old (Welch + Holm) | new (moderated, paired) |")

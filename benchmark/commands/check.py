@@ -113,13 +113,21 @@ def run(args: argparse.Namespace) -> int:
         )
     for c in inconclusive:
         print(f"INCONCLUSIVE {c.label}: {c.inconclusive}; run more seeds (or raise --max-band)")
-    missing = len(comparisons) - len(ran)
-    identical = sum(c.status == "identical" for c in ran)
-    print(
-        f"{len(ran)} cells compared: {len(ran) - len(failed)} within tolerance, {len(failed)} outside"
-        + (f" ({identical} identical to the reference's runs, seed for seed)" if identical else "")
-        + (f", {len(inconclusive)} of those within inconclusive" if inconclusive else "")
-        + (f"; {missing} reference cells have no runs" if missing else "")
-        + f" (band at 95 %, at least {args.tolerance:g} pp)"
-    )
+    print(_summary(comparisons, args.tolerance))
     return 1 if failed or (inconclusive and not args.allow_inconclusive) else 0
+
+
+def _summary(comparisons: list, tolerance: float) -> str:
+    """The last line: how many cells were compared, and how they came out."""
+    ran = [c for c in comparisons if c.ran]
+    failed = sum(not c.ok for c in ran)
+    inconclusive = sum(c.ok and bool(c.inconclusive) for c in ran)
+    identical = sum(c.status == "identical" for c in ran)
+    missing = len(comparisons) - len(ran)
+    return (
+        f"{len(ran)} cells compared: {len(ran) - failed} within tolerance, {failed} outside"
+        + (f" ({identical} identical to the reference's runs, seed for seed)" if identical else "")
+        + (f", {inconclusive} of those within inconclusive" if inconclusive else "")
+        + (f"; {missing} reference cells have no runs" if missing else "")
+        + f" (band at 95 %, at least {tolerance:g} pp)"
+    )

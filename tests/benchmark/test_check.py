@@ -265,3 +265,24 @@ def test_runs_identical_to_the_references_seed_for_seed_are_conclusive(paper_res
         assert c.status == "inconclusive" and "wider than 5 pp" in c.inconclusive
     [plain] = compare(frame, [dataclasses.replace(noisy, seed_values=None)], tolerance=1.0)
     assert plain.status == "inconclusive"
+
+
+def test_a_reference_of_the_same_process_pools_both_variances_and_moderates_once():
+    """Written out by hand: s_p^2 = (2 s_a^2 + 2 s_b^2) / 4, s~^2 = (d0 s0^2 + 4 s_p^2) / (d0 + 4), band =
+    t(0.975, d0 + 4) · s~ · sqrt(1/3 + 1/3) (Smyth 2004's moderated t for two samples of one variance)."""
+    from scipy import stats as sps
+
+    from benchmark.check import RefCell, allowed_band
+    from benchmark.comparisons import VariancePrior
+
+    runs, ref_runs = [80.0, 81.5, 79.0], [82.0, 80.5, 81.0]
+    prior = VariancePrior(df=5.0, scale=1.2, n=20)
+    s2a, s2b = np.var(runs, ddof=1), np.var(ref_runs, ddof=1)
+    ref = RefCell("board", "CE", "d", "all", float(np.mean(ref_runs)), float(np.std(ref_runs, ddof=1)), "b", "p", 3)
+    band = allowed_band(runs, ref, tolerance=0.0, prior=prior, same_process=True)
+    moderated = (5.0 * 1.2 + 2 * s2a + 2 * s2b) / (5.0 + 4)
+    assert band.df == 9.0
+    assert band.allowed == pytest.approx(sps.t.ppf(0.975, 9) * math.sqrt(moderated * 2 / 3), rel=1e-12)
+    # a reference of another process (the paper's) keeps Welch on each side's own variance
+    other = allowed_band(runs, ref, tolerance=0.0, prior=prior, same_process=False)
+    assert other.df != 9.0
