@@ -49,6 +49,7 @@ from benchmark.comparisons import (
     COLUMN_KEYS,
     MIN_SEEDS_FOR_BEST,
     Column,
+    fit_variance_prior,
     rank_intervals,
     versus_baseline,
     versus_best,
@@ -85,11 +86,18 @@ class Generator:
         self.shared = sizes[self.group_of] > 1
         self.n_seeds = 3
 
-    def draw(self, rng: np.random.Generator, mean: np.ndarray) -> dict[str, dict[int, float]]:
+    def true_sd(self, rng: np.random.Generator) -> np.ndarray:
+        """The methods' true seed SDs in one simulated world: drawn from the fitted prior, or fixed."""
+        if self.prior is None:
+            return self.sd
+        return np.sqrt(self.prior.scale * self.prior.df / rng.chisquare(self.prior.df, size=len(self.methods)))
+
+    def draw(
+        self, rng: np.random.Generator, mean: np.ndarray, sd: np.ndarray | None = None
+    ) -> dict[str, dict[int, float]]:
+        """One benchmark; ``sd``: the world's true SDs (two runs of one world share them), else a new world."""
         k, n = len(self.methods), self.n_seeds
-        sd = self.sd
-        if self.prior is not None:  # true variances drawn from the fitted prior for this benchmark
-            sd = np.sqrt(self.prior.scale * self.prior.df / rng.chisquare(self.prior.df, size=k))
+        sd = self.true_sd(rng) if sd is None else sd
         z = rng.standard_normal((self.group_of.max() + 1, n))[self.group_of]  # (k, n): one per group and seed
         e = rng.standard_normal((k, n))
         w = np.where(self.shared, math.sqrt(self.rho), 0.0)[:, None]
@@ -198,7 +206,8 @@ def rerun_agreement(gen: Generator, trials: int, rng: np.random.Generator, seeds
     kept, gen.n_seeds = gen.n_seeds, seeds
     try:
         for _ in range(trials):
-            a, b = gen.draw(rng, gen.mean), gen.draw(rng, gen.mean)
+            sd = gen.true_sd(rng)  # one world, run twice
+            a, b = gen.draw(rng, gen.mean, sd), gen.draw(rng, gen.mean, sd)
             oa, ob = old_vs_ce(a), old_vs_ce(b)
             same["old"] += sum(oa[m] == ob[m] for m in oa)
             na = {v.method: v.direction for v in versus_baseline(Column(a, gen.groups))}
@@ -216,8 +225,11 @@ def check_rates(gen: Generator, trials: int, rng: np.random.Generator) -> dict[s
     inconclusive = {"old": 0, "new": 0}
     cells = 0
     for _ in range(trials):
-        run, ref = gen.draw(rng, gen.mean), gen.draw(rng, gen.mean)
-        prior = Column(run, gen.groups).prior
+        sd = gen.true_sd(rng)  # an exact reproduction: the same methods, so the same true variances
+        run, ref = gen.draw(rng, gen.mean, sd), gen.draw(rng, gen.mean, sd)
+        # as check's column_priors: one prior fitted on both sides' variances
+        variances = [float(np.var(list(side[m].values()), ddof=1)) for side in (run, ref) for m in gen.methods]
+        prior = fit_variance_prior(variances, [gen.n_seeds - 1] * len(variances))
         for m in gen.methods:
             x, r = list(run[m].values()), np.array(list(ref[m].values()))
             cell = RefCell("sim", m, "d", "all", float(r.mean()), float(r.std(ddof=1)), "b", "p", r.size)
