@@ -29,7 +29,7 @@ from scipy import stats as sps
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from verdict_calibration import old_vs_ce  # the same folder: the previous rule, written once
+from verdict_calibration import bonferroni_vs_ce, old_vs_ce  # the same folder: the previous rules, written once
 
 from benchmark.check import compare, load_reference_csv, reference_csv_from_frame
 from benchmark.comparisons import COLUMN_KEYS, columns, rank_intervals, versus_baseline
@@ -44,6 +44,11 @@ def old_verdicts(col: pd.DataFrame, metric: str) -> dict[str, int]:
     """The previous rule (Welch + Holm against CE), as the simulation applies it."""
     (fitted,) = columns(col, metric).values()
     return old_vs_ce(fitted.values)
+
+
+def bonferroni_verdicts(col: pd.DataFrame, metric: str) -> dict[str, int]:
+    (fitted,) = columns(col, metric).values()
+    return bonferroni_vs_ce(fitted)
 
 
 def new_verdicts(col: pd.DataFrame, metric: str) -> dict[str, int]:
@@ -68,7 +73,12 @@ def compare_metric(a: pd.DataFrame, b: pd.DataFrame, metric: str) -> None:
     print(f"\n## {metric}: {len(differ)} of {len(truth)} methods differ from CE on the 6 seeds pooled (new rule)")
     print("| rule | verdicts agree | run 1 | run 2 | of those that differ, detected (run 1 / run 2) |")
     print("| --- | ---: | --- | --- | ---: |")
-    for name, rule in (("old: Welch + Holm", old_verdicts), ("new: moderated, paired", new_verdicts)):
+    rules = (
+        ("old: Welch + Holm", old_verdicts),
+        ("moderated, paired, Bonferroni", bonferroni_verdicts),
+        ("new: moderated, paired, Benjamini–Hochberg", new_verdicts),
+    )
+    for name, rule in rules:
         va, vb = rule(a, metric), rule(b, metric)
         share, n = agreement(va, vb)
         hits = [sum(v.get(m, 0) == truth[m] for m in differ) for v in (va, vb)]

@@ -41,7 +41,7 @@ def separation(results_dir: Path, baseline: str = "CE") -> list[str]:
             better, worse = int((tests.direction > 0).sum()), int((tests.direction < 0).sum())
             lines.append(
                 f"  {metric}: {better + worse} of {len(tests)} methods differ from {baseline} "
-                f"(simultaneous 95 % intervals): {better} better, {worse} worse"
+                f"(Benjamini–Hochberg, FCR-adjusted 95 % intervals): {better} better, {worse} worse"
             )
         if baseline in means.index:
             chance = 100.0 / classes.get(key[0], 1)

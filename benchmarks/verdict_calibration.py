@@ -13,14 +13,16 @@ SD: far more unequal than the truth can be, since 3-seed SDs scatter by chance; 
 borrowing). The estimand is the expected score over
 seeds on the fixed test set (``benchmark.comparisons``), so the test images are not redrawn.
 
-Printed, for the previous rule (Welch + Holm against CE, the best cell by mean, the seed-level part of the
-two-level bootstrap for a cell's interval) and for the new one (``benchmark.comparisons``):
+Printed, for the first rule (Welch + Holm against CE, the best cell by mean, the seed-level part of the
+two-level bootstrap for a cell's interval), for the moderated, paired differences with Bonferroni against CE
+(the rule before Benjamini–Hochberg) and for the current one (``benchmark.comparisons``):
 
 * A/A: every mean set to CE's; the share of simulated benchmarks with any mark against CE (family-wise
   false-positive rate), and with any "below the best" mark;
 * coverage: means as observed; the share of cell intervals that hold the true mean, of vs-CE difference
-  intervals that hold the true difference (each, and all at once), and of rank intervals that hold the true
-  rank (all at once);
+  intervals that hold the true difference (each), the false-coverage rate of the marked vs-CE intervals
+  (Benjamini & Yekutieli 2005: the mean share of marked intervals that miss), and the share of rank intervals
+  that hold the true rank (all at once);
 * power: every other method's mean set to CE's + delta (2 and 5 pp); the share of methods marked better;
 * ``check``: a run of the column and a reference written from another, independent seed set of the same
   truth; the share of cells that fail (false fails) and that are inconclusive;
@@ -51,6 +53,7 @@ from benchmark.comparisons import (
     Column,
     fit_variance_prior,
     rank_intervals,
+    t_quantile,
     versus_baseline,
     versus_best,
     within_group_pairs,
@@ -127,6 +130,21 @@ def old_vs_ce(values: dict[str, dict[int, float]]) -> dict[str, int]:
     }
 
 
+def bonferroni_vs_ce(col: Column) -> dict[str, int]:
+    """The rule before Benjamini–Hochberg: the same moderated, paired differences, Bonferroni over the family."""
+    out = {}
+    verdicts = versus_baseline(col)
+    for v in verdicts:
+        d = v.difference
+        crit = t_quantile(1 - col.alpha / (2 * v.family), d.df) if d.se > 0 else math.inf
+        out[v.method] = int(np.sign(d.diff)) if abs(d.diff) > crit * d.se else 0
+    return out
+
+
+def new_vs_ce(col: Column) -> dict[str, int]:
+    return {v.method: v.direction for v in versus_baseline(col)}
+
+
 def old_vs_best(values: dict[str, dict[int, float]]) -> dict[str, int]:
     means = {m: float(np.mean(list(v.values()))) for m, v in values.items()}
     best = max(means, key=means.__getitem__)
@@ -146,12 +164,13 @@ def old_interval(values: list[float], rng: np.random.Generator, resamples: int =
 # -- scenarios --------------------------------------------------------------------------------------
 def a_a(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, float]:
     same = np.full_like(gen.mean, gen.mean[gen.methods.index(BASELINE)])
-    counts = dict.fromkeys(("old_ce", "new_ce", "old_best", "new_best"), 0)
+    counts = dict.fromkeys(("old_ce", "bonf_ce", "new_ce", "old_best", "new_best"), 0)
     for _ in range(trials):
         values = gen.draw(rng, same)
         col = Column(values, gen.groups)
         counts["old_ce"] += any(old_vs_ce(values).values())
-        counts["new_ce"] += any(v.direction for v in versus_baseline(col))
+        counts["bonf_ce"] += any(bonferroni_vs_ce(col).values())
+        counts["new_ce"] += any(new_vs_ce(col).values())
         counts["old_best"] += any(old_vs_best(values).values())
         counts["new_best"] += any(v.direction for v in versus_best(col))
     return {k: v / trials for k, v in counts.items()}
@@ -160,7 +179,7 @@ def a_a(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, floa
 def coverage(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, float]:
     truth = dict(zip(gen.methods, gen.mean))
     true_rank = dict(zip(gen.methods, pd.Series(-gen.mean).rank(method="average").to_numpy()))
-    hits = dict.fromkeys(("old_cell", "new_cell", "new_diff", "new_diff_all", "new_rank_all"), 0.0)
+    hits = dict.fromkeys(("old_cell", "new_cell", "new_diff", "new_fcr", "new_rank_all"), 0.0)
     cells = diffs = 0
     rank_trials = max(1, trials // 4)  # all pairs per trial: the slow part
     for t in range(trials):
@@ -174,7 +193,8 @@ def coverage(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str,
         verdicts = versus_baseline(col)
         inside = [v.low <= truth[v.method] - truth[BASELINE] <= v.high for v in verdicts]
         hits["new_diff"] += sum(inside)
-        hits["new_diff_all"] += all(inside)
+        marked = [ok for ok, v in zip(inside, verdicts) if v.direction]
+        hits["new_fcr"] += (len(marked) - sum(marked)) / max(1, len(marked))  # Benjamini & Yekutieli's FCR
         diffs += len(inside)
         if t < rank_trials:
             hits["new_rank_all"] += all(r.low <= true_rank[m] <= r.high for m, r in rank_intervals(col).items())
@@ -182,7 +202,7 @@ def coverage(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str,
         "old_cell": hits["old_cell"] / cells,
         "new_cell": hits["new_cell"] / cells,
         "new_diff": hits["new_diff"] / diffs,
-        "new_diff_all": hits["new_diff_all"] / trials,
+        "new_fcr": hits["new_fcr"] / trials,
         "new_rank_all": hits["new_rank_all"] / rank_trials,
     }
 
@@ -190,29 +210,32 @@ def coverage(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str,
 def power(gen: Generator, delta: float, trials: int, rng: np.random.Generator) -> dict[str, float]:
     shifted = np.full_like(gen.mean, gen.mean[gen.methods.index(BASELINE)] + delta)
     shifted[gen.methods.index(BASELINE)] -= delta
-    old = new = 0
+    hits = dict.fromkeys(("old", "bonf", "new"), 0)
     for _ in range(trials):
         values = gen.draw(rng, shifted)
-        old += sum(d > 0 for d in old_vs_ce(values).values())
-        new += sum(v.direction > 0 for v in versus_baseline(Column(values, gen.groups)))
+        col = Column(values, gen.groups)
+        for rule, verdicts in (("old", old_vs_ce(values)), ("bonf", bonferroni_vs_ce(col)), ("new", new_vs_ce(col))):
+            hits[rule] += sum(d > 0 for d in verdicts.values())
     k = len(gen.methods) - 1
-    return {"old": old / (trials * k), "new": new / (trials * k)}
+    return {rule: n / (trials * k) for rule, n in hits.items()}
 
 
 def rerun_agreement(gen: Generator, trials: int, rng: np.random.Generator, seeds: int = 3) -> dict[str, float]:
     """Two independent benchmarks of the same truth (means as fitted), ``seeds`` seeds each: the share of
     methods whose verdict against CE (better / no difference / worse) is the same in both."""
-    same = {"old": 0, "new": 0}
+    same = {"old": 0, "bonf": 0, "new": 0}
     kept, gen.n_seeds = gen.n_seeds, seeds
     try:
         for _ in range(trials):
             sd = gen.true_sd(rng)  # one world, run twice
             a, b = gen.draw(rng, gen.mean, sd), gen.draw(rng, gen.mean, sd)
-            oa, ob = old_vs_ce(a), old_vs_ce(b)
-            same["old"] += sum(oa[m] == ob[m] for m in oa)
-            na = {v.method: v.direction for v in versus_baseline(Column(a, gen.groups))}
-            nb = {v.method: v.direction for v in versus_baseline(Column(b, gen.groups))}
-            same["new"] += sum(na[m] == nb[m] for m in na)
+            ca, cb = Column(a, gen.groups), Column(b, gen.groups)
+            for rule, va, vb in (
+                ("old", old_vs_ce(a), old_vs_ce(b)),
+                ("bonf", bonferroni_vs_ce(ca), bonferroni_vs_ce(cb)),
+                ("new", new_vs_ce(ca), new_vs_ce(cb)),
+            ):
+                same[rule] += sum(va[m] == vb[m] for m in va)
     finally:
         gen.n_seeds = kept
     k = len(gen.methods) - 1
@@ -265,26 +288,31 @@ def report(gen: Generator, metric: str, truth: str, trials: int, seed: int) -> N
         f"shared-stage-1 correlation {gen.rho:.2f}; {len(gen.methods)} methods, 3 seeds; {trials} trials"
     )
     rows = [
-        ("family-wise false positives vs CE (A/A)", pct(aa["old_ce"]), pct(aa["new_ce"])),
-        ("any false 'below the best' (A/A)", pct(aa["old_best"]), pct(aa["new_best"])),
-        ("coverage: cell interval (95 %)", pct(cov["old_cell"]), pct(cov["new_cell"])),
-        ("coverage: each vs-CE difference interval", "–", pct(cov["new_diff"])),
-        ("coverage: all vs-CE intervals at once", "–", pct(cov["new_diff_all"])),
-        ("coverage: all rank intervals at once", "–", pct(cov["new_rank_all"])),
-        ("power vs CE at +2 pp", pct(p2["old"]), pct(p2["new"])),
-        ("power vs CE at +5 pp", pct(p5["old"]), pct(p5["new"])),
-        ("check: exact reproduction fails (per cell)", pct(chk["old_fail"]), pct(chk["new_fail"])),
-        (f"check: inconclusive (band > {MAX_BAND:g} pp)", pct(chk["old_inconclusive"]), pct(chk["new_inconclusive"])),
+        ("family-wise false positives vs CE (A/A)", pct(aa["old_ce"]), pct(aa["bonf_ce"]), pct(aa["new_ce"])),
+        ("any false 'below the best' (A/A)", pct(aa["old_best"]), "–", pct(aa["new_best"])),
+        ("coverage: cell interval (95 %)", pct(cov["old_cell"]), "–", pct(cov["new_cell"])),
+        ("coverage: each vs-CE difference interval", "–", "–", pct(cov["new_diff"])),
+        ("false coverage among marked vs-CE intervals (FCR)", "–", "–", pct(cov["new_fcr"])),
+        ("coverage: all rank intervals at once", "–", "–", pct(cov["new_rank_all"])),
+        ("power vs CE at +2 pp", pct(p2["old"]), pct(p2["bonf"]), pct(p2["new"])),
+        ("power vs CE at +5 pp", pct(p5["old"]), pct(p5["bonf"]), pct(p5["new"])),
+        ("check: exact reproduction fails (per cell)", pct(chk["old_fail"]), "–", pct(chk["new_fail"])),
+        (
+            f"check: inconclusive (band > {MAX_BAND:g} pp)",
+            pct(chk["old_inconclusive"]),
+            "–",
+            pct(chk["new_inconclusive"]),
+        ),
         *(
-            (f"re-run agreement vs CE, means as fitted, {n} seeds", pct(a["old"]), pct(a["new"]))
+            (f"re-run agreement vs CE, means as fitted, {n} seeds", pct(a["old"]), pct(a["bonf"]), pct(a["new"]))
             for n, a in agree.items()
         ),
     ]
     width = max(len(r[0]) for r in rows)
-    print(f"| {'quantity'.ljust(width)} | old (Welch + Holm) | new (moderated, paired) |")
-    print(f"| {'-' * width} | ---: | ---: |")
-    for name, old, new in rows:
-        print(f"| {name.ljust(width)} | {old} | {new} |")
+    print(f"| {'quantity'.ljust(width)} | old (Welch + Holm) | moderated, Bonferroni | new (moderated, BH) |")
+    print(f"| {'-' * width} | ---: | ---: | ---: |")
+    for name, old, bonf, new in rows:
+        print(f"| {name.ljust(width)} | {old} | {bonf} | {new} |")
 
 
 def load_column(results: Path, min_seeds: int = MIN_SEEDS_FOR_BEST) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 
 Pages: ``index.html`` (the main table per backbone × protocol, sortable, significance marks vs CE,
 average ranks and a critical-difference diagram across datasets), ``datasets/<name>.html``
-(intervals of each cell's expected score, differences vs CE / vs best with simultaneous intervals, rank
-intervals, per-class recall heat map, confusion matrices, a CD diagram
+(intervals of each cell's expected score, differences vs CE (FCR-adjusted intervals) / vs best
+(simultaneous intervals), rank intervals, per-class recall heat map, confusion matrices, a CD diagram
 with seeds as blocks), ``methods/<name>.html`` (description, hyper-parameters, seeds, provenance),
 ``paper.html`` (paper vs reproduced) and the downloads ``results.json`` / ``results.csv``.
 
@@ -270,7 +270,7 @@ class _SiteBuilder:
         return _first_row(self.intervals, metric=METRIC_COLUMNS[metric], **keys)
 
     def mark(self, dataset: str, backbone: str, protocol: str, method: str, metric: str) -> dict[str, str] | None:
-        """▲ / ▼ when the method differs from CE: its simultaneous 95 % interval of the difference excludes 0."""
+        """▲ / ▼ when the method differs from CE: its 95 % interval of the difference (FCR-adjusted) excludes 0."""
         t = self.test(dataset, backbone, protocol, method, metric, "baseline")
         if not t or not t["significant"]:
             return None
@@ -278,9 +278,9 @@ class _SiteBuilder:
         return {
             "symbol": "▲" if better else "▼",
             "cls": "sig-up" if better else "sig-down",
-            "title": f"{'better' if better else 'worse'} than {BASELINE}: difference {t['diff']:+.2f}, simultaneous "
+            "title": f"{'better' if better else 'worse'} than {BASELINE}: difference {t['diff']:+.2f}, "
             f"{100 * (1 - ALPHA):g} % interval [{t['low']:+.2f}, {t['high']:+.2f}] "
-            f"({'paired by seed' if t['paired'] else 'unpaired'}, moderated t, Bonferroni over {t['family']})",
+            f"({'paired by seed' if t['paired'] else 'unpaired'}, moderated t, Benjamini–Hochberg over {t['family']})",
         }
 
     def runs_of(self, dataset: str, backbone: str, protocol: str, method: str) -> list[Loaded]:

@@ -74,7 +74,8 @@ def _print_table(results_dir: Path) -> None:
 
 
 def _print_verdicts(results_dir: Path, names: list[str]) -> None:
-    """Each new row against CE and against the best, with the difference's simultaneous interval."""
+    """Each new row against CE and against the best, with the difference's interval (vs CE: FCR-adjusted;
+    vs best: simultaneous)."""
     from ..comparisons import compare_methods
     from ..numbers import fixed
     from ..results import results_frame
@@ -87,6 +88,6 @@ def _print_verdicts(results_dir: Path, names: list[str]) -> None:
             word = {1: "better than", -1: "worse than", 0: "not distinguishable from"}[int(row.direction)]
             print(
                 f"{metric}: {row.method} {fixed(row.mean, 2)} is {word} {row.other} ({fixed(row.other_mean, 2)}): "
-                f"difference {fixed(row.diff, 2)} pp, simultaneous 95 % interval [{fixed(row.low, 2)}, "
-                f"{fixed(row.high, 2)}]"
+                f"difference {fixed(row.diff, 2)} pp, 95 % interval [{fixed(row.low, 2)}, "
+                f"{fixed(row.high, 2)}] ({'FCR-adjusted' if row.versus == 'baseline' else 'simultaneous'})"
             )
