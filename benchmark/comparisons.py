@@ -316,24 +316,6 @@ class Verdict:
         return self.difference.diff + self.crit * self.difference.se
 
 
-def step_up(p_values: Sequence[float], alpha: float) -> tuple[int, list[float]]:
-    """Benjamini–Hochberg's step-up procedure: ``(R, adjusted p-values)``, where ``R`` is the number of
-    rejections at false-discovery rate ``alpha``: the largest ``i`` with ``p_(i) <= i · alpha / m``."""
-    m = len(p_values)
-    order = np.argsort(p_values, kind="stable")
-    rejected = 0
-    for rank, j in enumerate(order, start=1):
-        if p_values[j] <= rank * alpha / m:
-            rejected = rank
-    adjusted = np.empty(m)
-    running = 1.0
-    for rank in range(m, 0, -1):  # the adjusted p-value is the smallest m p_(i) / i over i >= rank
-        j = order[rank - 1]
-        running = min(running, m * p_values[j] / rank)
-        adjusted[j] = running
-    return rejected, adjusted.tolist()
-
-
 def versus_baseline(col: Column, baseline: str = BASELINE) -> list[Verdict]:
     """Every testable method against ``baseline``: two-sided tests, Benjamini–Hochberg at false-discovery rate
     ``alpha`` over the family, each difference with its FCR-adjusted interval (Benjamini & Yekutieli 2005).
@@ -348,9 +330,10 @@ def versus_baseline(col: Column, baseline: str = BASELINE) -> list[Verdict]:
     differences = [col.difference(method, baseline) for method in others]
     testable = [i for i, d in enumerate(differences) if d.se > 0]
     m = len(others)
-    p_values = [differences[i].p_two_sided() for i in testable]
-    rejected, adjusted = step_up(p_values, col.alpha) if testable else (0, [])
-    p_adj = dict(zip(testable, adjusted))
+    # scipy's BH-adjusted p-values: p_adj <= alpha marks exactly the step-up rejections (p_(i) <= i alpha / m)
+    adjusted = sps.false_discovery_control([differences[i].p_two_sided() for i in testable]) if testable else []
+    p_adj = dict(zip(testable, map(float, adjusted)))
+    rejected = sum(p <= col.alpha for p in p_adj.values())
     level = max(rejected, 1) * col.alpha / m
     out = []
     for i, (method, d) in enumerate(zip(others, differences)):
