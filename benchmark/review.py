@@ -39,8 +39,8 @@ from typing import Any, Literal
 from .schema import RunResult
 
 #: The metrics (short names of :func:`benchmark.schema.group_metrics`) a cell is judged on: the mean class
-#: recall over all classes, the leaderboard's headline number (minor-class MCR has a seed SD of several pp:
-#: a 3-seed check of it is inconclusive, see README "Statistics").
+#: recall over all classes, the leaderboard's headline number (minor-class MCR has a seed SD of several pp and
+#: a 3-seed check of it a band of about ±7 pp, see README "Statistics").
 JUDGED_METRICS: tuple[str, ...] = ("all",)
 EXIT_PASS, EXIT_FAIL, EXIT_UNVERIFIED = 0, 1, 3
 CellStatus = Literal["pass", "FAIL", "not re-run", "inconclusive"]
@@ -131,10 +131,17 @@ class ReviewSettings:
     raw_root: Path | None = None
     device: str = "auto"
     tolerance: float = 1.0
-    max_band: float = 5.0
+    #: widest band per metric (``check``'s :data:`benchmark.check.MAX_BANDS` unless given)
+    max_band: float | Mapping[str, float] = field(default_factory=lambda: dict(_max_bands()))
     progress: bool = True
     #: Dataset -> expected manifest hashes (``validate --manifest``).
     manifests: Mapping[str, set[str]] = field(default_factory=dict)
+
+
+def _max_bands() -> Mapping[str, float]:
+    from .check import MAX_BANDS  # loads pandas: not at import
+
+    return MAX_BANDS
 
 
 def sha256_file(path: Path) -> str:

@@ -25,7 +25,8 @@ two-level bootstrap for a cell's interval), for the moderated, paired difference
   that hold the true rank (all at once);
 * power: every other method's mean set to CE's + delta (2 and 5 pp); the share of methods marked better;
 * ``check``: a run of the column and a reference written from another, independent seed set of the same
-  truth; the share of cells that fail (false fails) and that are inconclusive;
+  truth; the share of cells that fail (false fails), whose band is wider than 5 pp and than the metric's widest
+  band (``benchmark.check.MAX_BANDS``: inconclusive), and that fail when the run is off by that widest band;
 * re-run: two independent benchmarks of the same truth (means as fitted) with 3, 6 and 10 seeds each; the share
   of verdicts against CE that agree (what ``benchmarks/rerun_agreement.py`` measures on two real runs).
 
@@ -45,7 +46,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.check import MAX_BAND, RefCell, allowed_band
+from benchmark.check import MAX_BANDS, RefCell, allowed_band
 from benchmark.comparisons import (
     BASELINE,
     COLUMN_KEYS,
@@ -67,6 +68,7 @@ class Generator:
 
     def __init__(self, col: pd.DataFrame, metric: str, truth: str):
         self.methods = list(dict.fromkeys(col["method"]))
+        self.metric = metric.removeprefix("mcr_")  # check's short name: its widest band is per metric
         self.groups = {m: g["stage1_key"].iloc[0] for m, g in col.groupby("method", sort=False)}
         fitted = Column(
             {m: {int(s): float(v) for s, v in zip(g["seed"], g[metric])} for m, g in col.groupby("method", sort=False)},
@@ -243,9 +245,11 @@ def rerun_agreement(gen: Generator, trials: int, rng: np.random.Generator, seeds
 
 
 def check_rates(gen: Generator, trials: int, rng: np.random.Generator) -> dict[str, float]:
-    """An exact reproduction (same truth, other seeds) against a reference written from one seed set."""
-    fails = {"old": 0, "new": 0}
-    inconclusive = {"old": 0, "new": 0}
+    """An exact reproduction (same truth, other seeds) against a reference written from one seed set: the share
+    of cells that fail, that are inconclusive at 5 pp and at the metric's widest band (``MAX_BANDS``), and that
+    fail when the run is off by that widest band (the check's power at the discrepancy it promises to catch)."""
+    limit = MAX_BANDS[gen.metric]
+    counts = {f"{rule}_{what}": 0 for rule in ("old", "new") for what in ("fail", "wide5", "wide", "caught")}
     cells = 0
     for _ in range(trials):
         sd = gen.true_sd(rng)  # an exact reproduction: the same methods, so the same true variances
@@ -254,21 +258,20 @@ def check_rates(gen: Generator, trials: int, rng: np.random.Generator) -> dict[s
         variances = [float(np.var(list(side[m].values()), ddof=1)) for side in (run, ref) for m in gen.methods]
         prior = fit_variance_prior(variances, [gen.n_seeds - 1] * len(variances))
         for m in gen.methods:
-            x, r = list(run[m].values()), np.array(list(ref[m].values()))
-            cell = RefCell("sim", m, "d", "all", float(r.mean()), float(r.std(ddof=1)), "b", "p", r.size)
+            x, r = np.array(list(run[m].values())), np.array(list(ref[m].values()))
+            cell = RefCell("sim", m, "d", gen.metric, float(r.mean()), float(r.std(ddof=1)), "b", "p", r.size)
             for rule, band in (
-                ("old", allowed_band(x, cell, tolerance=0.0)),
-                ("new", allowed_band(x, cell, tolerance=0.0, prior=prior, same_process=True)),
+                ("old", allowed_band(list(x), cell, tolerance=0.0)),
+                ("new", allowed_band(list(x), cell, tolerance=0.0, prior=prior, same_process=True)),
             ):
-                fails[rule] += abs(np.mean(x) - cell.value) > band.allowed + 1e-9
-                inconclusive[rule] += band.inconclusive is not None
+                off = abs(np.mean(x) - cell.value)
+                counts[f"{rule}_fail"] += off > band.allowed + 1e-9
+                counts[f"{rule}_wide5"] += band.allowed > 5.0
+                counts[f"{rule}_wide"] += band.allowed > limit
+                # the run shifted by the widest band: the spread (so the band) is unchanged
+                counts[f"{rule}_caught"] += abs(np.mean(x) + limit - cell.value) > band.allowed + 1e-9
             cells += 1
-    return {
-        "old_fail": fails["old"] / cells,
-        "new_fail": fails["new"] / cells,
-        "old_inconclusive": inconclusive["old"] / cells,
-        "new_inconclusive": inconclusive["new"] / cells,
-    }
+    return {key: n / cells for key, n in counts.items()}
 
 
 def pct(x: float) -> str:
@@ -297,11 +300,18 @@ def report(gen: Generator, metric: str, truth: str, trials: int, seed: int) -> N
         ("power vs CE at +2 pp", pct(p2["old"]), pct(p2["bonf"]), pct(p2["new"])),
         ("power vs CE at +5 pp", pct(p5["old"]), pct(p5["bonf"]), pct(p5["new"])),
         ("check: exact reproduction fails (per cell)", pct(chk["old_fail"]), "–", pct(chk["new_fail"])),
+        ("check: band wider than 5 pp", pct(chk["old_wide5"]), "–", pct(chk["new_wide5"])),
         (
-            f"check: inconclusive (band > {MAX_BAND:g} pp)",
-            pct(chk["old_inconclusive"]),
+            f"check: inconclusive (band wider than {MAX_BANDS[gen.metric]:g} pp, the {gen.metric} MCR limit)",
+            pct(chk["old_wide"]),
             "–",
-            pct(chk["new_inconclusive"]),
+            pct(chk["new_wide"]),
+        ),
+        (
+            f"check: fails a run off by {MAX_BANDS[gen.metric]:g} pp (power)",
+            pct(chk["old_caught"]),
+            "–",
+            pct(chk["new_caught"]),
         ),
         *(
             (f"re-run agreement vs CE, means as fitted, {n} seeds", pct(a["old"]), pct(a["bonf"]), pct(a["new"]))

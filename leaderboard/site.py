@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark import __version__
-from benchmark.check import MAX_BAND, compare, paper_reference
+from benchmark.check import MAX_BANDS, compare, paper_reference
 from benchmark.comparisons import ALPHA, MIN_SEEDS_FOR_BEST, cell_intervals, compare_methods
 from benchmark.permissions import set_default_dir_mode
 from benchmark.report import csv_text, method_order
@@ -676,7 +676,7 @@ class _SiteBuilder:
             "grids": paper_grids(comparisons, self.frame, METRIC_COLUMNS),
             "scatter": scatter(comparisons),
             "tolerance": self.tolerance,
-            "max_band": MAX_BAND,
+            "max_bands": MAX_BANDS,
             "verdicts": VERDICTS,
             "n_compared": len(ran),
             "n_ok": statuses.count("ok"),

@@ -124,6 +124,23 @@ def test_datasets_prepare_bad_size_is_a_one_line_error(size, tmp_path, capsys):
     assert not cache.exists()
 
 
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("minr=3", "--max-band 'minr=3': unknown metric 'minr' (one of all, major, medium, minor)"),
+        ("0", "--max-band '0': the width must be a positive number of pp"),
+        ("minor=wide", "--max-band 'minor=wide': 'wide' is not a number of pp"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "review"])
+def test_bad_max_band_is_a_one_line_error(command, spec, expected, tmp_path, capsys):
+    """Refused before any result, reference or submission is read (none of them exists here)."""
+    target = ["--results", str(tmp_path / "nothing")] if command == "check" else [str(tmp_path / "nothing")]
+    err = _one_line_error(main([command, *target, "--max-band", spec]), capsys)
+    assert expected in err
+    assert not any(tmp_path.iterdir())
+
+
 def test_registered_method_with_suffix_is_that_row():
     """``ce:cRW`` names the registered row ``ce-crw`` (the suffix syntax of user files)."""
     from methods import create_method, get_entry

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .check import MAX_BAND_HELP
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -53,7 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="device of the re-run")
     p.add_argument("--tolerance", type=float, default=1.0, metavar="PP", help="as `check --tolerance` (default 1.0)")
-    p.add_argument("--max-band", type=float, default=5.0, metavar="PP", help="as `check --max-band` (default 5.0)")
+    p.add_argument(
+        "--max-band", action="append", default=[], metavar="[METRIC=]PP", help=f"as `check`: {MAX_BAND_HELP}"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -61,18 +65,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import datasets
 
+    from ..check import max_bands
     from ..cli import UserError
     from ..review import ReviewSettings, merge, review
     from .leaderboard import write_site
 
-    if args.tolerance < 0 or args.max_band <= 0:
-        raise UserError("--tolerance must be >= 0 and --max-band > 0")
+    if args.tolerance < 0:
+        raise UserError("--tolerance must be >= 0")
+    try:
+        bands = max_bands(args.max_band)
+    except ValueError as e:
+        raise UserError(str(e)) from None
     settings = ReviewSettings(
         cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
         raw_root=args.raw_root,
         device=args.device,
         tolerance=args.tolerance,
-        max_band=args.max_band,
+        max_band=bands,
         progress=not args.quiet,
         manifests=_manifests(args.manifest),
     )

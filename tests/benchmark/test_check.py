@@ -131,6 +131,79 @@ def test_too_few_seeds_or_too_wide_a_band_is_inconclusive(paper_results, tmp_pat
     assert "INCONCLUSIVE CE→cRW / skin7 / all (resnet50, paper): band ±" in out and "wider than 5 pp" in out
 
 
+def test_widest_band_is_set_per_metric_and_minor_mcr_gets_10_pp():
+    """``MAX_BANDS`` names every group metric; a band of ±6.8 pp is inconclusive in All-MCR and checked in
+    minor MCR (whose widest band is 10 pp), unless ``max_band`` says otherwise."""
+    from scipy import stats as sps
+
+    from benchmark.check import MAX_BANDS, RefCell, allowed_band
+    from benchmark.schema import group_metrics
+
+    assert set(MAX_BANDS) == set(group_metrics()) and MAX_BANDS["minor"] == 10.0 and MAX_BANDS["all"] == 5.0
+    values = [47.0, 50.0, 53.0]  # SD 3 against a reference of SD 3 over 3 seeds: Welch on 4 df
+    expected = sps.t.ppf(0.975, 4) * math.sqrt(9 / 3 + 9 / 3)
+    bands = {
+        metric: allowed_band(values, RefCell("t", "CE", "d", metric, 50.0, 3.0), tolerance=0.0)
+        for metric in ("all", "minor")
+    }
+    assert bands["all"].allowed == bands["minor"].allowed == pytest.approx(expected)  # ≈ 6.80
+    assert bands["all"].inconclusive == f"band ±{expected:.2f} wider than 5 pp"
+    assert bands["minor"].inconclusive is None
+    minor = RefCell("t", "CE", "d", "minor", 50.0, 3.0)
+    assert allowed_band(values, minor, tolerance=0.0, max_band=5.0).inconclusive is not None  # one width for all
+    assert allowed_band(values, minor, tolerance=0.0, max_band={"minor": 6.5}).inconclusive is not None
+
+
+def test_max_band_specs_are_read_in_order_and_bad_ones_named():
+    from benchmark.check import MAX_BANDS, max_bands
+
+    assert max_bands() == dict(MAX_BANDS)
+    assert max_bands(["4"]) == dict.fromkeys(MAX_BANDS, 4.0)
+    assert max_bands(["minor=12"]) == {**MAX_BANDS, "minor": 12.0}
+    assert max_bands(["4", "minor=12"]) == {**dict.fromkeys(MAX_BANDS, 4.0), "minor": 12.0}
+    assert max_bands(["minor=12", "4"]) == dict.fromkeys(MAX_BANDS, 4.0)  # the later spec wins
+    for spec, says in (
+        ("minr=3", "unknown metric 'minr'"),
+        ("minor=wide", "'wide' is not a number"),
+        ("0", "positive"),
+        ("minor=-2", "positive"),
+        ("nan", "positive"),
+        ("inf", "positive"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            max_bands([spec])
+
+
+def test_check_max_band_flag_per_metric(paper_results, tmp_path, capsys):
+    """A minor-MCR cell with a ±7.45 pp band (runs without spread, a reference of SD 3 on 3 seeds: Welch on
+    2 df) passes at the default 10 pp and is inconclusive when ``--max-band`` narrows minor MCR to 5 pp."""
+    from scipy import stats as sps
+
+    from benchmark.commands.check import MAX_BAND_HELP
+    from benchmark.results import load_results
+
+    frame = results_frame(load_results(paper_results)).query("method == 'CE' and dataset == 'skin7'")
+    assert frame["mcr_minor"].nunique() == 1
+    ref = tmp_path / "ref.csv"
+    ref.write_text(f"method,dataset,minor,minor_std\nCE,skin7,{frame['mcr_minor'].iloc[0]:.6f},3.0\n")
+    band = sps.t.ppf(0.975, 2) * 3.0 / math.sqrt(3)
+    argv = ["check", "--results", str(paper_results), "--reference", str(ref)]
+    assert main(argv) == 0
+    assert f"±{band:.2f}" in capsys.readouterr().out
+    for narrower in (["--max-band", "minor=5"], ["--max-band", "5"], ["--max-band", "minor=5", "--max-band", "all=6"]):
+        assert main(argv + narrower) == 1
+        out = capsys.readouterr().out
+        assert f"INCONCLUSIVE CE / skin7 / minor (resnet50, paper): band ±{band:.2f} wider than 5 pp" in out
+    assert main(argv + ["--max-band", "5", "--max-band", "minor=8"]) == 0  # applied in order
+    capsys.readouterr()
+    assert main(argv + ["--max-band", "minr=5"]) == 2
+    assert "unknown metric 'minr'" in capsys.readouterr().err
+    # the help's defaults are MAX_BANDS' (written out there so that --help does not load pandas)
+    from benchmark.check import MAX_BANDS
+
+    assert "default " + " ".join(f"{m}={w:g}" for m, w in MAX_BANDS.items()) in MAX_BAND_HELP
+
+
 def test_reference_file_with_wrong_columns_is_a_user_error(paper_results, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("name,score\nCE,1\n")
