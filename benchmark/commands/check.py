@@ -69,6 +69,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def comparison_settings(args: argparse.Namespace) -> dict[str, float]:
+    """Check ``--tolerance`` and read ``--max-band`` (of ``check`` and ``review``): each metric's widest band;
+    :class:`benchmark.cli.UserError` naming a bad value."""
+    from ..check import max_bands
+    from ..cli import UserError
+
+    if args.tolerance < 0:
+        raise UserError("--tolerance must be >= 0")
+    try:
+        return max_bands(args.max_band)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Compare with the reference; a broken result file refuses the check (exit 2, naming the file): a
     verdict must cover every run of the directory."""
@@ -77,19 +91,13 @@ def run(args: argparse.Namespace) -> int:
         compare,
         format_comparisons,
         load_reference,
-        max_bands,
         reference_csv_from_frame,
         why_nothing_matches,
     )
     from ..cli import UserError
     from ..results import atomic_write_bytes, load_results, results_frame
 
-    if args.tolerance < 0:
-        raise UserError("--tolerance must be >= 0")
-    try:
-        bands = max_bands(args.max_band)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    bands = comparison_settings(args)
     if not args.results.is_dir():
         raise UserError(f"results directory {args.results} not found")
     try:

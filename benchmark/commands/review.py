@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .check import MAX_BAND_HELP
+from .check import MAX_BAND_HELP, comparison_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,17 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import datasets
 
-    from ..check import max_bands
-    from ..cli import UserError
     from ..review import ReviewSettings, merge, review
     from .leaderboard import write_site
 
-    if args.tolerance < 0:
-        raise UserError("--tolerance must be >= 0")
-    try:
-        bands = max_bands(args.max_band)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    bands = comparison_settings(args)
     settings = ReviewSettings(
         cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
         raw_root=args.raw_root,
