@@ -328,13 +328,13 @@ def versus_baseline(col: Column, baseline: str = BASELINE) -> list[Verdict]:
         return []
     others = [m for m in col.cells if m != baseline and col.testable(m)]
     differences = [col.difference(method, baseline) for method in others]
-    testable = [i for i, d in enumerate(differences) if d.se > 0]
-    m = len(others)
+    testable = [i for i, d in enumerate(differences) if d.se > 0]  # a difference without spread is not tested
+    m = len(testable)  # the family: the tests BH runs over, so that mark, interval and p_adj agree
     # scipy's BH-adjusted p-values: p_adj <= alpha marks exactly the step-up rejections (p_(i) <= i alpha / m)
     adjusted = sps.false_discovery_control([differences[i].p_two_sided() for i in testable]) if testable else []
     p_adj = dict(zip(testable, map(float, adjusted)))
     rejected = sum(p <= col.alpha for p in p_adj.values())
-    level = max(rejected, 1) * col.alpha / m
+    level = max(rejected, 1) * col.alpha / max(m, 1)
     out = []
     for i, (method, d) in enumerate(zip(others, differences)):
         if d.se > 0:

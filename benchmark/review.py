@@ -123,6 +123,12 @@ def _num(value: float | None) -> str:
     return "–" if value is None or not math.isfinite(value) else f"{value:.2f}"
 
 
+def _default_max_bands() -> dict[str, float]:
+    from .check import MAX_BANDS  # loads pandas: not at import
+
+    return dict(MAX_BANDS)
+
+
 @dataclass(frozen=True)
 class ReviewSettings:
     """Where datasets live and how the re-run and the comparison are done."""
@@ -132,16 +138,10 @@ class ReviewSettings:
     device: str = "auto"
     tolerance: float = 1.0
     #: widest band per metric (``check``'s :data:`benchmark.check.MAX_BANDS` unless given)
-    max_band: float | Mapping[str, float] = field(default_factory=lambda: dict(_max_bands()))
+    max_band: float | Mapping[str, float] = field(default_factory=_default_max_bands)
     progress: bool = True
     #: Dataset -> expected manifest hashes (``validate --manifest``).
     manifests: Mapping[str, set[str]] = field(default_factory=dict)
-
-
-def _max_bands() -> Mapping[str, float]:
-    from .check import MAX_BANDS  # loads pandas: not at import
-
-    return MAX_BANDS
 
 
 def sha256_file(path: Path) -> str:

@@ -184,6 +184,20 @@ def test_vs_baseline_is_benjamini_hochberg_with_fcr_intervals_that_agree_with_th
     assert marked_some > 10 and marked_not_all > 10  # both regimes were exercised
 
 
+def test_a_difference_without_spread_is_left_out_of_the_bh_family():
+    """CE and B without seed spread and no prior (too few variances): B − CE has no standard error and is not
+    tested. The family is then A's test alone, so A is marked exactly when its adjusted p is at most 0.05 (a
+    family counting B made A's interval wider than its p-value said: p_adj 0.049, no mark)."""
+    values = {"CE": [70.0, 70.0, 70.0], "B": [73.0, 73.0, 73.0], "A": [71.5, 72.5, 73.5]}
+    verdicts = {v.method: v for v in versus_baseline(_column(values))}
+    a, b = verdicts["A"], verdicts["B"]
+    assert b.difference.se == 0 and math.isnan(b.p_adj) and b.direction == 0
+    p = a.difference.p_two_sided()
+    assert a.p_adj == pytest.approx(p) and 0.025 < p <= 0.05  # one test: BH adjusts nothing
+    assert a.family == 1 and a.direction == 1 and a.low > 0
+    assert a.crit == pytest.approx(sps.t.ppf(0.975, a.difference.df))
+
+
 def test_benjamini_hochberg_marks_what_bonferroni_misses_when_many_differ():
     """Seven methods 2 pp above CE and one equal: Bonferroni over 8 (the previous rule) needs p < 0.05 / 8 each;
     Benjamini–Hochberg, having rejected seven, needs only p <= 7 · 0.05 / 8."""
