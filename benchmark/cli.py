@@ -57,8 +57,8 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from datasets import DatasetError
     from methods.registry import UnknownMethodError
 
-    from .backbones import BackboneError
     from .protocol import ProtocolError
+    from .training.backbones import BackboneError
 
     # PermissionError: a folder that cannot be written (read-only results, site or cache) is the user's to fix
     return (

@@ -26,7 +26,7 @@ from scipy import stats as sps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.check import RefCell, allowed_band
+from benchmark.analysis.reproduction import RefCell, allowed_band
 
 
 def pass_rate(

@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=None, help="prepared datasets (default: a fresh folder)")
     args = parser.parse_args(argv)
 
-    from benchmark.results import iter_result_files, read_result
+    from benchmark.results.store import iter_result_files, read_result
 
     expected = 3 * len(args.seeds)
     failures, reference = 0, None

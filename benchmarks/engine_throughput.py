@@ -32,11 +32,11 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import datasets
-from benchmark import engine
-from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD
-from benchmark.backbones import create_backbone
-from benchmark.data import ImageBank
 from benchmark.protocol import load_protocol
+from benchmark.training import engine
+from benchmark.training.augment import IMAGENET_MEAN, IMAGENET_STD
+from benchmark.training.backbones import create_backbone
+from benchmark.training.inputs import ImageBank
 from methods import create_method
 
 

@@ -30,8 +30,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugmenter
-from benchmark.data import ImageBank, batches
+from benchmark.training.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugmenter
+from benchmark.training.inputs import ImageBank, batches
 from datasets.base import decode_files
 
 

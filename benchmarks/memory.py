@@ -42,10 +42,10 @@ def one_step(method_id: str, protocol_name: str, batch: int, device_name: str) -
     import numpy as np
     import torch
 
-    from benchmark import engine
-    from benchmark.backbones import create_backbone
-    from benchmark.data import ImageBank
     from benchmark.protocol import load_protocol
+    from benchmark.training import engine
+    from benchmark.training.backbones import create_backbone
+    from benchmark.training.inputs import ImageBank
     from methods import create_method
 
     p = dataclasses.replace(

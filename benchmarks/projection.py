@@ -95,7 +95,7 @@ def stage1_cost(method: Method, protocol: Protocol, train: int) -> Cost:
 
 def run_cost(method: Method, protocol: Protocol, splits: tuple[int, int, int]) -> Cost:
     """Images of one run after its stage 1: its stage 2 (forward only), τ search, and the final evaluation."""
-    from benchmark.engine import stage2_plan
+    from benchmark.training.engine import stage2_plan
 
     train, val, test = splits
     cost = Cost(forward=val + test)
@@ -113,7 +113,7 @@ def run_cost(method: Method, protocol: Protocol, splits: tuple[int, int, int]) -
 
 def project(rows: list[str], seeds: int) -> dict[str, dict[str, float]]:
     """Per dataset: jobs, runs, images trained / evaluated and FLOPs of the grid, with stage-1 sharing."""
-    from benchmark.grid import expand_grid, group_jobs
+    from benchmark.grid.runner import expand_grid, group_jobs
     from benchmark.protocol import load_protocol
     from methods import create_method
 

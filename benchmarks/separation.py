@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.comparisons import COLUMN_KEYS, compare_methods
-from benchmark.results import load_results, results_frame
+from benchmark.analysis.comparisons import COLUMN_KEYS, compare_methods
+from benchmark.results.reader import load_results, results_frame
 
 
 def separation(results_dir: Path, baseline: str = "CE") -> list[str]:

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 #: The rows of the paper's Table 2, in its order (Table 3's ablations and the cited methods excluded).
 def paper_table2_rows() -> list[str]:
     """The rows of the paper's Table 2, in its order, from the reference copy of the table (one source)."""
-    from benchmark.check import PAPER_TABLES, REFERENCE_DIR, load_reference_csv
+    from benchmark.analysis.reproduction import PAPER_TABLES, REFERENCE_DIR, load_reference_csv
 
     return list(dict.fromkeys(cell.method for cell in load_reference_csv(REFERENCE_DIR / PAPER_TABLES[2])))
 
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     import datasets
-    from benchmark.grid import GridRunner, GridSettings, expand_grid
-    from benchmark.results import load_results
+    from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+    from benchmark.results.reader import load_results
     from methods import create_method
     from methods.registry import method_entries
 

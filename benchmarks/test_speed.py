@@ -14,8 +14,8 @@ import pytest
 import torch
 from PIL import Image
 
-from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugmenter
 from benchmark.metrics import confusion_matrix
+from benchmark.training.augment import IMAGENET_MEAN, IMAGENET_STD, BatchAugmenter
 
 BATCH = 32
 

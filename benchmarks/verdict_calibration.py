@@ -46,8 +46,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.check import MAX_BANDS, RefCell, allowed_band
-from benchmark.comparisons import (
+from benchmark.analysis.comparisons import (
     BASELINE,
     COLUMN_KEYS,
     MIN_SEEDS_FOR_BEST,
@@ -59,8 +58,10 @@ from benchmark.comparisons import (
     versus_best,
     within_group_pairs,
 )
-from benchmark.results import iter_result_files, read_result, results_frame
-from benchmark.stats import holm, welch_test
+from benchmark.analysis.reproduction import MAX_BANDS, RefCell, allowed_band
+from benchmark.analysis.stats import holm, welch_test
+from benchmark.results.reader import results_frame
+from benchmark.results.store import iter_result_files, read_result
 
 
 class Generator:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.check import Comparison
-from benchmark.schema import group_metrics
+from benchmark.analysis.reproduction import Comparison
+from benchmark.results.schema import group_metrics
 
 from .plots import ScatterPoint, reported_vs_reproduced_svg
 
@@ -72,7 +72,7 @@ def paper_grids(
     comparisons: Sequence[Comparison], frame: pd.DataFrame, metric_columns: dict[str, str]
 ) -> list[PaperGrid]:
     """One grid per reference table, in the tables' order; ``frame`` is the results frame (for the reasons)."""
-    from benchmark.check import normalise_method
+    from benchmark.analysis.reproduction import normalise_method
 
     frame = (
         frame.assign(_method=frame["method"].map(normalise_method))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.schema import RunResult
+from benchmark.results.schema import RunResult
 
 
 @dataclass

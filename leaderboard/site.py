@@ -30,18 +30,9 @@ import numpy as np
 import pandas as pd
 
 from benchmark import __version__
-from benchmark.check import MAX_BANDS, compare, paper_reference
-from benchmark.comparisons import ALPHA, MIN_SEEDS_FOR_BEST, cell_intervals, compare_methods
-from benchmark.permissions import set_default_dir_mode
-from benchmark.report import csv_text, method_order
-from benchmark.results import (
-    ResultFileError,
-    predictions_path,
-    read_predictions,
-    results_frame,
-)
-from benchmark.schema import RunResult
-from benchmark.stats import (
+from benchmark.analysis.comparisons import ALPHA, MIN_SEEDS_FOR_BEST, cell_intervals, compare_methods
+from benchmark.analysis.reproduction import MAX_BANDS, compare, paper_reference
+from benchmark.analysis.stats import (
     BASELINE,
     DEFAULT_ROPE,
     cd_diagram_svg,
@@ -50,6 +41,11 @@ from benchmark.stats import (
     scores_across_datasets,
     scores_across_seeds,
 )
+from benchmark.analysis.tables import csv_text, method_order
+from benchmark.files import set_default_dir_mode
+from benchmark.results.reader import results_frame
+from benchmark.results.schema import RunResult
+from benchmark.results.store import ResultFileError, predictions_path, read_predictions
 
 from .format import number, p_equals, p_value, safe_url, slugify, sort_value, unique_slugs
 from .paper_grid import VERDICTS, paper_grids, scatter
@@ -90,7 +86,7 @@ class SiteError(ValueError):
 def load_runs(results_dir: Path) -> list[Loaded]:
     """Every result file, through the checks every reader applies (:func:`benchmark.validate.load_checked`);
     a broken one refuses the site (a published table must hold every run)."""
-    from benchmark.validate import load_checked
+    from benchmark.results.validate import load_checked
 
     try:
         return [Loaded(path, result) for path, result in load_checked(results_dir)]
@@ -150,7 +146,7 @@ def build_site(
     (:mod:`benchmark.facts`): they say which datasets are demonstration sets and add a
     registered method's reference and defaults.
     """
-    from benchmark import facts
+    from leaderboard import facts
 
     results_dir, out_dir = Path(results_dir), Path(out_dir)
     if not results_dir.is_dir():

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmark.analysis.stats import BASELINE, CELL_KEYS, bayesian_comparisons, cell_stats
 from benchmark.numbers import rounded
-from benchmark.schema import RunResult, group_metric_labels, group_metrics, metric_specs
-from benchmark.stats import BASELINE, CELL_KEYS, bayesian_comparisons, cell_stats
+from benchmark.results.schema import RunResult, group_metric_labels, group_metrics, metric_specs
 
 from .format import p_value, safe_url
 from .plots import seed_dots_svg

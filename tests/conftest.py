@@ -77,8 +77,8 @@ def write_synthetic_result(
     Classes 0-1 are major, 2-3 medium (when ``mcr_medium`` is given, else unassigned), 4-5 minor; the
     confusion matrix (100 test images a class) roughly follows the metrics.
     """
-    from benchmark.results import result_path, write_result
-    from benchmark.schema import Metrics, PerClass, Provenance, RunResult, RunSpec
+    from benchmark.results.schema import Metrics, PerClass, Provenance, RunResult, RunSpec
+    from benchmark.results.store import result_path, write_result
 
     spec = RunSpec(
         dataset=dataset,

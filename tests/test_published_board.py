@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.board import BOARD_DIR, BoardManifest, machine, stale_rows
-from benchmark.check import compare, load_reference_csv, reference_csv_from_frame
+from benchmark.analysis.reproduction import compare, load_reference_csv, reference_csv_from_frame
 from benchmark.cli import main
-from benchmark.grid import GridRunner, GridSettings, expand_grid
-from benchmark.results import iter_result_files, read_result, result_path, results_frame
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark.results.reader import results_frame
+from benchmark.results.store import iter_result_files, read_result, result_path
+from leaderboard.published import BOARD_DIR, BoardManifest, machine, stale_rows
 from methods import create_method
 
 REGRESSION_ROWS = ("CE", "CE→cRW")

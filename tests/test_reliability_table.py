@@ -79,7 +79,7 @@ class Work:
                     metrics={"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0},
                 )
                 if predictions:
-                    from benchmark.results import write_predictions
+                    from benchmark.results.store import write_predictions
 
                     preds = path.with_name(path.stem + ".preds.npz")
                     y = np.repeat(np.arange(6), 100)
@@ -144,7 +144,7 @@ class Mine(CE):
 
 def _unwritable(w: Work) -> str:
     """A folder nothing can be written in: read-only by its mode, or, for root (whom modes do not stop), /sys."""
-    from benchmark.permissions import writable_problem
+    from benchmark.files import writable_problem
 
     if os.geteuid() != 0:
         folder = w.root / "readonly"

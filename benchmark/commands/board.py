@@ -24,8 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import datasets
-
-    from ..board import BOARD_DIR, BoardManifest, current_manifest_sha256, refresh, stale_rows
+    from leaderboard.published import BOARD_DIR, BoardManifest, current_manifest_sha256, refresh, stale_rows
 
     root = args.board or BOARD_DIR
     cache_dir = args.cache_dir or datasets.DEFAULT_CACHE

@@ -72,7 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def comparison_settings(args: argparse.Namespace) -> dict[str, float]:
     """Check ``--tolerance`` and read ``--max-band`` (of ``check`` and ``review``): each metric's widest band;
     :class:`benchmark.cli.UserError` naming a bad value."""
-    from ..check import max_bands
+    from ..analysis.reproduction import max_bands
     from ..cli import UserError
 
     if args.tolerance < 0:
@@ -86,7 +86,9 @@ def comparison_settings(args: argparse.Namespace) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     """Compare with the reference; a broken result file refuses the check (exit 2, naming the file): a
     verdict must cover every run of the directory."""
-    from ..check import (
+    from leaderboard.published import BOARD_DIR
+
+    from ..analysis.reproduction import (
         ReferenceError,
         compare,
         format_comparisons,
@@ -95,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         why_nothing_matches,
     )
     from ..cli import UserError
-    from ..results import atomic_write_bytes, load_results, results_frame
+    from ..results.reader import load_results, results_frame
+    from ..results.store import atomic_write_bytes
 
     bands = comparison_settings(args)
     if not args.results.is_dir():
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.write_reference}")
         return 0
     try:
-        reference = load_reference(args.reference)
+        reference = load_reference(args.reference, BOARD_DIR / "results")
     except ReferenceError as e:
         raise UserError(str(e)) from None
     comparisons = compare(

@@ -128,7 +128,7 @@ def _add_list(sub: Any) -> None:
 
 # -- commands ---------------------------------------------------------------------
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from ..permissions import writable_problem
+    from ..files import writable_problem
 
     problem = writable_problem(args.cache_dir)
     if problem:  # before decoding anything

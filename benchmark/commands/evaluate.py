@@ -36,11 +36,11 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     import datasets
+    from leaderboard.published import BOARD_DIR, evaluation_runs
     from methods import create_method
 
-    from ..board import BOARD_DIR, evaluation_runs
-    from ..grid import GridRunner, GridSettings
-    from ..parallel import ParallelExecutor
+    from ..grid.processes import ParallelExecutor
+    from ..grid.runner import GridRunner, GridSettings
     from .run import _write_site
 
     cache_dir = args.cache_dir or datasets.DEFAULT_CACHE
@@ -64,8 +64,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(results_dir: Path) -> None:
     """Table 2 of the whole column: the published rows and yours."""
-    from ..report import format_table2, table2
-    from ..validate import load_checked
+    from ..analysis.tables import format_table2, table2
+    from ..results.validate import load_checked
 
     summary, warnings_ = table2([r for _, r in load_checked(results_dir)], warn=False)
     for w in warnings_:
@@ -76,10 +76,10 @@ def _print_table(results_dir: Path) -> None:
 def _print_verdicts(results_dir: Path, names: list[str]) -> None:
     """Each new row against CE and against the best, with the difference's interval (vs CE: FCR-adjusted;
     vs best: simultaneous)."""
-    from ..comparisons import compare_methods
+    from ..analysis.comparisons import compare_methods
     from ..numbers import fixed
-    from ..results import results_frame
-    from ..validate import load_checked
+    from ..results.reader import results_frame
+    from ..results.validate import load_checked
 
     frame = results_frame([r for _, r in load_checked(results_dir)])
     for metric in ("mcr_all", "mcr_minor"):

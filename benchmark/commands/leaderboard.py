@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
     from ..cli import UserError
-    from ..permissions import writable_problem
+    from ..files import writable_problem
 
     site = args.site or Path("site")
     if args.resamples is not None:

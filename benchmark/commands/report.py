@@ -8,8 +8,8 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..report import FORMATS, TABLE_HELP, TABLES
-    from ..schema import metric_specs
+    from ..analysis.tables import FORMATS, TABLE_HELP, TABLES
+    from ..results.schema import metric_specs
 
     specs = metric_specs()
     lower = [name for name, spec in specs.items() if not spec.higher_is_better]
@@ -39,9 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the table; a broken result file refuses it (exit 2, naming the file): a table that silently
     left a run out would be a wrong number."""
+    from ..analysis.tables import TABLE_HELP, check_metric, render_table
     from ..cli import UserError
-    from ..report import TABLE_HELP, check_metric, render_table
-    from ..results import load_results
+    from ..results.reader import load_results
 
     if args.metric is not None:
         try:

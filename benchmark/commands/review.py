@@ -64,8 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import datasets
+    from leaderboard.review import ReviewSettings, merge, review
 
-    from ..review import ReviewSettings, merge, review
     from .leaderboard import write_site
 
     bands = comparison_settings(args)

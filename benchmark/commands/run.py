@@ -120,7 +120,7 @@ def add_board_options(p: argparse.ArgumentParser) -> None:
 def board_workers(args: argparse.Namespace) -> int:
     """``--jobs`` (default: the usable cores), with ``--jobs`` and ``--threads`` checked."""
     from ..cli import UserError
-    from ..parallel import usable_cores
+    from ..grid.processes import usable_cores
 
     jobs: int = args.jobs or usable_cores()
     if not (1 <= jobs <= 1024 and 1 <= args.threads <= 1024):
@@ -143,7 +143,7 @@ def _add_site_options(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import datasets
 
-    from ..grid import GridRunner, GridSettings
+    from ..grid.runner import GridRunner, GridSettings
 
     runs, dataset_params = _plan(args)
     settings = GridSettings(
@@ -176,10 +176,10 @@ def _executor(args: argparse.Namespace, runner: Any) -> Any:
     """Ray, parallel worker processes, or None (this process); sets this process's threads for the last."""
     import torch
 
-    from ..parallel import ParallelExecutor, usable_cores
+    from ..grid.processes import ParallelExecutor, usable_cores
 
     if args.executor == "ray":
-        from ..executors import RayExecutor
+        from ..grid.executors import RayExecutor
 
         return RayExecutor(address=args.ray_address)
     # On the CPU, one single-thread worker per core is the default: faster than one process with every
@@ -193,7 +193,7 @@ def _executor(args: argparse.Namespace, runner: Any) -> Any:
 
 
 def _on_cpu(device: str) -> bool:
-    from ..engine import resolve_device
+    from ..training.engine import resolve_device
 
     return resolve_device(device).type == "cpu"
 
@@ -204,10 +204,10 @@ def _plan(args: argparse.Namespace) -> tuple[list, dict]:
     import datasets
     from methods import method_entries
 
-    from ..backbones import check_backbone
     from ..cli import UserError
-    from ..grid import dataset_builder, expand_grid
+    from ..grid.runner import dataset_builder, expand_grid
     from ..protocol import load_protocol
+    from ..training.backbones import check_backbone
     from .datasets import parse_params
 
     if not args.all and not args.method:
@@ -235,8 +235,8 @@ def _plan(args: argparse.Namespace) -> tuple[list, dict]:
 
 def _print_summary(results_dir: Path, runs: list) -> None:
     """Table 2 of this grid's runs (warnings on stderr)."""
-    from ..report import format_table2, table2
-    from ..results import load_results
+    from ..analysis.tables import format_table2, table2
+    from ..results.reader import load_results
 
     wanted = {(r.spec.dataset, r.spec.method, r.spec.backbone, r.spec.protocol) for r in runs}
     # This summary warns about, and leaves out, a broken file of another run instead of failing: the
@@ -284,7 +284,7 @@ def _distinct_methods(methods: list) -> list:
     refused: two methods with one id, two ids with one display name (they would be one row of every table),
     and ids or names that cannot be a folder or a table row (too long, a newline)."""
     from ..cli import UserError
-    from ..identity import name_problem
+    from ..results.identity import name_problem
 
     _check_distinct_ids(methods)
     first: dict[str, Any] = {}
@@ -314,7 +314,7 @@ def _check_texts(method: Any) -> None:
     import json
 
     from ..cli import UserError
-    from ..validate import MAX_HYPERPARAMETERS, MAX_TEXT
+    from ..results.validate import MAX_HYPERPARAMETERS, MAX_TEXT
 
     texts = {key: (getattr(method, attr), MAX_TEXT[key]) for key, attr in (("description", "row_description"),)}
     texts.update({key: (getattr(method, key) or "", MAX_TEXT[key]) for key in ("reference", "url")})
@@ -346,7 +346,7 @@ def _check_places(args: argparse.Namespace) -> None:
     import datasets
 
     from ..cli import UserError
-    from ..permissions import writable_problem
+    from ..files import writable_problem
 
     places = [("--results", args.results), ("--cache-dir", args.cache_dir or datasets.DEFAULT_CACHE)]
     if args.site is not None and not args.no_site:

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..cli import UserError
-    from ..validate import validate_results
+    from ..results.validate import validate_results
 
     manifests: dict[str, set[str]] = {}
     for item in args.manifest:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.augment import IMAGENET_MEAN, IMAGENET_STD, affine_matrices, augment_batch
+from benchmark.training.augment import IMAGENET_MEAN, IMAGENET_STD, affine_matrices, augment_batch
 
 
 def normalise(u8: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import pytest
 import timm
 import torch
 
-from benchmark.backbones import BackboneError, create_backbone
+from benchmark.training.backbones import BackboneError, create_backbone
 
 
 def test_feature_size_and_no_classifier():

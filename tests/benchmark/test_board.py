@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import board as board_mod
-from benchmark.board import BoardManifest, refresh, stale_rows
 from benchmark.cli import UserError, main
-from benchmark.results import iter_result_files
+from benchmark.results.store import iter_result_files
+from leaderboard import published as board_mod
+from leaderboard.published import BoardManifest, refresh, stale_rows
 from methods import create_method
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "my_method.py"

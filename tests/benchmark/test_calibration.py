@@ -14,8 +14,8 @@ from benchmark.metrics import (
     expected_calibration_error,
     fit_temperature,
 )
-from benchmark.results import load_results
-from benchmark.schema import RunResult
+from benchmark.results.reader import load_results
+from benchmark.results.schema import RunResult
 
 
 def _problem(seed: int, n: int = 400, classes: int = 6, sharpness: float = 4.0):

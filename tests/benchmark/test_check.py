@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.check import GOLDEN_SMOKE, compare, load_reference_csv, paper_reference
+from benchmark.analysis.reproduction import GOLDEN_SMOKE, compare, load_reference_csv, paper_reference
 from benchmark.cli import main
-from benchmark.results import results_frame
+from benchmark.results.reader import results_frame
 
 METRIC = {"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}
 
@@ -81,7 +81,7 @@ def test_band_is_welchs_test_with_the_references_std_and_n():
     statistics) does not reject at 5 %."""
     from scipy.stats import ttest_ind_from_stats
 
-    from benchmark.check import RefCell, allowed_band
+    from benchmark.analysis.reproduction import RefCell, allowed_band
 
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -97,7 +97,7 @@ def test_band_is_welchs_test_with_the_references_std_and_n():
 
 
 def test_check_fails_a_reference_5pp_off_with_the_papers_std_and_passes_an_exact_one(paper_results, tmp_path, capsys):
-    from benchmark.results import load_results
+    from benchmark.results.reader import load_results
 
     frame = results_frame(load_results(paper_results))
     ce = frame[(frame.method == "CE") & (frame.dataset == "skin7")]
@@ -110,7 +110,7 @@ def test_check_fails_a_reference_5pp_off_with_the_papers_std_and_passes_an_exact
 
 
 def test_too_few_seeds_or_too_wide_a_band_is_inconclusive(paper_results, tmp_path, capsys):
-    from benchmark.results import load_results
+    from benchmark.results.reader import load_results
 
     for path in (paper_results / "skin7/resnet50/paper/ce").glob("seed-2.json"):
         path.unlink()
@@ -136,8 +136,8 @@ def test_widest_band_is_set_per_metric_and_minor_mcr_gets_10_pp():
     minor MCR (whose widest band is 10 pp), unless ``max_band`` says otherwise."""
     from scipy import stats as sps
 
-    from benchmark.check import MAX_BANDS, RefCell, allowed_band
-    from benchmark.schema import group_metrics
+    from benchmark.analysis.reproduction import MAX_BANDS, RefCell, allowed_band
+    from benchmark.results.schema import group_metrics
 
     assert set(MAX_BANDS) == set(group_metrics()) and MAX_BANDS["minor"] == 10.0 and MAX_BANDS["all"] == 5.0
     values = [47.0, 50.0, 53.0]  # SD 3 against a reference of SD 3 over 3 seeds: Welch on 4 df
@@ -155,7 +155,7 @@ def test_widest_band_is_set_per_metric_and_minor_mcr_gets_10_pp():
 
 
 def test_max_band_specs_are_read_in_order_and_bad_ones_named():
-    from benchmark.check import MAX_BANDS, max_bands
+    from benchmark.analysis.reproduction import MAX_BANDS, max_bands
 
     assert max_bands() == dict(MAX_BANDS)
     assert max_bands(["4"]) == dict.fromkeys(MAX_BANDS, 4.0)
@@ -180,7 +180,7 @@ def test_check_max_band_flag_per_metric(paper_results, tmp_path, capsys):
     from scipy import stats as sps
 
     from benchmark.commands.check import MAX_BAND_HELP
-    from benchmark.results import load_results
+    from benchmark.results.reader import load_results
 
     frame = results_frame(load_results(paper_results)).query("method == 'CE' and dataset == 'skin7'")
     assert frame["mcr_minor"].nunique() == 1
@@ -199,7 +199,7 @@ def test_check_max_band_flag_per_metric(paper_results, tmp_path, capsys):
     assert main(argv + ["--max-band", "minr=5"]) == 2
     assert "unknown metric 'minr'" in capsys.readouterr().err
     # the help's defaults are MAX_BANDS' (written out there so that --help does not load pandas)
-    from benchmark.check import MAX_BANDS
+    from benchmark.analysis.reproduction import MAX_BANDS
 
     assert "default " + " ".join(f"{m}={w:g}" for m, w in MAX_BANDS.items()) in MAX_BAND_HELP
 
@@ -244,7 +244,7 @@ def test_golden_smoke_results_reproduce(smoke_results, capsys):
     out = capsys.readouterr().out
     assert "9 cells compared: 9 within tolerance" in out
     # and the golden numbers are the runs' exact means, not just inside the t-interval
-    from benchmark.results import load_results
+    from benchmark.results.reader import load_results
 
     frame = results_frame(load_results(smoke_results))
     for c in compare(frame, golden, 0.5):
@@ -261,7 +261,7 @@ def test_golden_path_does_not_depend_on_threads_or_cpu_kernels(smoke_results, ca
     import subprocess
     import sys
 
-    from benchmark.results import load_results
+    from benchmark.results.reader import load_results
 
     env = dict(
         os.environ,
@@ -318,8 +318,8 @@ def test_runs_identical_to_the_references_seed_for_seed_are_conclusive(paper_res
     one seed off by 0.01 pp, a missing seed or another seed set falls back to the statistical band."""
     import dataclasses
 
-    from benchmark.check import RefCell
-    from benchmark.results import load_results
+    from benchmark.analysis.reproduction import RefCell
+    from benchmark.results.reader import load_results
 
     frame = results_frame(load_results(paper_results))
     frame = frame.query("method == 'CE→cRW' and dataset == 'skin7' and backbone == 'resnet50'")
@@ -345,8 +345,8 @@ def test_a_reference_of_the_same_process_pools_both_variances_and_moderates_once
     t(0.975, d0 + 4) · s~ · sqrt(1/3 + 1/3) (Smyth 2004's moderated t for two samples of one variance)."""
     from scipy import stats as sps
 
-    from benchmark.check import RefCell, allowed_band
-    from benchmark.comparisons import VariancePrior
+    from benchmark.analysis.comparisons import VariancePrior
+    from benchmark.analysis.reproduction import RefCell, allowed_band
 
     runs, ref_runs = [80.0, 81.5, 79.0], [82.0, 80.5, 81.0]
     prior = VariancePrior(df=5.0, scale=1.2, n=20)

@@ -14,7 +14,7 @@ import pytest
 from scipy import special
 from scipy import stats as sps
 
-from benchmark.comparisons import (
+from benchmark.analysis.comparisons import (
     MAX_PRIOR_DF,
     MIN_SEEDS_FOR_BEST,
     NO_PRIOR,

@@ -19,8 +19,8 @@ import pytest
 
 import datasets
 from benchmark.cli import main
-from benchmark.grid import GridRunner, GridSettings, expand_grid, group_jobs
-from benchmark.results import iter_result_files, read_result
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid, group_jobs
+from benchmark.results.store import iter_result_files, read_result
 from datasets.prepared import remove_stale_temporaries
 from methods import create_method
 
@@ -106,7 +106,7 @@ def test_worker_rechecks_finished_runs_after_taking_the_lock(cache_dir, tmp_path
         metrics={"mcr_all": 1.0, "mcr_major": 1.0, "mcr_minor": 1.0},
     )  # ... finished by another
     before = done.read_bytes()
-    monkeypatch.setattr("benchmark.engine.train_stage1", lambda *a, **k: pytest.fail("trained a finished run"))
+    monkeypatch.setattr("benchmark.training.engine.train_stage1", lambda *a, **k: pytest.fail("trained a finished run"))
     assert list(runner.run_job(job)) == ["skipped"]
     assert done.read_bytes() == before
 

@@ -14,10 +14,10 @@ import pytest
 import torch
 
 import datasets
-from benchmark import checkpoints, engine
-from benchmark.backbones import create_backbone
-from benchmark.grid import GridRunner, GridSettings, expand_grid, stage1_sha256
-from benchmark.results import read_result, result_path
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid, stage1_sha256
+from benchmark.results.store import read_result, result_path
+from benchmark.training import checkpoints, engine
+from benchmark.training.backbones import create_backbone
 from methods import create_method
 
 

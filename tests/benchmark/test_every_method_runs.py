@@ -9,9 +9,9 @@ import math
 
 import pytest
 
-from benchmark.grid import GridRunner, GridSettings, expand_grid
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
 from benchmark.protocol import PROTOCOL_DIR, load_protocol
-from benchmark.results import iter_result_files, read_result
+from benchmark.results.store import iter_result_files, read_result
 from methods import method_entries
 
 PRECISIONS = ("float64", "float32", "bf16")

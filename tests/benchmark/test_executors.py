@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.executors import RayExecutor
-from benchmark.grid import GridRunner, GridSettings, expand_grid
-from benchmark.results import iter_result_files, read_result
+from benchmark.grid.executors import RayExecutor
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark.results.store import iter_result_files, read_result
 from methods import create_method
 
 

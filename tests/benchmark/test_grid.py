@@ -12,12 +12,12 @@ import pytest
 import torch
 
 import datasets
-from benchmark import engine
-from benchmark.backbones import create_backbone
-from benchmark.data import ImageBank
-from benchmark.grid import GridRunner, GridSettings, expand_grid
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
 from benchmark.protocol import load_protocol
-from benchmark.results import iter_result_files, read_result
+from benchmark.results.store import iter_result_files, read_result
+from benchmark.training import engine
+from benchmark.training.backbones import create_backbone
+from benchmark.training.inputs import ImageBank
 from methods import Method, Rebalance, create_method
 
 
@@ -224,7 +224,7 @@ def test_non_finite_loss_fails_the_run_with_a_clear_error(runner_factory):
 def test_a_job_locked_by_another_worker_is_left_alone(runner_factory, cache_dir):
     import fcntl
 
-    from benchmark.grid import stage1_sha256
+    from benchmark.grid.runner import stage1_sha256
 
     runs = smoke_runs("CE", "CE→cRW")
     protocol = runs[0].protocol

@@ -24,8 +24,8 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.protocol import PROTOCOL_DIR
-from benchmark.results import iter_result_files, read_result
-from benchmark.validate import load_checked, validate_results
+from benchmark.results.store import iter_result_files, read_result
+from benchmark.results.validate import load_checked, validate_results
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from benchmark.cli import main
-from benchmark.results import iter_result_files, read_result
+from benchmark.results.store import iter_result_files, read_result
 
 METHODS = ("CE", "ce-crw", "rw")  # two stage-1 jobs: [CE, CE→cRW] and [RW]
 FINAL_CHECKPOINT = "write:" + "?" * 64 + ".pt"  # <sha256>.pt, not <sha256>.resume.pt

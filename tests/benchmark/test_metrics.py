@@ -191,7 +191,7 @@ def test_shot_groups_follow_the_oltr_thresholds():
 
 
 def test_evaluate_predictions_fills_every_schema_metric():
-    from benchmark.schema import Metrics, metric_names
+    from benchmark.results.schema import Metrics, metric_names
 
     y_true, logits = _random_run(5, n=300, c=6)
     y_pred = logits.argmax(axis=1)

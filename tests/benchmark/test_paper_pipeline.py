@@ -12,9 +12,9 @@ import math
 
 import pytest
 
-from benchmark.grid import GridRunner, GridSettings, expand_grid
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
 from benchmark.protocol import PROTOCOL_DIR, load_protocol
-from benchmark.results import load_results
+from benchmark.results.reader import load_results
 from methods import create_method
 from tests.datasets.fake_raw import write_skin7
 

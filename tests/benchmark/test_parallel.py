@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.grid import GridRunner, GridSettings, expand_grid
-from benchmark.parallel import ParallelExecutor
+from benchmark.grid.processes import ParallelExecutor
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
 from benchmark.protocol import load_protocol
-from benchmark.results import iter_result_files, read_result
+from benchmark.results.store import iter_result_files, read_result
 from methods import create_method
 from methods.registry import load_method_from_file
 

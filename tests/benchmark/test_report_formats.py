@@ -7,8 +7,8 @@ import io
 
 import pytest
 
+from benchmark.analysis.tables import format_blocks, format_table2, summary_table, table_blocks
 from benchmark.cli import main
-from benchmark.report import format_blocks, format_table2, summary_table, table_blocks
 
 M = lambda a, j, n, d=None: {"mcr_all": a, "mcr_major": j, "mcr_minor": n, "mcr_medium": d}
 
@@ -39,7 +39,7 @@ def results(tmp_path, synthetic_result):
 
 
 def _summary(root):
-    from benchmark.results import load_results, results_frame
+    from benchmark.results.reader import load_results, results_frame
 
     return summary_table(results_frame(load_results(root)))
 

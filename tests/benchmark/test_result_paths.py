@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.results import path_component_problem, result_path
-from benchmark.schema import RunSpec
+from benchmark.results.schema import RunSpec
+from benchmark.results.store import path_component_problem, result_path
 
 GOOD = dict(dataset="digits-lt", method="CE", method_id="ce", backbone="test_resnet", seed=0, protocol="smoke")
 
@@ -57,7 +57,7 @@ def test_validate_reports_a_submitted_spec_with_a_path_name(tmp_path, synthetic_
     """A submission whose spec says method_id '..' is a problem validate reports, not a crash."""
     import json
 
-    from benchmark.validate import validate_results
+    from benchmark.results.validate import validate_results
 
     metrics = dict(mcr_all=50.0, mcr_major=60.0, mcr_minor=40.0)
     path = synthetic_result(

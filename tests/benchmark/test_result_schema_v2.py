@@ -11,18 +11,17 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.metrics import evaluate_predictions, stored_logits
-from benchmark.results import (
+from benchmark.results.reader import load_results, results_frame
+from benchmark.results.schema import SCHEMA_VERSION, Metrics, RunResult, metric_names, metric_specs
+from benchmark.results.store import (
     ResultFileError,
     load_predictions,
-    load_results,
     read_predictions,
     read_result,
-    results_frame,
     write_predictions,
     write_result,
 )
-from benchmark.schema import SCHEMA_VERSION, Metrics, RunResult, metric_names, metric_specs
-from benchmark.validate import validate_results
+from benchmark.results.validate import validate_results
 
 # A result file exactly as schema version 1 wrote it: 4 classes, recalls 1, 0.5, 0.5, 0.
 V1_RESULT = r"""{

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import UserError, main
-from benchmark.review import merge
+from leaderboard.review import merge
 from tests.conftest import one_thread
 
 

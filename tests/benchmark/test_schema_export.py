@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from benchmark.cli import main
-from benchmark.schema import export_json_schema, json_schema_text
+from benchmark.results.schema import export_json_schema, json_schema_text
 
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "result.schema.json"
 
@@ -29,9 +29,9 @@ def test_schema_describes_the_result_file(tmp_path, capsys):
 def test_group_metrics_are_fields_of_the_schema_in_column_order():
     """The MCR of the class groups is named once (benchmark.schema.GROUP_METRICS); the statistics, the
     tables and the metric specs derive from it."""
-    from benchmark.report import summary_table
-    from benchmark.schema import GROUP_METRICS, Metrics, group_metric_labels, group_metrics, metric_specs
-    from benchmark.stats import METRICS
+    from benchmark.analysis.stats import METRICS
+    from benchmark.analysis.tables import summary_table
+    from benchmark.results.schema import GROUP_METRICS, Metrics, group_metric_labels, group_metrics, metric_specs
 
     assert group_metrics() == {"all": "mcr_all", "major": "mcr_major", "medium": "mcr_medium", "minor": "mcr_minor"}
     assert group_metric_labels() == {"all": "All", "major": "Major", "medium": "Medium", "minor": "Minor"}

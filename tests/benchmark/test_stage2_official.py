@@ -24,11 +24,11 @@ import pytest
 import torch
 
 import datasets
-from benchmark import engine
-from benchmark.backbones import create_backbone
-from benchmark.data import ImageBank
 from benchmark.metrics import confusion_matrix, mean_class_recall
 from benchmark.protocol import load_protocol
+from benchmark.training import engine
+from benchmark.training.backbones import create_backbone
+from benchmark.training.inputs import ImageBank
 from methods import create_method
 from methods.samplers import class_aware_indices
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 import datasets
-from benchmark import engine
-from benchmark.backbones import create_backbone
-from benchmark.data import ImageBank
-from benchmark.grid import GridRunner, GridSettings, expand_grid
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
 from benchmark.metrics import confusion_matrix, mean_class_recall
 from benchmark.protocol import load_protocol
+from benchmark.training import engine
+from benchmark.training.backbones import create_backbone
+from benchmark.training.inputs import ImageBank
 from methods import Rebalance, create_method
 from methods.stage2 import MaxNormProjection
 
@@ -160,7 +160,7 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
 
     # the choice is recorded in each result, as the trace logged it
     chosen = {what.split()[0]: what for event, what in lines if event == "stage2-search"}
-    from benchmark.results import load_results
+    from benchmark.results.reader import load_results
 
     for result in load_results(tmp_path / "results"):
         suffix = result.spec.method_id.rsplit("-", 1)[1]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from benchmark.stats import (
+from benchmark.analysis.stats import (
     BAYES_PRIOR,
     FriedmanTest,
     average_ranks,

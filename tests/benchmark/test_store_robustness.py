@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.results import atomic_write_bytes, load_results, read_result, write_predictions, write_result
+from benchmark.results.reader import load_results
+from benchmark.results.store import atomic_write_bytes, read_result, write_predictions, write_result
 
 METRICS = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
 
@@ -97,8 +98,8 @@ def test_truncated_predictions_file_is_named(smoke_results, cache_dir, tmp_path,
 
 # 3 -- a NaN metric ------------------------------------------------------------------------------------
 def test_nan_metric_round_trips_is_refused_by_validate_and_skipped_by_stats(synthetic_result, tmp_path, capsys):
-    from benchmark.results import results_frame
-    from benchmark.stats import cell_stats
+    from benchmark.analysis.stats import cell_stats
+    from benchmark.results.reader import results_frame
 
     root = tmp_path / "results"
     paths = _synthetic_grid(root, synthetic_result)

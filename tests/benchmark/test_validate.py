@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.validate import validate_results
+from benchmark.results.validate import validate_results
 
 
 @pytest.fixture()
@@ -256,7 +256,7 @@ def test_rejects_class_names_that_differ_from_the_dataset_manifest(results, cach
 
 def test_count_problems_against_the_shipped_bloodcell_manifest():
     """The shipped default dataset's manifest (datasets/data/bloodcell_lt.json) is always available."""
-    from benchmark.validate import RunCounts, count_problems
+    from benchmark.results.validate import RunCounts, count_problems
     from datasets.embedded import EMBEDDED_DIR, read_manifest
 
     manifest = read_manifest(EMBEDDED_DIR / "bloodcell_lt.json")

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import benchmark.validate as validate
-from benchmark.validate import CHECKS, Check, Problem, checks, validate_results
+import benchmark.results.validate as validate
+from benchmark.results.validate import CHECKS, Check, Problem, checks, validate_results
 
 CE = "digits-lt/test_resnet/smoke/ce"
 CE0 = f"{CE}/seed-0.json"
@@ -194,7 +194,7 @@ def test_the_untouched_results_pass_every_check(results: Path, cache_dir: Path):
 
 def test_a_check_runs_alone(results: Path):
     """A :class:`Check` is usable on its own: ``run`` marks its problems with its name."""
-    from benchmark.validate import ResultFile, Submission, ValidationReport
+    from benchmark.results.validate import ResultFile, Submission, ValidationReport
 
     _edit(results, lambda d: d["provenance"].update(started=""))
     [check] = [c for c in CHECKS if c.name == "provenance"]

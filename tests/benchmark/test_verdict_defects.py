@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.check import RefCell, allowed_band, compare, load_reference_csv, reference_csv_from_frame
+from benchmark.analysis.reproduction import RefCell, allowed_band, compare, load_reference_csv, reference_csv_from_frame
+from benchmark.analysis.stats import friedman, rank_summary
+from benchmark.analysis.tables import format_blocks, summary_table, table_blocks
 from benchmark.metrics import expected_calibration_error, softmax
 from benchmark.numbers import fixed
-from benchmark.report import format_blocks, summary_table, table_blocks
-from benchmark.results import results_frame
-from benchmark.stats import friedman, rank_summary
+from benchmark.results.reader import results_frame
 
 
 def test_check_with_a_one_seed_reference_that_has_a_std_does_not_divide_by_zero():
@@ -104,7 +104,7 @@ def test_check_against_another_seed_set_moderates_both_sides(tmp_path, synthetic
                     seed=seed + (3 if r is ref_root else 0),
                     metrics={"mcr_all": v, "mcr_major": v, "mcr_minor": v},
                 )
-    from benchmark.results import load_results
+    from benchmark.results.reader import load_results
 
     frame, ref_frame = results_frame(load_results(root)), results_frame(load_results(ref_root))
     path = tmp_path / "ref.csv"

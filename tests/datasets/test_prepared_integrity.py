@@ -13,7 +13,7 @@ import pytest
 
 import datasets
 from benchmark.cli import main
-from benchmark.results import read_result
+from benchmark.results.store import read_result
 from datasets import DatasetError, PreparedDataset, create_builder
 from datasets.card import count_mismatch
 from tests.datasets.fake_raw import SKIN7_CLASSES, write_medmnist

@@ -333,7 +333,7 @@ def test_index_ranks_methods_across_datasets(board_site):
 
 def test_metrics_beyond_mcr_on_dataset_and_method_pages(board_site, board_results):
     """Accuracy, macro-F1, AUC, ECE, NLL: mean over the seeds of the result files, with n, on both pages."""
-    from benchmark.results import load_results, results_frame
+    from benchmark.results.reader import load_results, results_frame
 
     frame = results_frame(load_results(board_results))
     ce = frame[(frame["dataset"] == "digits-lt") & (frame["method"] == "CE")]

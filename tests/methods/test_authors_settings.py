@@ -14,12 +14,12 @@ import torch
 from torch import nn
 
 import datasets
-from benchmark import engine
-from benchmark.backbones import create_backbone
-from benchmark.data import ImageBank
-from benchmark.grid import GridRunner, GridSettings, expand_grid
+from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
 from benchmark.protocol import PROTOCOL_DIR, ProtocolError, load_protocol
-from benchmark.results import iter_result_files, read_result
+from benchmark.results.store import iter_result_files, read_result
+from benchmark.training import engine
+from benchmark.training.backbones import create_backbone
+from benchmark.training.inputs import ImageBank
 from methods import create_method
 from methods.base import Batch, Classifier, StepInfo
 from methods.catalog.focal import Focal

@@ -10,7 +10,7 @@ import timm
 import torch
 import torch.nn.functional as F
 
-from benchmark import engine
+from benchmark.training import engine
 from methods import Batch, Classifier, Method, create_method
 from methods.heads import NormedLinear
 from methods.losses import center_loss, ldam_loss, ldam_margins, supcon_loss

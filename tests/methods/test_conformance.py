@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark import engine
 from benchmark.cli import main
-from benchmark.data import ImageBank
 from benchmark.protocol import load_protocol
-from benchmark.schema import Provenance, RunResult, RunSpec
+from benchmark.results.schema import Provenance, RunResult, RunSpec
+from benchmark.training import engine
+from benchmark.training.inputs import ImageBank
 from methods import Classifier, create_method, method_entries
 from methods.registry import MethodEntry
 from methods.testing import NUM_CLASSES, SIZE, one_step, parametrize_with_checks, tiny_model

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.facts import method_facts
+from leaderboard.facts import method_facts
 from leaderboard.format import safe_url
 from methods.registry import method_entries
 

@@ -272,9 +272,9 @@ def test_wb_weight_decay_reaches_the_stage1_optimizer(monkeypatch: pytest.Monkey
     """WB's weight decay (a hyper-parameter, hence in its stage-1 key) overrides the protocol's in the engine's SGD."""
     import timm
 
-    from benchmark import engine
-    from benchmark.data import ImageBank
     from benchmark.protocol import load_protocol
+    from benchmark.training import engine
+    from benchmark.training.inputs import ImageBank
 
     labels = np.repeat(np.arange(4), [10, 6, 3, 1])
     images = np.random.default_rng(0).integers(0, 256, size=(len(labels), 20, 20, 3), dtype=np.uint8)

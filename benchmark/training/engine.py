@@ -20,11 +20,12 @@ from torch import nn
 from methods.base import Batch, Classifier, Method, Rebalance, StepInfo
 from methods.stage2 import Stage2Kind
 
-from . import checkpoints, faults
+from .. import faults
+from ..metrics import confusion_matrix, mean_class_recall
+from ..protocol import Protocol
+from . import checkpoints
 from .augment import BatchAugmenter
-from .data import ImageBank, batches, epoch_positions, make_augmenter
-from .metrics import confusion_matrix, mean_class_recall
-from .protocol import Protocol
+from .inputs import ImageBank, batches, epoch_positions, make_augmenter
 
 #: Called after each epoch with (epoch index, epochs, last loss).
 EpochCallback = Callable[[int, int, float], None]

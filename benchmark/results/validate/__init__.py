@@ -22,7 +22,7 @@ The checks, in order (this list is made from :data:`CHECKS`):
 from __future__ import annotations
 
 from .bounds import MAX_CLASS_NAME, MAX_HYPERPARAMETERS, MAX_SPEC_NAME, MAX_TEXT, check_ranges, check_sizes
-from .catalog import CHECKS, checks, describe_checks, validate_results
+from .checklist import CHECKS, checks, describe_checks, validate_results
 from .configuration import (
     MIN_SEEDS,
     check_dataset_known,

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .grid import Executor, GridRunner, GridSettings, Job, LocalExecutor
+from .runner import Executor, GridRunner, GridSettings, Job, LocalExecutor
 
 __all__ = ["Executor", "LocalExecutor", "RayExecutor"]
 

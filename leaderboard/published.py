@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import provenance
-from .protocol import Protocol, load_protocol
-from .results import atomic_write_text, iter_result_files, read_result, result_path
-from .schema import RunResult, RunSpec
+from benchmark import provenance
+from benchmark.protocol import Protocol, load_protocol
+from benchmark.results.schema import RunResult, RunSpec
+from benchmark.results.store import atomic_write_text, iter_result_files, read_result, result_path
 
 #: The board in the repository (next to the site templates that render it).
-BOARD_DIR = Path(__file__).resolve().parent.parent / "leaderboard" / "board"
+BOARD_DIR = Path(__file__).resolve().parent / "board"
 MANIFEST = "manifest.json"
 #: What a published results directory keeps: results, predictions and the folders' identity claims.
 PUBLISHED_PATTERNS = ("seed-*.json", "seed-*.preds.npz", ".protocol.json", ".run.json")
@@ -34,7 +34,7 @@ PUBLISHED_PATTERNS = ("seed-*.json", "seed-*.preds.npz", ".protocol.json", ".run
 
 def machine() -> str:
     """The CPU model and the cores this process may use, as ``lscpu`` names them."""
-    from .parallel import usable_cores
+    from benchmark.grid.processes import usable_cores
 
     model = "unknown CPU"
     try:
@@ -68,14 +68,14 @@ class BoardManifest:
     def read(cls, root: Path) -> BoardManifest:
         path = root / MANIFEST
         if not path.is_file():
-            from .errors import UserError
+            from benchmark.errors import UserError
 
             raise UserError(f"{path}: no board manifest (create the board with: python -m benchmark board refresh)")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
         except (ValueError, TypeError) as e:
-            from .errors import UserError
+            from benchmark.errors import UserError
 
             raise UserError(f"{path}: not a board manifest ({type(e).__name__}: {e})") from None
 
@@ -210,7 +210,7 @@ def copy_published(source: Path, target: Path, method_ids: Iterable[str] | None 
             out = target / rel
             if out.exists():
                 if out.read_bytes() != file.read_bytes():
-                    from .errors import UserError
+                    from benchmark.errors import UserError
 
                     raise UserError(f"{out}: exists with other contents than the board's {file}")
                 continue
@@ -286,10 +286,9 @@ def refresh(
     replaced (a rename each) and the manifest rewritten, so a failed or killed refresh leaves the
     published board as it was.
     """
+    from benchmark.grid.processes import ParallelExecutor
+    from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
     from methods import create_method
-
-    from .grid import GridRunner, GridSettings, expand_grid
-    from .parallel import ParallelExecutor
 
     if init is not None and not (root / MANIFEST).is_file():
         init.write(root)
@@ -312,7 +311,7 @@ def refresh(
             executor = ParallelExecutor(jobs=jobs, threads=threads) if jobs > 1 else None
             counts = _run_at_threads(GridRunner(settings), runs, executor, threads)
             if counts["failed"] or counts["locked"]:
-                from .errors import UserError
+                from benchmark.errors import UserError
 
                 keep_staging = True
                 raise UserError(
@@ -350,8 +349,8 @@ def evaluation_runs(root: Path, methods: Sequence[Any], results_dir: Path, cache
     Refuses, in one line naming what differs, a dataset build or protocol settings other than the board's,
     and a method that is already a published row.
     """
-    from .errors import UserError
-    from .grid import expand_grid
+    from benchmark.errors import UserError
+    from benchmark.grid.runner import expand_grid
 
     board = BoardManifest.read(root)
     published = published_rows(root)

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .schema import RunResult
+from benchmark.results.schema import RunResult
 
 #: The metrics (short names of :func:`benchmark.schema.group_metrics`) a cell is judged on: the mean class
 #: recall over all classes, the leaderboard's headline number (minor-class MCR has a seed SD of several pp and
@@ -124,7 +124,7 @@ def _num(value: float | None) -> str:
 
 
 def _default_max_bands() -> dict[str, float]:
-    from .check import MAX_BANDS  # loads pandas: not at import
+    from benchmark.analysis.reproduction import MAX_BANDS  # loads pandas: not at import
 
     return dict(MAX_BANDS)
 
@@ -150,7 +150,7 @@ def sha256_file(path: Path) -> str:
 
 def submission_paths(submission: Path) -> tuple[Path, Path]:
     """``(method.py, results/)`` of a submission folder; :class:`benchmark.cli.UserError` when one is missing."""
-    from .errors import UserError
+    from benchmark.errors import UserError
 
     method_file, results = submission / "method.py", submission / "results"
     for path, what in ((method_file, "a file"), (results, "a folder")):
@@ -202,7 +202,7 @@ def _fail_invalid_cells(
 
 def _load_cells(results_dir: Path, verdict: Verdict) -> dict[Cell, list[RunResult]]:
     """The finished results of every cell (files the readers refuse are left out: validation names them)."""
-    from .validate import load_checked
+    from benchmark.results.validate import load_checked
 
     by_cell: dict[Cell, list[RunResult]] = {}
     for _, r in load_checked(results_dir, on_invalid=lambda e: None):
@@ -223,8 +223,7 @@ def _available(
 ) -> dict[Cell, str | None]:
     """Per cell, None when this machine can re-run its dataset, else why not (also set on the cell)."""
     import datasets as ds
-
-    from .grid import dataset_builder
+    from benchmark.grid.runner import dataset_builder
 
     out: dict[Cell, str | None] = {}
     for cell in verdict.cells:
@@ -245,7 +244,7 @@ def _available(
 
 
 def _cache_size(r: RunResult) -> int | None:
-    from .protocol import ProtocolError, load_protocol
+    from benchmark.protocol import ProtocolError, load_protocol
 
     size = r.protocol_config.get("cache_size")
     if isinstance(size, int):
@@ -260,7 +259,7 @@ def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, ski
     """The ``validate`` command's checks; a manifest hash that cannot be verified because the dataset is not
     here (and no ``--manifest`` was given for it) is a note: its cells are *not re-run*, never passed. Returns
     where each problem is (a file relative to the results directory, or a dataset or cell)."""
-    from .validate import validate_results
+    from benchmark.results.validate import validate_results
 
     report = validate_results(results_dir, cache_dir=settings.cache_dir, manifests=settings.manifests)
     for p in report.problems:
@@ -276,7 +275,7 @@ def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, ski
 
 
 def _result_where(results_dir: Path, r: RunResult) -> str:
-    from .results import result_path
+    from benchmark.results.store import result_path
 
     return result_path(results_dir, r.spec).as_posix()
 
@@ -284,9 +283,8 @@ def _result_where(results_dir: Path, r: RunResult) -> str:
 def find_method_class(method_file: Path, method_id: str, rebalance: str | None) -> Any:
     """The method of ``method_file`` whose id (with the stage-2 suffix ``rebalance``) is ``method_id``, loaded
     as ``run --method FILE:Class[:suffix]`` loads it; :class:`benchmark.cli.UserError` when there is none."""
+    from benchmark.errors import UserError
     from methods.registry import UnknownMethodError, load_method_from_file
-
-    from .errors import UserError
 
     try:
         tree = ast.parse(method_file.read_text(encoding="utf-8"), filename=str(method_file))
@@ -312,10 +310,9 @@ def _rerun_and_compare(
     method_file: Path, todo: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: Verdict
 ) -> None:
     """Re-run every cell of ``todo`` into a temporary directory, then compare the submitted runs with it."""
+    from benchmark.errors import UserError
+    from benchmark.results.reader import load_results, results_frame
     from datasets import DatasetError
-
-    from .errors import UserError
-    from .results import load_results, results_frame
 
     cells = {c.key: c for c in verdict.cells}
     with tempfile.TemporaryDirectory(prefix="medlt-review-") as tmp:
@@ -336,9 +333,9 @@ def _rerun_and_compare(
 
 def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, settings: ReviewSettings) -> None:
     """Run the cell's method from ``method_file`` on its dataset, backbone and protocol for every seed."""
-    from .errors import UserError
-    from .grid import GridRunner, GridSettings, expand_grid
-    from .protocol import load_protocol
+    from benchmark.errors import UserError
+    from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+    from benchmark.protocol import load_protocol
 
     first = runs[0]
     method = find_method_class(method_file, first.spec.method_id, first.rebalance)
@@ -375,7 +372,7 @@ def _judge(submitted: Any, rerun: Any, cells: list[CellVerdict], tmp: Path, sett
     from the re-run (a cell the re-run did not finish for every seed is *not re-run*)."""
     import pandas as pd
 
-    from .check import compare, load_reference_csv, reference_csv_from_frame
+    from benchmark.analysis.reproduction import compare, load_reference_csv, reference_csv_from_frame
 
     done = []
     for cell in cells:
@@ -405,7 +402,7 @@ def _cell_rows(frame: Any, cell: CellVerdict) -> Any:
 
 
 def _same_cell(comparison: Any, cell: CellVerdict) -> bool:
-    from .check import normalise_method
+    from benchmark.analysis.reproduction import normalise_method
 
     ref = comparison.ref
     return (ref.dataset, comparison.backbone, comparison.protocol, ref.method) == (
@@ -449,7 +446,7 @@ def merge(results_dir: Path, board: Path) -> list[Path]:
     there records another configuration. Everything is copied into a hidden temporary folder inside
     ``board`` first and then renamed into place, so no file is ever half-written.
     """
-    from .errors import UserError
+    from benchmark.errors import UserError
 
     plan = _merge_plan(results_dir, board)
     board.mkdir(parents=True, exist_ok=True)
@@ -470,8 +467,8 @@ def merge(results_dir: Path, board: Path) -> list[Path]:
 
 def _merge_plan(results_dir: Path, board: Path) -> list[Path]:
     """The relative paths to copy; refuses an existing result file or an identity file that differs."""
-    from .errors import UserError
-    from .results import iter_result_files
+    from benchmark.errors import UserError
+    from benchmark.results.store import iter_result_files
 
     plan: list[Path] = []
     for path in iter_result_files(results_dir):
@@ -501,7 +498,7 @@ def _claims_of(rel: Path) -> list[Path]:
 
 
 def _identity(path: Path) -> Any:
-    from .errors import UserError
+    from benchmark.errors import UserError
 
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("identity")

@@ -77,7 +77,7 @@ def validate_results(
     docstring); ``manifests`` maps a dataset name to one expected manifest hash or a collection of them."""
     import datasets as ds
 
-    from ..protocol import protocol_names
+    from ...protocol import protocol_names
 
     root = Path(results_dir)
     report = ValidationReport(root)

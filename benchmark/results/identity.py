@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from datasets.prepared import canonical_json
 
-from .errors import UserError
+from ..errors import UserError
 from .schema import RunResult, RunSpec
 from .store import atomic_write_text, iter_result_files, read_result, result_path
 
 if TYPE_CHECKING:
     from methods.base import Method
 
-    from .protocol import Protocol as RunProtocol
+    from ..protocol import Protocol as RunProtocol
 
 
 class Run(Protocol):

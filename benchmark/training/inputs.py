@@ -8,8 +8,8 @@ from torch import Tensor
 
 from methods import samplers
 
+from ..protocol import Protocol
 from .augment import BatchAugmenter
-from .protocol import Protocol
 
 #: A split whose uint8 images fit in this many bytes is copied to the device once.
 DEVICE_BANK_BYTES = 4 << 30

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import faults
-from .errors import WorkerLost
+from .. import faults
+from ..errors import WorkerLost
 
 if TYPE_CHECKING:
-    from .grid import GridRunner, GridSettings, Job
+    from .runner import GridRunner, GridSettings, Job
 
 #: Modules that :func:`methods.registry.load_method_from_file` creates for a user's file.
 _USER_MODULE_PREFIX = "medlt_user_method_"
@@ -140,6 +140,6 @@ def _init_worker(threads: int, user_modules: dict[str, tuple[str, str]]) -> None
 
 
 def _run_job(settings: GridSettings, job: Job) -> list[str]:
-    from .grid import GridRunner
+    from .runner import GridRunner
 
     return list(GridRunner(settings).run_job(job))

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from . import faults
-from .permissions import file_mode
+from .. import faults
+from ..files import file_mode
 from .schema import RunResult, RunSpec
 
 
@@ -93,7 +93,7 @@ def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray, logits
 
     arrays: dict[str, Any] = {"y_true": np.asarray(y_true, np.int32), "y_pred": np.asarray(y_pred, np.int32)}
     if logits is not None:
-        from .metrics import stored_logits
+        from ..metrics import stored_logits
 
         arrays["logits"] = stored_logits(logits)
         if arrays["logits"].shape[0] != len(arrays["y_true"]):

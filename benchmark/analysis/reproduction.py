@@ -48,8 +48,8 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ..results.schema import group_metrics
 from .comparisons import NO_PRIOR, VariancePrior, columns, fit_variance_prior, moderate, t_quantile
-from .schema import group_metrics
 from .stats import METRICS
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
@@ -309,15 +309,15 @@ def paper_reference() -> list[RefCell]:
     return list(cells.values())
 
 
-def board_reference() -> list[RefCell]:
-    """The published board (``leaderboard/board/results``): each cell's mean, seed std and seed count."""
+def board_reference(board_results: Path) -> list[RefCell]:
+    """A published board's results directory (``leaderboard/board/results``): each cell's mean, seed std and
+    seed count, and its runs' per-seed values."""
     import tempfile
 
-    from .board import BOARD_DIR
-    from .results import results_frame
-    from .validate import load_checked
+    from ..results.reader import results_frame
+    from ..results.validate import load_checked
 
-    frame = results_frame([r for _, r in load_checked(BOARD_DIR / "results")])
+    frame = results_frame([r for _, r in load_checked(board_results)])
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "board.csv"
         path.write_text(reference_csv_from_frame(frame), encoding="utf-8")
@@ -334,11 +334,11 @@ def board_reference() -> list[RefCell]:
     return out
 
 
-def load_reference(name: str) -> list[RefCell]:
-    """``paper``, ``board`` or a path to a CSV."""
+def load_reference(name: str, board_results: Path) -> list[RefCell]:
+    """``paper``, ``board`` (the published results directory ``board_results``) or a path to a CSV."""
     if name == "paper":
         return paper_reference()
-    return board_reference() if name == "board" else load_reference_csv(name)
+    return board_reference(board_results) if name == "board" else load_reference_csv(name)
 
 
 def column_priors(frame: pd.DataFrame, reference: Sequence[RefCell], metric: str) -> dict[tuple, VariancePrior]:
@@ -455,7 +455,7 @@ def reference_csv_from_frame(frame: pd.DataFrame) -> str:
     """A reference CSV of the means (and seed standard deviations) over seeds in ``frame``, one row per
     (method, dataset, backbone, protocol): a reference written by this benchmark, pinned to its backbone and
     protocol (so ``check`` moderates its variance like the runs')."""
-    from .report import method_order
+    from .tables import method_order
 
     shorts = [s for s in group_metrics() if frame[METRICS[s]].notna().any()]
     buf = io.StringIO()

@@ -20,7 +20,7 @@ def cache_size(r: RunResult) -> int | None:
     size = r.protocol_config.get("cache_size")
     if isinstance(size, int):
         return size
-    from ..protocol import ProtocolError, load_protocol
+    from ...protocol import ProtocolError, load_protocol
 
     try:
         return load_protocol(r.spec.protocol).for_dataset(r.spec.dataset).cache_size

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..numbers import fixed, rounded
+from ..results.schema import RunResult, group_metric_labels, group_metrics
 from .comparisons import MIN_SEEDS_FOR_BEST
-from .numbers import fixed, rounded
-from .schema import RunResult, group_metric_labels, group_metrics
 
 
 def method_order(names: Sequence[str]) -> list[str]:
@@ -41,7 +41,7 @@ def check_manifest_hashes(frame: pd.DataFrame) -> list[str]:
 def check_metric(name: str) -> str:
     """``name`` when it is a metric of the result schema (:func:`benchmark.schema.metric_names`), else a
     ValueError that lists the valid names."""
-    from .schema import metric_names
+    from ..results.schema import metric_names
 
     if name not in metric_names():
         raise ValueError(f"unknown metric {name!r}; valid: {', '.join(metric_names())}")
@@ -81,7 +81,7 @@ def table2(
 ) -> tuple[pd.DataFrame, list[str]]:
     """The Table-2 layout: rows = methods, column groups = datasets (All ± std / Major / Minor); the
     :func:`summary_table` of ``results`` (with ``metric``'s columns when given) and the manifest warnings."""
-    from .results import results_frame
+    from ..results.reader import results_frame
 
     frame = results_frame(list(results))
     if frame.empty:
@@ -202,7 +202,7 @@ def _unit(metric: str | None) -> str:
     """What a block's numbers are: MCR %, or ``metric`` with its unit (and "lower is better" where it is)."""
     if metric is None:
         return "MCR %"
-    from .schema import metric_specs
+    from ..results.schema import metric_specs
 
     spec = metric_specs()[check_metric(metric)]
     unit = f"{metric}, {'%' if spec.unit == 'percent' else spec.unit}"
@@ -266,7 +266,7 @@ def _block(
         block = Block(title, context, groups, rows)
         source, std_source = _COLUMN_SOURCE, "all_std"
     else:
-        from .schema import metric_specs
+        from ..results.schema import metric_specs
 
         block = Block(
             title, context, groups, rows, std_column=metric, higher_is_better=metric_specs()[metric].higher_is_better

@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from .schema import group_metrics
+from ..results.schema import group_metrics
 
 #: Short name -> result field of the MCR of each class group (:data:`benchmark.schema.GROUP_METRICS`).
 METRICS: dict[str, str] = group_metrics()

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import JsonDict
 
-from .metrics import ECE_BINS, FEW_SHOT_MAX, MANY_SHOT_MIN
+from ..metrics import ECE_BINS, FEW_SHOT_MAX, MANY_SHOT_MIN
 
 #: 1: MCR all / major / minor / medium only. 2: adds accuracy, macro-F1, macro AUC, ECE, NLL and the
 #: many / medium / few-shot MCR (all optional, so a version-1 file is still a valid result) and the

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..schema import RunResult
 from ..store import ResultFileError, invalid_result, iter_result_files, read_result
-from .catalog import CHECKS
+from .checklist import CHECKS
 from .problems import Problem, ValidationReport
 from .submission import Check, ResultFile, Submission, shape_problems
 

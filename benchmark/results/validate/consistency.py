@@ -23,7 +23,7 @@ def _check_recomputed_metrics(
 ) -> list[Problem]:
     """Metrics beyond the MCR of the dataset's groups (schema version 2), where the result has them, against
     the values :func:`benchmark.metrics.evaluate_predictions` recomputes from the predictions file."""
-    from ..metrics import LOGIT_METRICS, evaluate_predictions
+    from ...metrics import LOGIT_METRICS, evaluate_predictions
 
     assert r.metrics is not None and r.per_class is not None
     stored = r.metrics.model_dump()
@@ -124,7 +124,7 @@ def check_tables_complete(sub: Submission, f: ResultFile) -> list[Problem]:
 def check_metrics_match_confusion(sub: Submission, f: ResultFile) -> list[Problem]:
     """The MCR of all classes and of each class group (:data:`benchmark.schema.GROUP_METRICS`) agree within
     :data:`TOLERANCE` with the confusion matrix."""
-    from ..metrics import mean_class_recall
+    from ...metrics import mean_class_recall
 
     cm = f.confusion
     if cm is None:

@@ -31,15 +31,16 @@ from datasets.prepared import canonical_json
 from methods.base import Classifier, Method
 from methods.source import code_files
 
-from . import checkpoints, engine, faults, provenance
-from .backbones import create_backbone
-from .data import ImageBank
-from .errors import UserError
-from .identity import claim_folders
-from .metrics import evaluate_predictions, fit_temperature, group_labels, stored_logits
-from .protocol import Protocol, load_protocol
-from .schema import Metrics, PerClass, Provenance, RunResult, RunSpec, metric_names
-from .store import is_finished, read_result, result_path, write_predictions, write_result
+from .. import faults, provenance
+from ..errors import UserError
+from ..metrics import evaluate_predictions, fit_temperature, group_labels, stored_logits
+from ..protocol import Protocol, load_protocol
+from ..results.identity import claim_folders
+from ..results.schema import Metrics, PerClass, Provenance, RunResult, RunSpec, metric_names
+from ..results.store import is_finished, read_result, result_path, write_predictions, write_result
+from ..training import checkpoints, engine
+from ..training.backbones import create_backbone
+from ..training.inputs import ImageBank
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The run grid: datasets × methods × backbones × seeds as stage-1 jobs, and where they run."""
