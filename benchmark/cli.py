@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import UserError, WorkerLost  # UserError is re-exported for the commands (and older callers)
+from .environment import Environment
+from .errors import UserError, WorkerLost
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -89,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the environment is read here, once; every command gets it through its arguments
+    args.environment = Environment.read()
+    if getattr(args, "cache_dir", False) is None:
+        args.cache_dir = args.environment.cache_dir
     try:
         return int(args.func(args) or 0)
     except expected_errors() as e:

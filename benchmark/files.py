@@ -1,4 +1,4 @@
-"""File modes that follow the user's umask for files made by ``mkstemp`` / ``mkdtemp``.
+"""Writing files safely: atomic writes, modes that follow the umask, names that are one folder, writable places.
 
 ``tempfile`` creates 0600 files and 0700 folders whatever the umask, so a result file or a site
 renamed into place from one could not be read by a web server or a colleague. After creating
@@ -9,6 +9,7 @@ the umask (0644 / 0755 with the usual 022).
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 
@@ -64,3 +65,38 @@ def writable_problem(path: str | Path) -> str | None:
     os.close(fd)
     os.unlink(tmp)
     return None
+
+
+def path_component_problem(name: str) -> str | None:
+    """Why ``name`` cannot be one folder name under a results directory, or None when it can.
+
+    Refused: empty, ``.`` / ``..`` and any leading dot (hidden folders such as ``.stage1`` are not
+    read as results), a separator (``/`` or ``\\``) and control characters such as NUL.
+    """
+    if not name:
+        return "is empty"
+    if name.startswith("."):
+        return "starts with '.'"
+    bad = sorted({c for c in name if c in "/\\" or not c.isprintable()})
+    return f"contains {' '.join(map(repr, bad))}" if bad else None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder and rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.chmod(tmp, file_mode())  # mkstemp makes 0600; a published result must follow the umask
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """:func:`atomic_write_bytes` of ``text`` encoded (UTF-8 by default)."""
+    atomic_write_bytes(path, text.encode(encoding))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
-from .results.store import path_component_problem
+from .files import path_component_problem
 
 if sys.version_info >= (3, 11):
     import tomllib

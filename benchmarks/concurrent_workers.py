@@ -3,8 +3,8 @@
 
 A reliability script, not a test (``tests/benchmark/test_concurrency.py`` runs two trials). Each
 trial starts N identical ``python -m benchmark run`` processes on one fresh results directory at
-once, with ``MEDLT_TRACE`` set, and counts from the trace how often each run and each stage 1
-was executed. It prints one line per trial and exits 1 when any run was executed twice, a result
+once, each tracing its milestones (``tests/faults/``: ``MEDLT_TRACE``), and counts from the trace how often each
+run and each stage 1 was executed. It prints one line per trial and exits 1 when any run was executed twice, a result
 is missing, or the confusion matrices differ between trials::
 
     python benchmarks/concurrent_workers.py --trials 10 --workers 2 3
@@ -13,7 +13,6 @@ is missing, or the confusion matrices differ between trials::
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.faults import medlt_faults  # noqa: E402  (after the repository root is on the path)
 
 GRID = [
     "--protocol",
@@ -45,7 +46,7 @@ GRID = [
 
 def trial(workers: int, seeds: list[int], results: Path, cache: Path, trace: Path) -> tuple[Counter, Counter, float]:
     """Run ``workers`` identical grids at once; (run executions, stage-1 executions, wall seconds)."""
-    env = {**os.environ, "MEDLT_TRACE": str(trace), "OMP_NUM_THREADS": "1"}
+    env = medlt_faults.subprocess_env(MEDLT_TRACE=str(trace), OMP_NUM_THREADS="1")
     env.pop("MEDLT_KILL_AT", None)
     cmd = [
         sys.executable,
@@ -69,11 +70,12 @@ def trial(workers: int, seeds: list[int], results: Path, cache: Path, trace: Pat
         _, err = p.communicate()
         if p.returncode != 0:
             raise SystemExit(f"a worker failed (exit {p.returncode}):\n{err[-2000:]}")
-    counts: dict[str, Counter] = {"run": Counter(), "stage1": Counter()}
+    counts: dict[str, Counter] = {"run-written": Counter(), "stage1-training": Counter()}
     for line in trace.read_text().splitlines():
         _, event, what = line.split(" ", 2)
-        counts[event][what] += 1
-    return counts["run"], counts["stage1"], time.perf_counter() - t0
+        if event in counts:
+            counts[event][what] += 1
+    return counts["run-written"], counts["stage1-training"], time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ Both train the protocol's timm backbone (``quick``: ``test_resnet`` from scratch
 head, SGD with momentum and cross-entropy, on the training split of the default dataset
 (bloodcell-lt), at the protocol's batch size and resolution:
 
-* ``engine``: ``benchmark.engine.train_stage1`` with the CE method, exactly as ``run`` trains:
+* ``engine``: ``benchmark.stage1.train_stage1`` with the CE method, exactly as ``run`` trains:
   per-epoch seeded sampling, batch affine augmentation (rotation, crop, flip), warmup + cosine
   learning rate, the method interface, and an epoch checkpoint for resuming.
 * ``plain``: the textbook loop: a shuffled permutation, the centre crop of the uint8 batch
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import datasets
 from benchmark.protocol import load_protocol
-from benchmark.training import engine
+from benchmark.training import inputs, stage1
 from benchmark.training.augment import IMAGENET_MEAN, IMAGENET_STD
 from benchmark.training.backbones import create_backbone
 from benchmark.training.inputs import ImageBank
@@ -41,12 +41,12 @@ from methods import create_method
 
 
 def engine_epochs(data, protocol, epochs: int, device: torch.device) -> float:
-    """Seconds for ``epochs`` epochs of ``engine.train_stage1`` (CE), after one warm-up epoch."""
+    """Seconds for ``epochs`` epochs of ``stage1.train_stage1`` (CE), after one warm-up epoch."""
     import dataclasses
 
     method = create_method("CE")
     train = data.splits["train"]
-    split = engine.TrainSplit(
+    split = inputs.TrainSplit(
         bank=ImageBank(data.images, train, device),
         labels=data.labels[train],
         class_counts=torch.tensor(data.train_counts, dtype=torch.float32, device=device),
@@ -55,9 +55,9 @@ def engine_epochs(data, protocol, epochs: int, device: torch.device) -> float:
     backbone, feat_dim = create_backbone(protocol.backbone, False)
     model = method.build(backbone, feat_dim, data.num_classes, split.class_counts.cpu())
     with tempfile.TemporaryDirectory() as tmp:
-        engine.train_stage1(method, model, split, dataclasses.replace(protocol, epochs=1), device, 0, None)
+        stage1.train_stage1(method, model, split, dataclasses.replace(protocol, epochs=1), device, 0, None)
         t0 = time.perf_counter()
-        engine.train_stage1(
+        stage1.train_stage1(
             method, model, split, dataclasses.replace(protocol, epochs=epochs), device, 0, Path(tmp) / "resume.pt"
         )
         return time.perf_counter() - t0

@@ -3,7 +3,7 @@
     python benchmarks/memory.py [--protocols smoke quick paper] [--batches 4 8] [--device cpu|cuda]
 
 Each measurement runs in a fresh process: the protocol's backbone (random initialisation) and the method's model,
-then one step of the engine's stage-1 loop (``benchmark.engine.train_stage1`` with one step: augmentation,
+then one step of the engine's stage-1 loop (``benchmark.stage1.train_stage1`` with one step: augmentation,
 forward, loss, backward, SGD) on random images at the protocol's ``cache_size`` and ``image_size``, in the
 protocol's precision. Memory is the peak above what the process held before the step: on the CPU the resident set
 (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``), on CUDA ``torch.cuda.max_memory_allocated``. Each row is
@@ -43,7 +43,7 @@ def one_step(method_id: str, protocol_name: str, batch: int, device_name: str) -
     import torch
 
     from benchmark.protocol import load_protocol
-    from benchmark.training import engine
+    from benchmark.training import inputs, precision, stage1
     from benchmark.training.backbones import create_backbone
     from benchmark.training.inputs import ImageBank
     from methods import create_method
@@ -60,11 +60,13 @@ def one_step(method_id: str, protocol_name: str, batch: int, device_name: str) -
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (2 * batch, p.cache_size, p.cache_size, 3), dtype=np.uint8)
     labels = np.arange(2 * batch) % NUM_CLASSES
-    with engine.numeric_precision(p.precision):
-        split = engine.TrainSplit(
+    with precision.numeric_precision(p.precision):
+        split = inputs.TrainSplit(
             ImageBank(images, np.arange(2 * batch), device),
             labels,
-            torch.tensor(np.bincount(labels, minlength=NUM_CLASSES), dtype=engine.PRECISIONS[p.precision]).to(device),
+            torch.tensor(np.bincount(labels, minlength=NUM_CLASSES), dtype=precision.PRECISIONS[p.precision]).to(
+                device
+            ),
         )
         method = create_method(method_id)
         backbone, dim = create_backbone(p.backbone, False)
@@ -77,7 +79,7 @@ def one_step(method_id: str, protocol_name: str, batch: int, device_name: str) -
         else:
             Path("/proc/self/clear_refs").write_text("5")  # reset the peak resident set to the current one
             before = _rss_peak_kib() * 1024
-        engine.train_stage1(method, model, split, p, device, seed=0)
+        stage1.train_stage1(method, model, split, p, device, seed=0)
         peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else _rss_peak_kib() * 1024
     return {"step_bytes": float(peak - before), "param_bytes": float(params)}
 

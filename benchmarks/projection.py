@@ -9,7 +9,7 @@ measured on a GPU:
 * stage 1 once per *job* (rows of one method share their stage-1 checkpoint, as the grid runs them):
   ``epochs × ⌊N / batch⌋`` steps of ``batch × views`` images (+ ``batch`` for a paired stream: BBN,
   Balanced-MixUp), forward and backward;
-* stage 2 of each two-stage row with its schedule (:func:`benchmark.engine.stage2_plan`: the official ones of LWS
+* stage 2 of each two-stage row with its schedule (:func:`benchmark.stage2.stage2_plan`: the official ones of LWS
   and MaxNorm under ``paper``): forward only through the frozen extractor; a best-validation-epoch kind
   adds one validation pass per epoch, a τ search one validation pass;
 * every run: one test and one validation pass.
@@ -95,7 +95,7 @@ def stage1_cost(method: Method, protocol: Protocol, train: int) -> Cost:
 
 def run_cost(method: Method, protocol: Protocol, splits: tuple[int, int, int]) -> Cost:
     """Images of one run after its stage 1: its stage 2 (forward only), τ search, and the final evaluation."""
-    from benchmark.training.engine import stage2_plan
+    from benchmark.training.stage2 import stage2_plan
 
     train, val, test = splits
     cost = Cost(forward=val + test)
@@ -113,7 +113,7 @@ def run_cost(method: Method, protocol: Protocol, splits: tuple[int, int, int]) -
 
 def project(rows: list[str], seeds: int) -> dict[str, dict[str, float]]:
     """Per dataset: jobs, runs, images trained / evaluated and FLOPs of the grid, with stage-1 sharing."""
-    from benchmark.grid.runner import expand_grid, group_jobs
+    from benchmark.grid import expand_grid, group_jobs
     from benchmark.protocol import load_protocol
     from methods import create_method
 

@@ -81,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     import datasets
-    from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+    from benchmark import grid
+    from benchmark.environment import Environment
+    from benchmark.grid import GridSettings, expand_grid
     from benchmark.results.reader import load_results
     from methods import create_method
     from methods.registry import method_entries
@@ -92,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = expand_grid([args.dataset], [create_method(name) for name in names], [None], args.seeds, args.protocol)
     settings = GridSettings(
         results_dir=args.results,
-        cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+        cache_dir=args.cache_dir or Environment.read().cache_dir,
         device=args.device,
         progress=not args.quiet,
     )
     t0 = time.perf_counter()
-    counts = GridRunner(settings).run(runs)
+    counts = grid.run(runs, settings)
     wall = time.perf_counter() - t0
 
     wanted = {(r.spec.dataset, r.spec.backbone, r.spec.protocol, r.spec.method, r.spec.seed) for r in runs}

@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import hashlib
 import numbers
-import os
 import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,8 +22,9 @@ from .longtail import class_groups
 from .prepared import PreparedDataset, canonical_json, file_sha256, write_prepared
 from .sources import SOURCE_FILES, check_sources, source_facts
 
-#: Where prepared datasets live unless ``--cache-dir`` / ``MEDLT_CACHE`` say otherwise.
-DEFAULT_CACHE = Path(os.environ.get("MEDLT_CACHE", Path.home() / ".cache" / "medlt-bench"))
+#: Where prepared datasets live unless the caller says otherwise (the command line: ``--cache-dir`` or
+#: ``$MEDLT_CACHE``, read once by :mod:`benchmark.environment`).
+DEFAULT_CACHE = Path.home() / ".cache" / "medlt-bench"
 
 
 @dataclass
@@ -63,6 +63,8 @@ class DatasetBuilder:
     needs_raw: ClassVar[bool] = True
     #: The data ship inside a package (this one, or scikit-learn): nothing to download.
     shipped: ClassVar[bool] = False
+    #: :meth:`download` can fetch the official files (only when the caller allows downloads).
+    downloadable: ClassVar[bool] = False
     #: A demonstration set (digits-lt), labelled as such everywhere.
     demo: ClassVar[bool] = False
     #: What a reader of the leaderboard should know about the set (shown as a note on the site).
@@ -131,6 +133,10 @@ class DatasetBuilder:
             raise self.missing_files_error(raw_root, "the raw-data folder")
         return Path(raw_root)
 
+    def download(self, raw_root: Path) -> None:
+        """Fetch the official files that ``raw_root`` lacks (a builder that declares ``downloadable``)."""
+        raise NotImplementedError(f"{self.id} cannot download its files")
+
     def prepare(
         self,
         raw_root: str | Path | None,
@@ -138,8 +144,10 @@ class DatasetBuilder:
         size: int | None = None,
         workers: int = 2,
         progress: bool = True,
+        allow_download: bool = False,
     ) -> PreparedDataset:
-        """Decode once, resize to ``size``, write atomically, return the loaded dataset.
+        """Decode once, resize to ``size``, write atomically, return the loaded dataset; with
+        ``allow_download`` a ``downloadable`` builder first fetches the official files ``raw_root`` lacks.
 
         The write holds the folder's lock (the one :meth:`load` takes): a concurrent prepare or load waits.
         """
@@ -147,6 +155,8 @@ class DatasetBuilder:
         raw_root = Path(raw_root) if raw_root is not None else None
         if self.needs_raw and (raw_root is None or not raw_root.is_dir()):
             raise self.missing_files_error(raw_root, "the raw-data folder")
+        if allow_download and self.downloadable and raw_root is not None:
+            self.download(raw_root)
         raw = compact(self.read(raw_root))
         if raw.images is not None:
             images = resize_array(raw.images, size, progress=progress, desc=f"{self.id}: resize")
@@ -187,8 +197,9 @@ class DatasetBuilder:
         size: int | None = None,
         raw_root: str | Path | None = None,
         progress: bool = True,
+        allow_download: bool = False,
     ) -> PreparedDataset:
-        """Load the prepared dataset, preparing it first when it is missing."""
+        """Load the prepared dataset, preparing it first when it is missing (see :meth:`prepare`)."""
         size = self.cache_size(size)
         folder = self.folder(Path(cache_root), size)
         if (folder / "manifest.json").exists():
@@ -196,7 +207,7 @@ class DatasetBuilder:
         with folder_lock(folder):  # two workers: one prepares, the other waits and loads
             if (folder / "manifest.json").exists():
                 return self._load_prepared(folder, raw_root, size)
-            return self.prepare(raw_root, cache_root, size, progress=progress)
+            return self.prepare(raw_root, cache_root, size, progress=progress, allow_download=allow_download)
 
     def _load_prepared(self, folder: Path, raw_root: str | Path | None, size: int) -> PreparedDataset:
         """The prepared folder, refused when ``raw_root`` holds other source files than it was prepared from."""

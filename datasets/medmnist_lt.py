@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -34,8 +33,8 @@ class MedMNISTLT(DatasetBuilder):
     Official val and test are kept unchanged. The training split keeps, for the i-th class
     of ``class_order``, ``round(n_max * rho ** (-i / (C - 1)))`` images (seeded draw).
     Unless given, ``class_order`` is by decreasing official training count (ties by label)
-    and ``n_max`` is the largest official training class. Set ``MEDLT_ALLOW_DOWNLOAD=1`` to
-    let medmnist download a missing file when the machine is online.
+    and ``n_max`` is the largest official training class. Where the caller allows downloads
+    (the command line: ``MEDLT_ALLOW_DOWNLOAD=1``), medmnist downloads a missing file.
     """
 
     name = "medmnist-lt"
@@ -43,6 +42,7 @@ class MedMNISTLT(DatasetBuilder):
     source_url = MEDMNIST_URL
     license = "CC BY 4.0 (varies per MedMNIST subset)"
     default_size = 28
+    downloadable = True
     takes_argument: ClassVar[bool] = True
 
     flag: str = "pathmnist"
@@ -89,6 +89,14 @@ class MedMNISTLT(DatasetBuilder):
         counts = long_tailed_counts(int(self.n_max), self.rho, len(self.class_order))
         return {names[str(c)]: n for c, n in zip(self.class_order, counts)}
 
+    def download(self, raw_root: Path) -> None:
+        """Let medmnist fetch the official npz into ``raw_root`` when it is not there (needs a network)."""
+        import medmnist
+
+        if not (raw_root / medmnist_file(self.flag, self.medmnist_size)).exists():
+            cls = getattr(medmnist, self._info()["python_class"])
+            cls(split="train", root=str(raw_root), download=True, size=self.medmnist_size)
+
     def read(self, raw_root: Path | None) -> RawDataset:
         import medmnist
 
@@ -97,14 +105,13 @@ class MedMNISTLT(DatasetBuilder):
             raise DatasetError(f"{self.id}: medmnist_size must be one of {MEDMNIST_SIZES}, got {self.medmnist_size}")
         fname = medmnist_file(self.flag, self.medmnist_size)
         path = self.raw_folder(raw_root) / fname
-        download = os.environ.get("MEDLT_ALLOW_DOWNLOAD") == "1"
-        if not path.exists() and not download:
+        if not path.exists():
             raise self.missing_files_error(raw_root, fname)
         cls = getattr(medmnist, info["python_class"])
         images, labels, splits, start = [], [], {}, 0
         for split in ("train", "val", "test"):
             try:
-                ds = cls(split=split, root=str(raw_root), download=download, size=self.medmnist_size)
+                ds = cls(split=split, root=str(raw_root), download=False, size=self.medmnist_size)
                 imgs, labs = np.asarray(ds.imgs), np.asarray(ds.labels).reshape(-1)
             except KeyError as e:
                 raise DatasetError(f"{path}: missing array {e} (not an official MedMNIST npz)") from None

@@ -23,11 +23,9 @@ an empty folder, a shipped one prepares at 8 px into a temporary folder. pytest 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import json
-import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -73,17 +71,6 @@ def _label(builder: BuilderLike, argument: str | None = None) -> str:
         return str(builder)
 
 
-@contextlib.contextmanager
-def _no_download() -> Iterator[None]:
-    """``MEDLT_ALLOW_DOWNLOAD`` unset while a check runs (restored after)."""
-    saved = os.environ.pop("MEDLT_ALLOW_DOWNLOAD", None)
-    try:
-        yield
-    finally:
-        if saved is not None:
-            os.environ["MEDLT_ALLOW_DOWNLOAD"] = saved
-
-
 _CHECKS: list[Check] = []
 
 
@@ -92,13 +79,12 @@ def _builder_check(fn: Callable[[type[DatasetBuilder], str | None], None]) -> Ch
 
     @functools.wraps(fn)
     def check(builder: BuilderLike, *, argument: str | None = None) -> None:
-        with _no_download():
-            try:
-                fn(*resolve(builder, argument))
-            except AssertionError:
-                raise
-            except Exception as e:  # the class under test raised: that is this check failing
-                raise AssertionError(f"{type(e).__name__}: {e}") from e
+        try:
+            fn(*resolve(builder, argument))
+        except AssertionError:
+            raise
+        except Exception as e:  # the class under test raised: that is this check failing
+            raise AssertionError(f"{type(e).__name__}: {e}") from e
 
     _CHECKS.append(check)
     return check

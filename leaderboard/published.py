@@ -20,10 +20,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark import provenance
+import datasets as ds
+from benchmark import grid, provenance
+from benchmark.errors import UserError
+from benchmark.files import atomic_write_text
 from benchmark.protocol import Protocol, load_protocol
+from benchmark.results.identity import differences, protocol_settings, result_identity, run_identity
 from benchmark.results.schema import RunResult, RunSpec
-from benchmark.results.store import atomic_write_text, iter_result_files, read_result, result_path
+from benchmark.results.store import iter_result_files, read_result, result_path
+from methods import create_method, method_entries
+from methods.base import Method
+from methods.source import code_files
 
 #: The board in the repository (next to the site templates that render it).
 BOARD_DIR = Path(__file__).resolve().parent / "board"
@@ -34,8 +41,6 @@ PUBLISHED_PATTERNS = ("seed-*.json", "seed-*.preds.npz", ".protocol.json", ".run
 
 def machine() -> str:
     """The CPU model and the cores this process may use, as ``lscpu`` names them."""
-    from benchmark.grid.processes import usable_cores
-
     model = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -44,7 +49,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{model}, {usable_cores()} cores"
+    return f"{model}, {grid.usable_cores()} cores"
 
 
 @dataclass(frozen=True)
@@ -68,15 +73,11 @@ class BoardManifest:
     def read(cls, root: Path) -> BoardManifest:
         path = root / MANIFEST
         if not path.is_file():
-            from benchmark.errors import UserError
-
             raise UserError(f"{path}: no board manifest (create the board with: python -m benchmark board refresh)")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
         except (ValueError, TypeError) as e:
-            from benchmark.errors import UserError
-
             raise UserError(f"{path}: not a board manifest ({type(e).__name__}: {e})") from None
 
     def write(self, root: Path) -> None:
@@ -105,11 +106,6 @@ class StaleRow:
         return f"{self.name} ({self.method_id}): " + "; ".join(self.reasons)
 
 
-def _differences(before: dict[str, Any] | None, now: dict[str, Any] | None) -> list[str]:
-    before, now = before or {}, now or {}
-    return sorted(k for k in set(before) | set(now) if json.dumps(before.get(k)) != json.dumps(now.get(k)))
-
-
 def _code_changes(recorded: dict[str, str] | None, now: dict[str, str]) -> str | None:
     if recorded is None:
         return "its code is not recorded (computed before code hashes were kept)"
@@ -120,44 +116,53 @@ def _code_changes(recorded: dict[str, str] | None, now: dict[str, str]) -> str |
     return ", ".join(parts) or None
 
 
-def row_problems(result: RunResult, method: Any, protocol: Protocol, manifest_sha256: str) -> list[str]:
-    """Why ``result`` is not what ``method`` produces now under ``protocol`` on the dataset build
-    ``manifest_sha256`` (empty: it is)."""
-    from methods.source import code_files
+#: How each part of the identity rule that differs makes a published row stale.
+_STALE_BECAUSE = {
+    "hyperparameters": "hyper-parameters changed: {keys}",
+    "stage2_settings": "stage-2 settings changed: {keys}",
+    "protocol": "protocol {protocol!r} changed: {keys}",
+}
 
+
+def row_problems(result: RunResult, method: Method, protocol: Protocol, manifest_sha256: str) -> list[str]:
+    """Why ``result`` is not what ``method`` produces now under ``protocol`` on the dataset build
+    ``manifest_sha256`` (empty: it is): a failed run, other code, or a part of the identity rule that differs."""
     problems = []
     if result.status != "ok":
         problems.append("the run failed")
     code = _code_changes(result.code_sha256, code_files(method))
     if code:
         problems.append(code)
-    if keys := _differences(result.hyperparameters, method.hyperparameters()):
-        problems.append(f"hyper-parameters changed: {', '.join(keys)}")
-    settings = method.rebalance.stage2.settings() if method.rebalance else None
-    if keys := _differences(result.stage2_settings, settings):
-        problems.append(f"stage-2 settings changed: {', '.join(keys)}")
-    if keys := _differences(result.protocol_config, protocol.as_dict()):
-        problems.append(f"protocol {protocol.name!r} changed: {', '.join(keys)}")
-    if result.dataset_manifest_sha256 != manifest_sha256:
-        problems.append(f"the {result.spec.dataset} build changed (manifest {result.dataset_manifest_sha256[:12]}…)")
+    now = run_identity(_Row(result.spec.dataset, method, protocol, result.spec), manifest_sha256=manifest_sha256)
+    for d in differences(result_identity(result), now, (*_STALE_BECAUSE, "dataset_manifest_sha256")):
+        if d.part == "dataset_manifest_sha256":
+            problems.append(f"the {result.spec.dataset} build changed (manifest {d.before[:12]}…)")
+        else:
+            problems.append(_STALE_BECAUSE[d.part].format(keys=", ".join(d.keys) or d.part, protocol=protocol.name))
     return problems
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A published run as the identity rule reads a run (:class:`benchmark.results.identity.Run`)."""
+
+    dataset: str
+    method: Method
+    protocol: Protocol
+    spec: RunSpec
 
 
 def current_manifest_sha256(board: BoardManifest, cache_dir: Path) -> str:
     """The manifest hash of the board's dataset as this checkout builds it (prepared into ``cache_dir``)."""
-    import datasets as ds
-
     data = ds.create_builder(board.dataset).load(
         cache_root=cache_dir, size=board.load_protocol().cache_size, progress=False
     )
     return data.manifest_sha256
 
 
-def stale_rows(root: Path, cache_dir: Path, methods: Sequence[Any] | None = None) -> list[StaleRow]:
+def stale_rows(root: Path, cache_dir: Path, methods: Sequence[Method] | None = None) -> list[StaleRow]:
     """Every registered row whose published results are missing or stale, and every published row that is no
     longer registered, in registry order; ``methods`` stands for the registry (tests use a small one)."""
-    from methods import method_entries
-
     board = BoardManifest.read(root)
     protocol = board.load_protocol()
     manifest_sha256 = current_manifest_sha256(board, cache_dir)
@@ -210,8 +215,6 @@ def copy_published(source: Path, target: Path, method_ids: Iterable[str] | None 
             out = target / rel
             if out.exists():
                 if out.read_bytes() != file.read_bytes():
-                    from benchmark.errors import UserError
-
                     raise UserError(f"{out}: exists with other contents than the board's {file}")
                 continue
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -286,10 +289,6 @@ def refresh(
     replaced (a rename each) and the manifest rewritten, so a failed or killed refresh leaves the
     published board as it was.
     """
-    from benchmark.grid.processes import ParallelExecutor
-    from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
-    from methods import create_method
-
     if init is not None and not (root / MANIFEST).is_file():
         init.write(root)
     board = BoardManifest.read(root)
@@ -304,15 +303,12 @@ def refresh(
         if rerun:
             by_id = {m.method_id: m for m in methods} if methods is not None else {}
             chosen = [by_id[i] if i in by_id else create_method(i) for i in rerun]
-            runs = expand_grid([board.dataset], chosen, [board.backbone], board.seeds, board.protocol)
-            settings = GridSettings(
+            runs = grid.plan(chosen, [board.dataset], [board.backbone], board.seeds, board.protocol)
+            settings = grid.GridSettings(
                 results_dir=staging / "results", cache_dir=cache_dir, device="cpu", progress=progress
             )
-            executor = ParallelExecutor(jobs=jobs, threads=threads) if jobs > 1 else None
-            counts = _run_at_threads(GridRunner(settings), runs, executor, threads)
+            counts = grid.run(runs, settings, grid.choose_executor(on_cpu=True, jobs=jobs, threads=threads))
             if counts["failed"] or counts["locked"]:
-                from benchmark.errors import UserError
-
                 keep_staging = True
                 raise UserError(
                     f"{counts['failed']} runs failed, {counts['locked']} held by another worker: the board is "
@@ -330,28 +326,13 @@ def refresh(
 _GONE = "published, but no longer registered"
 
 
-def _run_at_threads(runner: Any, runs: Sequence[Any], executor: Any, threads: int) -> dict[str, int]:
-    """``runner.run`` with this process at ``threads`` torch threads when it runs the jobs itself."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        return dict(runner.run(runs, executor))
-    finally:
-        torch.set_num_threads(before)
-
-
-def evaluation_runs(root: Path, methods: Sequence[Any], results_dir: Path, cache_dir: Path) -> tuple[list[Any], str]:
+def evaluation_runs(root: Path, methods: Sequence[Method], results_dir: Path, cache_dir: Path) -> tuple[list[Any], str]:
     """The runs that put ``methods`` on the board's grid in ``results_dir``, after copying the published
     results there (no baseline is re-run), and a note (empty, or that the package version differs).
 
     Refuses, in one line naming what differs, a dataset build or protocol settings other than the board's,
     and a method that is already a published row.
     """
-    from benchmark.errors import UserError
-    from benchmark.grid.runner import expand_grid
-
     board = BoardManifest.read(root)
     published = published_rows(root)
     for method in methods:
@@ -360,10 +341,10 @@ def evaluation_runs(root: Path, methods: Sequence[Any], results_dir: Path, cache
     protocol = board.load_protocol()
     sample = next(iter_result_files(root / "results"), None)
     if sample is not None:
-        recorded = read_result(sample).protocol_config
-        if keys := _differences(recorded, protocol.as_dict()):
+        recorded = {"protocol": protocol_settings(read_result(sample).protocol_config)}
+        if found := differences(recorded, {"protocol": protocol_settings(protocol.as_dict())}):
             raise UserError(
-                f"protocol {board.protocol!r} here differs from the board's in {', '.join(keys)}: "
+                f"protocol {board.protocol!r} here differs from the board's in {', '.join(found[0].keys)}: "
                 "results would not be comparable (check out the board's version of benchmark/protocols)"
             )
     here = current_manifest_sha256(board, cache_dir)
@@ -379,4 +360,4 @@ def evaluation_runs(root: Path, methods: Sequence[Any], results_dir: Path, cache
             f"{provenance.package_version()}: the comparison holds only if training did not change between them"
         )
     copy_published(root / "results", results_dir)
-    return expand_grid([board.dataset], list(methods), [board.backbone], board.seeds, protocol), note
+    return grid.plan(list(methods), [board.dataset], [board.backbone], board.seeds, protocol), note

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -36,7 +35,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
+
+import datasets as ds
+from benchmark import grid
+from benchmark.analysis.reproduction import (
+    MAX_BANDS,
+    compare,
+    load_reference_csv,
+    normalise_method,
+    reference_csv_from_frame,
+)
+from benchmark.errors import UserError
+from benchmark.protocol import load_protocol
+from benchmark.results.claims import CLAIM_FILES, read_claim
+from benchmark.results.identity import differences, result_identity, run_identity
+from benchmark.results.reader import load_results, results_frame
 from benchmark.results.schema import RunResult
+from benchmark.results.store import iter_result_files, result_path
+from benchmark.results.validate import load_checked, validate_results
+from benchmark.results.validate.manifests import cache_size
+from methods.registry import UnknownMethodError, load_method_from_file
 
 #: The metrics (short names of :func:`benchmark.schema.group_metrics`) a cell is judged on: the mean class
 #: recall over all classes, the leaderboard's headline number (minor-class MCR has a seed SD of several pp and
@@ -45,8 +64,6 @@ JUDGED_METRICS: tuple[str, ...] = ("all",)
 EXIT_PASS, EXIT_FAIL, EXIT_UNVERIFIED = 0, 1, 3
 CellStatus = Literal["pass", "FAIL", "not re-run", "inconclusive"]
 Cell = tuple[str, str, str, str]  # dataset, backbone, protocol, method id
-#: The identity files ``run`` writes beside the results (:mod:`benchmark.identity`).
-IDENTITY_FILES = (".protocol.json", ".run.json")
 
 
 @dataclass
@@ -124,8 +141,6 @@ def _num(value: float | None) -> str:
 
 
 def _default_max_bands() -> dict[str, float]:
-    from benchmark.analysis.reproduction import MAX_BANDS  # loads pandas: not at import
-
     return dict(MAX_BANDS)
 
 
@@ -150,8 +165,6 @@ def sha256_file(path: Path) -> str:
 
 def submission_paths(submission: Path) -> tuple[Path, Path]:
     """``(method.py, results/)`` of a submission folder; :class:`benchmark.cli.UserError` when one is missing."""
-    from benchmark.errors import UserError
-
     method_file, results = submission / "method.py", submission / "results"
     for path, what in ((method_file, "a file"), (results, "a folder")):
         if not (path.is_file() if what == "a file" else path.is_dir()):
@@ -202,8 +215,6 @@ def _fail_invalid_cells(
 
 def _load_cells(results_dir: Path, verdict: Verdict) -> dict[Cell, list[RunResult]]:
     """The finished results of every cell (files the readers refuse are left out: validation names them)."""
-    from benchmark.results.validate import load_checked
-
     by_cell: dict[Cell, list[RunResult]] = {}
     for _, r in load_checked(results_dir, on_invalid=lambda e: None):
         if r.status == "ok":
@@ -222,15 +233,12 @@ def _available(
     by_cell: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: Verdict
 ) -> dict[Cell, str | None]:
     """Per cell, None when this machine can re-run its dataset, else why not (also set on the cell)."""
-    import datasets as ds
-    from benchmark.grid.runner import dataset_builder
-
     out: dict[Cell, str | None] = {}
     for cell in verdict.cells:
         first = by_cell[cell.key][0]
         try:
-            builder = dataset_builder(cell.dataset, first.dataset_params or {})
-            size = _cache_size(first)
+            builder = grid.dataset_builder(cell.dataset, first.dataset_params or {})
+            size = cache_size(first)
             prepared = size is not None and (builder.folder(settings.cache_dir, size) / "manifest.json").is_file()
             why = (
                 None if not builder.needs_raw or prepared else f"{cell.dataset} is not prepared in {settings.cache_dir}"
@@ -243,24 +251,10 @@ def _available(
     return out
 
 
-def _cache_size(r: RunResult) -> int | None:
-    from benchmark.protocol import ProtocolError, load_protocol
-
-    size = r.protocol_config.get("cache_size")
-    if isinstance(size, int):
-        return size
-    try:
-        return load_protocol(r.spec.protocol).for_dataset(r.spec.dataset).cache_size
-    except ProtocolError:
-        return None
-
-
 def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, skip_unverifiable: set[str]) -> list[str]:
     """The ``validate`` command's checks; a manifest hash that cannot be verified because the dataset is not
     here (and no ``--manifest`` was given for it) is a note: its cells are *not re-run*, never passed. Returns
     where each problem is (a file relative to the results directory, or a dataset or cell)."""
-    from benchmark.results.validate import validate_results
-
     report = validate_results(results_dir, cache_dir=settings.cache_dir, manifests=settings.manifests)
     for p in report.problems:
         unverifiable = (
@@ -275,17 +269,12 @@ def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, ski
 
 
 def _result_where(results_dir: Path, r: RunResult) -> str:
-    from benchmark.results.store import result_path
-
     return result_path(results_dir, r.spec).as_posix()
 
 
 def find_method_class(method_file: Path, method_id: str, rebalance: str | None) -> Any:
     """The method of ``method_file`` whose id (with the stage-2 suffix ``rebalance``) is ``method_id``, loaded
     as ``run --method FILE:Class[:suffix]`` loads it; :class:`benchmark.cli.UserError` when there is none."""
-    from benchmark.errors import UserError
-    from methods.registry import UnknownMethodError, load_method_from_file
-
     try:
         tree = ast.parse(method_file.read_text(encoding="utf-8"), filename=str(method_file))
     except (SyntaxError, UnicodeDecodeError) as e:
@@ -310,10 +299,6 @@ def _rerun_and_compare(
     method_file: Path, todo: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: Verdict
 ) -> None:
     """Re-run every cell of ``todo`` into a temporary directory, then compare the submitted runs with it."""
-    from benchmark.errors import UserError
-    from benchmark.results.reader import load_results, results_frame
-    from datasets import DatasetError
-
     cells = {c.key: c for c in verdict.cells}
     with tempfile.TemporaryDirectory(prefix="medlt-review-") as tmp:
         rerun_dir = Path(tmp) / "results"
@@ -323,7 +308,7 @@ def _rerun_and_compare(
             except UserError as e:  # the method file or the results do not describe the cell's runs
                 cells[key].status, cells[key].reason = "FAIL", f"re-run refused: {e}"
                 verdict.problems.append(f"{'/'.join(key)}: re-run refused: {e}")
-            except DatasetError as e:  # e.g. a dataset whose official files are not in --raw-root
+            except ds.DatasetError as e:  # e.g. a dataset whose official files are not in --raw-root
                 cells[key].status, cells[key].reason = "not re-run", f"dataset: {e}"
         rerun = results_frame(load_results(rerun_dir)) if rerun_dir.is_dir() else None
         submitted = results_frame([r for runs in todo.values() for r in runs])
@@ -333,47 +318,31 @@ def _rerun_and_compare(
 
 def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, settings: ReviewSettings) -> None:
     """Run the cell's method from ``method_file`` on its dataset, backbone and protocol for every seed."""
-    from benchmark.errors import UserError
-    from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
-    from benchmark.protocol import load_protocol
-
     first = runs[0]
     method = find_method_class(method_file, first.spec.method_id, first.rebalance)
-    if not same_json(method.hyperparameters(), first.hyperparameters):
-        raise UserError(
-            f"the results record hyper-parameters {first.hyperparameters}, {method_file} defaults to "
-            f"{method.hyperparameters()}"
-        )
     protocol = load_protocol(first.spec.protocol)
-    config = protocol.for_dataset(first.spec.dataset).as_dict()
-    if first.protocol_config and not same_json(first.protocol_config, config):
+    dataset, backbone = first.spec.dataset, first.spec.backbone
+    now = run_identity(grid.Run(dataset, method, backbone, first.spec.seed, protocol.for_dataset(dataset)))
+    for d in differences(result_identity(first), now, ("hyperparameters", "protocol")):
+        if d.part == "hyperparameters":
+            raise UserError(f"the results record hyper-parameters {d.before}, {method_file} defaults to {d.now}")
         raise UserError(f"the results' settings of protocol {first.spec.protocol!r} differ from this version's")
-    grid = expand_grid([first.spec.dataset], [method], [first.spec.backbone], [r.spec.seed for r in runs], protocol)
-    grid_settings = GridSettings(
+    params = dict(first.dataset_params or {})
+    cell = grid.plan([method], [dataset], [backbone], [r.spec.seed for r in runs], protocol, params)
+    grid_settings = grid.GridSettings(
         results_dir=rerun_dir,
         cache_dir=settings.cache_dir,
         raw_root=settings.raw_root,
         device=settings.device,
         progress=settings.progress,
-        dataset_params=dict(first.dataset_params or {}),
+        dataset_params=params,
     )
-    GridRunner(grid_settings).run(grid)
-
-
-def same_json(a: Any, b: Any) -> bool:
-    """Equal as canonical JSON (the identity rule's comparison)."""
-    from datasets.prepared import canonical_json
-
-    return canonical_json(a) == canonical_json(b)
+    grid.run(cell, grid_settings)
 
 
 def _judge(submitted: Any, rerun: Any, cells: list[CellVerdict], tmp: Path, settings: ReviewSettings) -> None:
     """Each cell's status from :func:`benchmark.check.compare` of the submitted runs with a reference written
     from the re-run (a cell the re-run did not finish for every seed is *not re-run*)."""
-    import pandas as pd
-
-    from benchmark.analysis.reproduction import compare, load_reference_csv, reference_csv_from_frame
-
     done = []
     for cell in cells:
         mine = _cell_rows(rerun, cell) if rerun is not None else None
@@ -402,8 +371,6 @@ def _cell_rows(frame: Any, cell: CellVerdict) -> Any:
 
 
 def _same_cell(comparison: Any, cell: CellVerdict) -> bool:
-    from benchmark.analysis.reproduction import normalise_method
-
     ref = comparison.ref
     return (ref.dataset, comparison.backbone, comparison.protocol, ref.method) == (
         cell.dataset,
@@ -446,8 +413,6 @@ def merge(results_dir: Path, board: Path) -> list[Path]:
     there records another configuration. Everything is copied into a hidden temporary folder inside
     ``board`` first and then renamed into place, so no file is ever half-written.
     """
-    from benchmark.errors import UserError
-
     plan = _merge_plan(results_dir, board)
     board.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".merge-", dir=board))
@@ -456,7 +421,7 @@ def merge(results_dir: Path, board: Path) -> list[Path]:
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(results_dir / rel, staging / rel)
         for rel in plan:  # re-checked at the last moment: another merge may have written meanwhile
-            if (board / rel).exists() and rel.name not in IDENTITY_FILES:
+            if (board / rel).exists() and rel.name not in CLAIM_FILES:
                 raise UserError(f"{board / rel}: already exists in the board; nothing more was merged")
             (board / rel).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / rel, board / rel)
@@ -467,9 +432,6 @@ def merge(results_dir: Path, board: Path) -> list[Path]:
 
 def _merge_plan(results_dir: Path, board: Path) -> list[Path]:
     """The relative paths to copy; refuses an existing result file or an identity file that differs."""
-    from benchmark.errors import UserError
-    from benchmark.results.store import iter_result_files
-
     plan: list[Path] = []
     for path in iter_result_files(results_dir):
         rel = path.relative_to(results_dir)
@@ -484,7 +446,7 @@ def _merge_plan(results_dir: Path, board: Path) -> list[Path]:
             continue
         target = board / claim
         if target.exists():
-            if _identity(target) != _identity(results_dir / claim):
+            if differences(_recorded(target), _recorded(results_dir / claim)):
                 raise UserError(f"{target}: the board records another configuration of this column; nothing was merged")
             continue  # the same configuration is recorded already
         plan.append(claim)
@@ -494,13 +456,12 @@ def _merge_plan(results_dir: Path, board: Path) -> list[Path]:
 def _claims_of(rel: Path) -> list[Path]:
     """The identity files of a result's folders: ``.protocol.json`` of its protocol folder, ``.run.json`` of its
     method folder."""
-    return [rel.parent.parent / IDENTITY_FILES[0], rel.parent / IDENTITY_FILES[1]]
+    return [rel.parent.parent / CLAIM_FILES[0], rel.parent / CLAIM_FILES[1]]
 
 
-def _identity(path: Path) -> Any:
-    from benchmark.errors import UserError
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("identity")
-    except (OSError, ValueError, AttributeError) as e:
-        raise UserError(f"{path}: unreadable identity file ({e})") from None
+def _recorded(claim: Path) -> dict[str, Any]:
+    """The identity a claim file records; a UserError naming an unreadable one."""
+    recorded = read_claim(claim)
+    if recorded is None:
+        raise UserError(f"{claim}: unreadable identity file (expected JSON with an 'identity' object)")
+    return recorded

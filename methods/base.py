@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import user_files
 from .stage2 import STAGE2_KINDS, Stage2Kind, kind_for_suffix, stage2_kind
 
 _T = TypeVar("_T")
@@ -111,10 +112,6 @@ class Classifier(nn.Module):
     Stage 2 replaces ``head`` and freezes ``backbone``.
     """
 
-    #: What a stage-2 search picked on validation (``{"tau": ..., "val_mcr": ...}``), set by
-    #: ``benchmark.engine.train_stage2`` and recorded in the result; absent before stage 2.
-    stage2_choice: dict[str, float]
-
     def __init__(self, backbone: nn.Module, feat_dim: int, head: nn.Module, extras: dict[str, nn.Module] | None = None):
         super().__init__()
         self.backbone = backbone
@@ -151,13 +148,15 @@ class Method:
     sampling: ClassVar[str] = "instance"
     #: A second batch stream drawn with this sampler, or None.
     paired_sampling: ClassVar[str | None] = None
-    #: sha256 of the user's file a class was loaded from (``path/file.py:Class``); None for registered
-    #: methods. Part of the stage-1 key and of each result, so an edited file is a different method.
-    source_sha256: ClassVar[str | None] = None
-
     rebalance: Rebalance | None = None
 
     # -- identity -------------------------------------------------------------------
+    @property
+    def source_sha256(self) -> str | None:
+        """SHA-256 of the user's file the class was loaded from (``path/file.py:Class``); None for a method of an
+        installed package. Part of the stage-1 key and of each result, so an edited file is a different method."""
+        return user_files.source_sha256(type(self))
+
     @property
     def display_name(self) -> str:
         return self.name if self.rebalance is None else f"{self.name}→{self.rebalance.suffix}"

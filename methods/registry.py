@@ -10,10 +10,7 @@ and nothing else. Methods from outside the package come from a file
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import re
-import sys
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +18,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import user_files
 from .base import Method, Rebalance
 
 ENTRY_POINT_GROUP = "medlt_bench.methods"
@@ -146,7 +144,7 @@ def load_method_from_file(spec: str, **hyperparameters: Any) -> Method:
 
     The class needs no registration; it must subclass :class:`Method` and declare ``name`` and ``id``,
     and neither may equal a registered method's name or id (its results would be taken for that
-    method's). The file's sha256 becomes the class's ``source_sha256``: an edited file is a new method.
+    method's). The file's SHA-256 names its module (:mod:`methods.user_files`): an edited file is a new method.
     """
     path_str, _, rest = spec.partition(".py:")
     path = Path(path_str + ".py")
@@ -154,16 +152,9 @@ def load_method_from_file(spec: str, **hyperparameters: Any) -> Method:
     rebalance = _rebalance(suffix, spec, MethodFileError) if suffix else None
     if not path.is_file():
         raise UnknownMethodError(f"method file {path} not found")
-    source_sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    module_name = f"medlt_user_method_{abs(hash(path.resolve()))}"
-    module_spec = importlib.util.spec_from_file_location(module_name, path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[module_name] = module
     try:
-        module_spec.loader.exec_module(module)
+        module = user_files.load_module(path)
     except Exception as e:  # the user's code: report it in one line, naming the file
-        sys.modules.pop(module_name, None)
         first = next(iter(str(e).splitlines()), "")
         raise MethodFileError(f"{path}: importing it failed: {type(e).__name__}: {first}") from e
     cls = getattr(module, class_name, None)
@@ -182,7 +173,6 @@ def load_method_from_file(spec: str, **hyperparameters: Any) -> Method:
             f"{path}:{class_name}: name {method.display_name!r} / id {method.method_id!r} clashes with the registered "
             f"method {clash.name!r} (id {clash.id!r}); give your method its own 'name' and 'id'"
         )
-    cls.source_sha256 = source_sha256
     return method
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import torch
 
+from benchmark import grid
 from benchmark.analysis.reproduction import compare, load_reference_csv, reference_csv_from_frame
 from benchmark.cli import main
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark.grid import GridSettings, expand_grid
 from benchmark.results.reader import results_frame
 from benchmark.results.store import iter_result_files, read_result, result_path
 from leaderboard.published import BOARD_DIR, BoardManifest, machine, stale_rows
@@ -40,7 +41,7 @@ def test_published_numbers_reproduce(cache_dir, tmp_path, capsys):
     threads = torch.get_num_threads()
     torch.set_num_threads(board.threads)
     try:
-        assert GridRunner(settings).run(runs)["ok"] == len(runs)
+        assert grid.run(runs, settings)["ok"] == len(runs)
     finally:
         torch.set_num_threads(threads)
     rerun = [read_result(p) for p in iter_result_files(tmp_path / "rerun")]

@@ -26,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
     import datasets
     from leaderboard.published import BOARD_DIR, BoardManifest, current_manifest_sha256, refresh, stale_rows
 
-    root = args.board or BOARD_DIR
-    cache_dir = args.cache_dir or datasets.DEFAULT_CACHE
+    root, cache_dir = args.board or BOARD_DIR, args.cache_dir
     if args.action == "status":
         stale = stale_rows(root, cache_dir)
         for row in stale:

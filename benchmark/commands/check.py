@@ -73,7 +73,7 @@ def comparison_settings(args: argparse.Namespace) -> dict[str, float]:
     """Check ``--tolerance`` and read ``--max-band`` (of ``check`` and ``review``): each metric's widest band;
     :class:`benchmark.cli.UserError` naming a bad value."""
     from ..analysis.reproduction import max_bands
-    from ..cli import UserError
+    from ..errors import UserError
 
     if args.tolerance < 0:
         raise UserError("--tolerance must be >= 0")
@@ -86,7 +86,6 @@ def comparison_settings(args: argparse.Namespace) -> dict[str, float]:
 def run(args: argparse.Namespace) -> int:
     """Compare with the reference; a broken result file refuses the check (exit 2, naming the file): a
     verdict must cover every run of the directory."""
-    from leaderboard.published import BOARD_DIR
 
     from ..analysis.reproduction import (
         ReferenceError,
@@ -96,9 +95,9 @@ def run(args: argparse.Namespace) -> int:
         reference_csv_from_frame,
         why_nothing_matches,
     )
-    from ..cli import UserError
+    from ..errors import UserError
+    from ..files import atomic_write_bytes
     from ..results.reader import load_results, results_frame
-    from ..results.store import atomic_write_bytes
 
     bands = comparison_settings(args)
     if not args.results.is_dir():
@@ -114,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.write_reference}")
         return 0
     try:
-        reference = load_reference(args.reference, BOARD_DIR / "results")
+        reference = load_reference(args.reference, _board_results())
     except ReferenceError as e:
         raise UserError(str(e)) from None
     comparisons = compare(
@@ -155,3 +154,10 @@ def _summary(comparisons: list, tolerance: float) -> str:
         + (f"; {missing} reference cells have no runs" if missing else "")
         + f" (band at 95 %, at least {tolerance:g} pp)"
     )
+
+
+def _board_results() -> Path:
+    """The published board's results directory (``--reference board``)."""
+    from leaderboard.published import BOARD_DIR  # lazy: the board module loads torch
+
+    return BOARD_DIR / "results"

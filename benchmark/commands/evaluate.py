@@ -33,27 +33,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
-
-    import datasets
     from leaderboard.published import BOARD_DIR, evaluation_runs
     from methods import create_method
 
-    from ..grid.processes import ParallelExecutor
-    from ..grid.runner import GridRunner, GridSettings
+    from .. import grid
     from .run import _write_site
 
-    cache_dir = args.cache_dir or datasets.DEFAULT_CACHE
-    jobs = board_workers(args)
+    # as the board was computed: its runs record their thread count
+    executor = grid.choose_executor(on_cpu=True, jobs=board_workers(args), threads=args.threads)
     methods = [create_method(spec) for spec in dict.fromkeys(args.method)]
-    runs, note = evaluation_runs(args.board or BOARD_DIR, methods, args.results, cache_dir)
+    runs, note = evaluation_runs(args.board or BOARD_DIR, methods, args.results, args.cache_dir)
     if note:
         print(note, file=sys.stderr)
-    settings = GridSettings(results_dir=args.results, cache_dir=cache_dir, device="cpu", progress=not args.quiet)
-    executor = ParallelExecutor(jobs=jobs, threads=args.threads) if jobs > 1 else None
-    torch.set_num_threads(args.threads)  # the board's runs record their thread count: match it
+    settings = grid.GridSettings(
+        results_dir=args.results, cache_dir=args.cache_dir, device="cpu", progress=not args.quiet
+    )
     t0 = time.perf_counter()
-    counts = GridRunner(settings).run(runs, executor)
+    counts = grid.run(runs, settings, executor)
     wall = time.perf_counter() - t0
     print(f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed ({wall:.1f} s)", file=sys.stderr)
     _print_table(args.results)

@@ -43,7 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
-    from ..cli import UserError
+    from ..errors import UserError
     from ..files import writable_problem
 
     site = args.site or Path("site")
@@ -70,7 +70,7 @@ def write_site(results: Path, out: Path, **options: object) -> Path:
     from leaderboard import build_site
     from leaderboard.site import SiteError
 
-    from ..cli import UserError
+    from ..errors import UserError
 
     try:
         return build_site(results, out, **options)

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the table; a broken result file refuses it (exit 2, naming the file): a table that silently
     left a run out would be a wrong number."""
     from ..analysis.tables import TABLE_HELP, check_metric, render_table
-    from ..cli import UserError
+    from ..errors import UserError
     from ..results.reader import load_results
 
     if args.metric is not None:

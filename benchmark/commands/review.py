@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _manifests(items: list[str]) -> dict[str, set[str]]:
-    from ..cli import UserError
+    from ..errors import UserError
 
     out: dict[str, set[str]] = {}
     for item in items:

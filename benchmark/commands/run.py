@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .datasets import parse_params
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -118,9 +120,10 @@ def add_board_options(p: argparse.ArgumentParser) -> None:
 
 
 def board_workers(args: argparse.Namespace) -> int:
-    """``--jobs`` (default: the usable cores), with ``--jobs`` and ``--threads`` checked."""
-    from ..cli import UserError
-    from ..grid.processes import usable_cores
+    """``--jobs`` of ``board`` and ``evaluate`` (default: the usable cores), with ``--jobs`` and ``--threads``
+    checked."""
+    from ..errors import UserError
+    from ..grid import usable_cores
 
     jobs: int = args.jobs or usable_cores()
     if not (1 <= jobs <= 1024 and 1 <= args.threads <= 1024):
@@ -141,23 +144,23 @@ def _add_site_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import datasets
+    from .. import grid
 
-    from ..grid.runner import GridRunner, GridSettings
-
-    runs, dataset_params = _plan(args)
-    settings = GridSettings(
+    runs = _plan(args)
+    env = args.environment
+    settings = grid.GridSettings(
         results_dir=args.results,
-        cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+        cache_dir=args.cache_dir,
         raw_root=args.raw_root,
         device=args.device,
         weights_file=args.weights,
+        weights_dir=env.weights_dir,
+        allow_download=env.allow_download,
         progress=not args.quiet,
-        dataset_params=dataset_params,
+        dataset_params=parse_params(args.dataset_param),
     )
     t0 = time.perf_counter()
-    runner = GridRunner(settings)
-    counts = runner.run(runs, _executor(args, runner))
+    counts = grid.run(runs, settings, _executor(args))
     wall = time.perf_counter() - t0
     print(
         f"{len(runs)} runs: {counts['ok']} ok, {counts['failed']} failed, {counts['skipped']} already done, "
@@ -172,65 +175,46 @@ def run(args: argparse.Namespace) -> int:
     return 1 if counts["failed"] else 0
 
 
-def _executor(args: argparse.Namespace, runner: Any) -> Any:
-    """Ray, parallel worker processes, or None (this process); sets this process's threads for the last."""
-    import torch
-
-    from ..grid.processes import ParallelExecutor, usable_cores
+def _executor(args: argparse.Namespace) -> Any:
+    """Ray, or on this machine (one single-thread worker per usable core on the CPU by default)."""
+    from ..grid import RayExecutor, choose_executor
+    from ..training.precision import resolve_device
 
     if args.executor == "ray":
-        from ..grid.executors import RayExecutor
-
         return RayExecutor(address=args.ray_address)
-    # On the CPU, one single-thread worker per core is the default: faster than one process with every
-    # thread, idle and far more so with a core busy (benchmarks/parallel_jobs.py). A GPU is one device.
-    jobs = args.jobs if args.jobs is not None else (usable_cores() if _on_cpu(args.device) else 1)
-    if jobs > 1:
-        return ParallelExecutor(jobs=jobs, threads=args.threads or 1)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    return None
+    return choose_executor(resolve_device(args.device).type == "cpu", args.jobs, args.threads)
 
 
-def _on_cpu(device: str) -> bool:
-    from ..training.engine import resolve_device
-
-    return resolve_device(device).type == "cpu"
-
-
-def _plan(args: argparse.Namespace) -> tuple[list, dict]:
-    """The grid's runs and dataset parameters; every user error (names, seeds, parameters, backbones)
-    fails here, before any work."""
+def _plan(args: argparse.Namespace) -> list:
+    """The grid's runs; every user error (names, seeds, parameters, backbones, places) fails here, before any
+    work."""
     import datasets
     from methods import method_entries
 
-    from ..cli import UserError
-    from ..grid.runner import dataset_builder, expand_grid
+    from ..errors import UserError
+    from ..grid import plan
     from ..protocol import load_protocol
-    from ..training.backbones import check_backbone
-    from .datasets import parse_params
 
     if not args.all and not args.method:
         raise UserError("name methods with --method NAME (repeatable) or run them all with --all")
-    _check_seeds(args.seeds)
     for option, value in (("--jobs", args.jobs), ("--threads", args.threads)):
         if value is not None and not 1 <= value <= 1024:
             raise UserError(f"{option} must be between 1 and 1024 (got {value})")
     _check_results_dir(args.results)
     _check_places(args)
-    protocol = load_protocol(args.protocol)
     methods = [e.create() for e in method_entries()] if args.all else []
     methods += [_create(m) for m in args.method if not (args.all and _registered(m))]
-    methods = _distinct_methods(methods)
-    dataset_names = list(dict.fromkeys(args.dataset or [datasets.DEFAULT_DATASET]))  # each dataset once
-    dataset_params = parse_params(args.dataset_param)
-    for name in dataset_names:  # unknown names and parameters fail here, before any work
-        dataset_builder(name, dataset_params)
-    seeds, backbones = list(dict.fromkeys(args.seeds)), list(dict.fromkeys(args.backbone or [None]))
-    runs = expand_grid(dataset_names, methods, backbones, seeds, protocol)
-    for backbone, pretrained in sorted({(r.backbone, r.protocol.pretrained) for r in runs}):
-        check_backbone(backbone, pretrained, args.weights)  # unknown names, missing weights: fail before any work
-    return runs, dataset_params
+    return plan(
+        methods,
+        args.dataset or [datasets.DEFAULT_DATASET],
+        args.backbone or [None],
+        args.seeds,
+        load_protocol(args.protocol),
+        dataset_params=parse_params(args.dataset_param),
+        weights_file=args.weights,
+        weights_dir=args.environment.weights_dir,
+        allow_download=args.environment.allow_download,
+    )
 
 
 def _print_summary(results_dir: Path, runs: list) -> None:
@@ -254,7 +238,7 @@ def _print_summary(results_dir: Path, runs: list) -> None:
 
 def _write_site(results_dir: Path, site: Path | None) -> None:
     """The leaderboard site at the end of a grid; a problem is a warning, never a failure of the runs."""
-    from ..cli import UserError
+    from ..errors import UserError
     from .leaderboard import write_site
 
     where = site or results_dir.resolve().parent / "site"
@@ -265,71 +249,12 @@ def _write_site(results_dir: Path, site: Path | None) -> None:
         print(f"warning: leaderboard site not written: {e}", file=sys.stderr)
 
 
-def _check_distinct_ids(methods: list) -> None:
-    """Two methods (say two users' files) with one id would write one result folder: refuse."""
-    from ..cli import UserError
-
-    seen: dict[str, tuple[str, str | None]] = {}
-    for m in methods:
-        cls = type(m)
-        where = f"{getattr(sys.modules.get(cls.__module__), '__file__', cls.__module__)}:{cls.__qualname__}"
-        mine = (where, m.source_sha256)  # one class of one file, however often it is named
-        other = seen.setdefault(m.method_id, mine)
-        if other != mine:
-            raise UserError(f"two methods have the id {m.method_id!r} ({other[0]} and {mine[0]}); give each its own id")
-
-
-def _distinct_methods(methods: list) -> list:
-    """Each method once (``--method CE --method ce --method "CE "`` name one), in the order first named;
-    refused: two methods with one id, two ids with one display name (they would be one row of every table),
-    and ids or names that cannot be a folder or a table row (too long, a newline)."""
-    from ..cli import UserError
-    from ..results.identity import name_problem
-
-    _check_distinct_ids(methods)
-    first: dict[str, Any] = {}
-    for m in methods:
-        first.setdefault(m.method_id, m)
-    unique = list(first.values())
-    names: dict[str, str] = {}
-    for m in unique:
-        for text, what in ((m.method_id, "id"), (m.display_name, "display name")):
-            problem = name_problem(text, what)
-            if problem:
-                shown = repr(text) if len(text) <= 40 else f"{text[:40]!r}…"
-                raise UserError(f"method {shown}: {problem}")
-        _check_texts(m)
-        other = names.setdefault(m.display_name, m.method_id)
-        if other != m.method_id:
-            raise UserError(
-                f"two methods have the display name {m.display_name!r} (ids {other!r} and {m.method_id!r}): they "
-                "would be one row of every table; give each its own name"
-            )
-    return unique
-
-
-def _check_texts(method: Any) -> None:
-    """A method's description, reference, link and hyper-parameters within what every reader accepts
-    (:data:`benchmark.validate.MAX_TEXT`): refused here rather than after its runs are written."""
-    import json
-
-    from ..cli import UserError
-    from ..results.validate import MAX_HYPERPARAMETERS, MAX_TEXT
-
-    texts = {key: (getattr(method, attr), MAX_TEXT[key]) for key, attr in (("description", "row_description"),)}
-    texts.update({key: (getattr(method, key) or "", MAX_TEXT[key]) for key in ("reference", "url")})
-    texts["hyperparameters"] = (json.dumps(method.hyperparameters(), default=str), MAX_HYPERPARAMETERS)
-    for key, (text, limit) in texts.items():
-        if len(text) > limit:
-            raise UserError(f"method {method.method_id!r}: its {key} is {len(text):,} characters; at most {limit:,}")
-
-
 def _create(name: str) -> Any:
     """``methods.create_method(name)``; a method whose constructor raises is one line naming it."""
     from methods import create_method
     from methods.registry import UnknownMethodError
 
-    from ..cli import UserError
+    from ..errors import UserError
 
     try:
         return create_method(name)
@@ -343,12 +268,10 @@ def _create(name: str) -> Any:
 def _check_places(args: argparse.Namespace) -> None:
     """The results, site and cache folders can be written and ``--device cuda`` has a GPU: checked before
     any work (a read-only folder would otherwise fail after training)."""
-    import datasets
-
-    from ..cli import UserError
+    from ..errors import UserError
     from ..files import writable_problem
 
-    places = [("--results", args.results), ("--cache-dir", args.cache_dir or datasets.DEFAULT_CACHE)]
+    places = [("--results", args.results), ("--cache-dir", args.cache_dir)]
     if args.site is not None and not args.no_site:
         places.append(("--site", args.site))
     for option, path in places:
@@ -362,18 +285,9 @@ def _check_places(args: argparse.Namespace) -> None:
             raise UserError("--device cuda: no CUDA device is available here; use --device cpu or auto")
 
 
-def _check_seeds(seeds: list[int]) -> None:
-    """Seeds seed numpy's generators, which take no negative number: refuse before any work."""
-    from ..cli import UserError
-
-    for seed in seeds:
-        if seed < 0:
-            raise UserError(f"--seeds {seed}: a seed must be >= 0")
-
-
 def _check_results_dir(results: Path) -> None:
     """``--results`` must be a folder or creatable as one (checked before any work, nothing created)."""
-    from ..cli import UserError
+    from ..errors import UserError
 
     existing = next(p for p in (results, *results.parents) if p.exists() or p == p.parent)
     if not existing.is_dir():

@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..files import atomic_write_bytes
     from ..results.schema import json_schema_text
-    from ..results.store import atomic_write_bytes
 
     text = json_schema_text()
     if args.out is None:

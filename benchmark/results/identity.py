@@ -1,35 +1,23 @@
 """The identity rule: what makes two runs the same run (docs/reliability.md, "The identity rule").
 
-A row of every table is keyed by what produced it, not by names: the method id, the SHA-256 of a user's
-method file, the hyper-parameters, the stage-2 kind and its settings, and the protocol's *content* (the
-SHA-256 of its resolved settings, :func:`protocol_sha256`), besides the dataset, backbone and seed.
-
-Results stay filed by name (``<results>/<dataset>/<backbone>/<protocol>/<method-id>/seed-<k>.json``), so
-each folder records the one configuration it holds and refuses any other:
-
-- ``<protocol folder>/.protocol.json`` holds the protocol's settings and their hash;
-- ``<method folder>/.run.json`` holds the identity of the method's runs (:func:`run_identity`).
-
-``run`` claims both before any work, under the protocol folder's lock (``.protocol.lock``), so two
-workers with two different protocol files both named ``rtx`` (or two versions of one method) cannot
-both write into one folder: the second is refused in one line, whichever starts first. A folder written
-before these records existed is claimed after its finished results are checked against the claim.
+One record of a run's configuration, built from a run about to start (:func:`run_identity`) or from a result
+file (:func:`result_identity`), and one comparison of two such records (:func:`differences`). Every question of
+sameness asks it: may a finished result be reused (:func:`reuse_problem`), may a folder be claimed
+(:mod:`benchmark.results.claims`), is a cell one configuration (``validate``), is a published row stale (the
+board), does a submission's method file describe its results (``review``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from datasets.prepared import canonical_json
 
-from ..errors import UserError
 from .schema import RunResult, RunSpec
-from .store import atomic_write_text, iter_result_files, read_result, result_path
 
 if TYPE_CHECKING:
     from methods.base import Method
@@ -38,8 +26,7 @@ if TYPE_CHECKING:
 
 
 class Run(Protocol):
-    """What a claim needs of a run (:class:`benchmark.grid.Run` is one; the grid imports this module, not
-    the other way round)."""
+    """What an identity needs of a run (:class:`benchmark.grid.Run` is one)."""
 
     @property
     def dataset(self) -> str: ...
@@ -57,7 +44,22 @@ MAX_NAME = 100
 #: Protocol keys that do not change what a run computes (``name`` files the results; ``datasets`` is
 #: applied before hashing).
 _NOT_SETTINGS = ("name", "description", "datasets")
-PROTOCOL_CLAIM, RUN_CLAIM, CLAIM_LOCK = ".protocol.json", ".run.json", ".protocol.lock"
+
+#: The parts of an identity, in the order they are reported. A method folder's claim (``.run.json``) records
+#: :data:`CLAIM_PARTS`; ``protocol`` (the settings themselves), ``dataset_params`` and
+#: ``dataset_manifest_sha256`` name what differs where a check needs more than the protocol's hash.
+CLAIM_PARTS = ("method_id", "method", "method_source_sha256", "hyperparameters", "stage2_settings", "protocol_sha256")
+#: What decides whether a finished result is this run's (its path has fixed the names already).
+REUSE_PARTS = (
+    "method_source_sha256",
+    "hyperparameters",
+    "stage2_settings",
+    "protocol",
+    "dataset_params",
+    "dataset_manifest_sha256",
+)
+#: How a missing value is shown where one side of a difference lacks it.
+ABSENT = "<absent>"
 
 
 def name_problem(name: str, what: str = "name") -> str | None:
@@ -82,140 +84,140 @@ def protocol_sha256(config: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(protocol_settings(config))).hexdigest()
 
 
-def run_identity(run: Run) -> dict[str, Any]:
-    """What makes a run of ``run``'s method folder the same configuration (the seed aside)."""
+def run_identity(
+    run: Run, dataset_params: Mapping[str, Any] | None = None, manifest_sha256: str | None = None
+) -> dict[str, Any]:
+    """The identity of ``run`` (the seed aside): its method, the protocol's settings and, when given, the
+    dataset's construction parameters and the manifest hash of its prepared build."""
     method = run.method
-    return {
+    config = run.protocol.as_dict()
+    out: dict[str, Any] = {
         "method_id": method.method_id,
         "method": method.display_name,
         "method_source_sha256": method.source_sha256,
         "hyperparameters": method.hyperparameters(),
         "stage2_settings": method.rebalance.stage2.settings() if method.rebalance else None,
-        "protocol_sha256": protocol_sha256(run.protocol.as_dict()),
+        "protocol_sha256": protocol_sha256(config),
+        "protocol": protocol_settings(config),
     }
+    if dataset_params is not None:
+        out["dataset_params"] = dict(dataset_params)
+    if manifest_sha256 is not None:
+        out["dataset_manifest_sha256"] = manifest_sha256
+    return out
 
 
 def result_identity(result: RunResult) -> dict[str, Any]:
-    """:func:`run_identity` as a result file records it; keys an older file lacks (no stage-2 settings, no
-    protocol settings) are left out, so they are not compared."""
+    """:func:`run_identity` as a result file records it. Parts a file written before they were recorded lacks
+    (stage-2 settings of a two-stage row, protocol settings, dataset parameters) are left out, so they are not
+    compared."""
     out: dict[str, Any] = {
         "method_id": result.spec.method_id,
         "method": result.spec.method,
         "method_source_sha256": result.method_source_sha256,
         "hyperparameters": result.hyperparameters,
+        "dataset_manifest_sha256": result.dataset_manifest_sha256,
     }
     if result.stage2_settings is not None or not result.two_stage:
         out["stage2_settings"] = result.stage2_settings
     if result.protocol_config:
         out["protocol_sha256"] = protocol_sha256(result.protocol_config)
-    return out
-
-
-def changes(before: Mapping[str, Any], now: Mapping[str, Any]) -> str:
-    """``key: old -> now new`` for every key both sides have and whose values differ (the protocol's hash only
-    when no protocol setting shown beside it differs)."""
-    keys = [k for k in sorted(set(before) & set(now)) if canonical_json(before[k]) != canonical_json(now[k])]
-    if len(keys) > 1 and "protocol_sha256" in keys:
-        keys.remove("protocol_sha256")
-    return ", ".join(f"{k}: {_short(before[k])} -> now {_short(now[k])}" for k in keys)
-
-
-def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _recorded(path: Path) -> dict[str, Any] | None:
-    """The identity a claim file records (None when there is none or it cannot be read: then re-claimed)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    except (OSError, ValueError):
-        return None
-    return data.get("identity") if isinstance(data, dict) and isinstance(data.get("identity"), dict) else None
-
-
-def _claim(folder: Path, claim: str, identity: dict[str, Any], finished: Iterable[dict[str, Any]], what: str) -> None:
-    """Record ``identity`` in ``folder/claim`` unless the folder holds another one (then a UserError)."""
-    fix = f"use another --results directory, or delete {folder} to run it again"
-    recorded = _recorded(folder / claim)
-    others = [recorded] if recorded is not None else list(finished)
-    for other in others:
-        diff = changes(other, identity)
-        if diff:
-            raise UserError(f"{folder}: holds results of another configuration of {what} ({diff}); {fix}")
-    if recorded is None:
-        atomic_write_text(folder / claim, json.dumps({"identity": identity}, indent=1, sort_keys=True) + "\n")
-
-
-def _finished(folder: Path) -> list[tuple[Path, RunResult]]:
-    """The finished results under ``folder``, with their paths."""
-    out = []
-    for path in iter_result_files(folder):
-        try:
-            result = read_result(path)
-        except (OSError, ValueError):
-            continue  # a broken file is no configuration; the run replaces it or `validate` names it
-        if result.status == "ok":
-            out.append((path, result))
-    return out
-
-
-def _names(folder: Path, finished: list[tuple[Path, RunResult]]) -> dict[str, str]:
-    """Display name -> method id of the methods the protocol folder holds (finished results and claims)."""
-    names = {r.spec.method: r.spec.method_id for _, r in finished}
-    for claim in sorted(folder.glob(f"*/{RUN_CLAIM}")):
-        recorded = _recorded(claim)
-        if recorded is not None and isinstance(recorded.get("method"), str):
-            names.setdefault(recorded["method"], str(recorded.get("method_id")))
-    return names
-
-
-def claim_folders(results_dir: Path, runs: Iterable[Run], dataset_params: Callable[[str], dict[str, Any]]) -> None:
-    """Claim the protocol and method folders of ``runs`` for their configuration, before any work.
-
-    Raises :class:`benchmark.errors.UserError` naming the folder and what differs when one holds another
-    configuration: another protocol with the same name, other dataset construction parameters
-    (``dataset_params(name)``, ``run -p``), another version of a method with the same id, or another method
-    id with the same display name (two rows that every table would show as one).
-    """
-    by_folder: dict[Path, dict[Path, Run]] = {}
-    for run in runs:
-        method_folder = result_path(results_dir, run.spec).parent
-        by_folder.setdefault(method_folder.parent, {}).setdefault(method_folder, run)
-    for folder, methods in by_folder.items():
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / CLAIM_LOCK, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # held for milliseconds: two workers claim one after the other
-            first = next(iter(methods.values()))
-            _claim_locked(folder, methods, dataset_params(first.dataset))
-
-
-def _claim_locked(folder: Path, methods: Mapping[Path, Run], params: dict[str, Any]) -> None:
-    """:func:`claim_folders` for one protocol folder, whose lock the caller holds."""
-    finished = _finished(folder)
-    first = next(iter(methods.values()))
-    config = first.protocol.as_dict()
-    mine = {"protocol_sha256": protocol_sha256(config), **protocol_settings(config), "dataset_params": params}
-    protocol = [_protocol_identity(r) for _, r in finished]
-    _claim(folder, PROTOCOL_CLAIM, mine, protocol, f"{first.dataset} with protocol {config['name']!r}")
-    names = _names(folder, finished)
-    for method_folder, run in methods.items():
-        method = run.method
-        other = names.setdefault(method.display_name, method.method_id)
-        if other != method.method_id:
-            raise UserError(
-                f"{folder}: holds results of method {other!r} with the display name {method.display_name!r}; "
-                f"{method.method_id!r} would share its row: give it its own name"
-            )
-        method_folder.mkdir(exist_ok=True)
-        done = [result_identity(r) for path, r in finished if path.parent == method_folder]
-        _claim(method_folder, RUN_CLAIM, run_identity(run), done, f"method {method.method_id!r}")
-
-
-def _protocol_identity(result: RunResult) -> dict[str, Any]:
-    """The protocol claim a finished result implies (empty for a file without protocol settings)."""
-    config = result.protocol_config
-    out = {"protocol_sha256": protocol_sha256(config), **protocol_settings(config)} if config else {}
+        out["protocol"] = protocol_settings(result.protocol_config)
     if result.dataset_params is not None:
         out["dataset_params"] = result.dataset_params
     return out
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One part of two identities that differs: its values before and now, and for a mapping the keys that differ."""
+
+    part: str
+    before: Any
+    now: Any
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The keys whose values differ, when both values are mappings (a key one side lacks differs too)."""
+        if not (isinstance(self.before, Mapping) and isinstance(self.now, Mapping)):
+            return ()
+        return tuple(sorted(k for k in set(self.before) | set(self.now) if _differs(self.before, self.now, k)))
+
+    def describe(self, template: str = "{key}: {before} -> now {now}") -> str:
+        """Each differing key (or the part itself) with both values through ``template``; a mapping's keys are
+        shown inside ``part: {…}``."""
+        if not self.keys:
+            return template.format(key=self.part, before=_short(self.before), now=_short(self.now))
+        inner = ", ".join(
+            template.format(key=k, before=_short(self.before.get(k, ABSENT)), now=_short(self.now.get(k, ABSENT)))
+            for k in self.keys
+        )
+        return f"{self.part}: {{{inner}}}"
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def differences(
+    before: Mapping[str, Any], now: Mapping[str, Any], parts: Iterable[str] | None = None
+) -> list[Difference]:
+    """Every part (of ``parts``, default all) that both records hold and whose values differ as canonical JSON,
+    in the order of ``parts``. A part only one side records is not compared: a record written before that part
+    was kept says nothing about it."""
+    names = list(parts) if parts is not None else sorted(set(before) | set(now))
+    return [Difference(p, before[p], now[p]) for p in names if p in before and p in now and _differs(before, now, p)]
+
+
+def describe(diffs: Iterable[Difference]) -> str:
+    """The differences on one line; the protocol's hash is left out when a protocol setting beside it is shown."""
+    shown = list(diffs)
+    if len(shown) > 1:
+        shown = [d for d in shown if d.part != "protocol_sha256"] or shown
+    return ", ".join(str(d) for d in shown)
+
+
+def _differs(a: Mapping[str, Any], b: Mapping[str, Any], key: str) -> bool:
+    return key not in a or key not in b or canonical_json(a[key]) != canonical_json(b[key])
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if value == ABSENT else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Why a finished result with a difference in each part is not this run's, and what to do.
+_REUSE_REFUSALS = {
+    "method_source_sha256": "finished results of {id!r} come from another version of its method file ({diff})",
+    "hyperparameters": "finished results of {id!r} were run with other hyper-parameters ({diff})",
+    "stage2_settings": "finished results of {id!r} were run with other stage-2 settings ({diff})",
+    "protocol": "finished results were run with other settings of protocol {protocol!r} ({diff})",
+    "dataset_params": "finished results on {dataset} with other dataset parameters ({diff})",
+    "dataset_manifest_sha256": "finished results on another build of {dataset} ({diff})",
+}
+
+
+def reuse_problem(
+    done: RunResult, now: Mapping[str, Any], default_dataset_params: Mapping[str, Any], folder: Path
+) -> str | None:
+    """Why the finished result ``done`` is not the run whose identity is ``now`` (:func:`run_identity` with the
+    grid's dataset parameters and, when the dataset is prepared, its manifest hash), or None: it may be reused.
+
+    Refusing beats mixing: a result of an edited method file, of changed method defaults or protocol settings,
+    of other ``-p`` parameters or of a dataset prepared from other files would otherwise be reported as this
+    run's. A result without recorded dataset parameters was run with the builder's defaults.
+    """
+    recorded = result_identity(done)
+    recorded.setdefault("dataset_params", dict(default_dataset_params))
+    found = differences(recorded, now, REUSE_PARTS)
+    if not found:
+        return None
+    first = found[0]
+    fix = (
+        "give the changed method a new id"
+        if first.part == "method_source_sha256"
+        else "use another --results directory"
+    )
+    words = _REUSE_REFUSALS[first.part].format(
+        id=done.spec.method_id, protocol=done.spec.protocol, dataset=done.spec.dataset, diff=first
+    )
+    return f"{folder}: {words}; {fix} or delete {folder}"

@@ -1,8 +1,4 @@
-"""Reading a results directory: every valid result (through the checks every reader applies) and a frame of them.
-
-The store itself (paths, atomic writes, one result or predictions file) is :mod:`benchmark.store`; its names
-are re-exported here, where callers have always imported them.
-"""
+"""Reading a results directory: every result that passes the checks every reader applies, and a frame of them."""
 
 from __future__ import annotations
 
@@ -11,49 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .schema import RunResult
-from .store import (  # the store: re-exported, so `from benchmark.results import read_result` keeps working
-    MAX_RESULT_BYTES,
-    Predictions,
-    ResultFileError,
-    atomic_write_bytes,
-    atomic_write_text,
-    invalid_result,
-    is_finished,
-    iter_result_files,
-    load_predictions,
-    path_component_problem,
-    predictions_path,
-    read_predictions,
-    read_result,
-    result_path,
-    special_file_problem,
-    write_predictions,
-    write_result,
-)
+from .schema import RunResult, metric_names
+from .store import ResultFileError
 from .validate.loader import load_checked
-
-__all__ = [
-    "atomic_write_bytes",
-    "atomic_write_text",
-    "invalid_result",
-    "is_finished",
-    "iter_result_files",
-    "load_predictions",
-    "load_results",
-    "MAX_RESULT_BYTES",
-    "path_component_problem",
-    "Predictions",
-    "predictions_path",
-    "read_predictions",
-    "read_result",
-    "result_path",
-    "ResultFileError",
-    "results_frame",
-    "special_file_problem",
-    "write_predictions",
-    "write_result",
-]
 
 
 def load_results(
@@ -74,9 +30,7 @@ def results_frame(results: list[RunResult]) -> Any:
     """A tidy pandas DataFrame, one row per run: spec fields, every metric of
     :class:`benchmark.schema.Metrics` (float; NaN where a result lacks it, e.g. one written before
     schema version 2), status, manifest hash."""
-    import pandas as pd
-
-    from .schema import metric_names
+    import pandas as pd  # lazy: the CLI starts without pandas
 
     metrics = metric_names()
     rows = []

@@ -7,8 +7,6 @@ whole directory through the checks every reader applies is :mod:`benchmark.resul
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,23 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import faults
-from ..files import file_mode
+from ..files import atomic_write_bytes, atomic_write_text, path_component_problem
 from .schema import RunResult, RunSpec
-
-
-def path_component_problem(name: str) -> str | None:
-    """Why ``name`` cannot be one folder name under a results directory, or None when it can.
-
-    Refused: empty, ``.`` / ``..`` and any leading dot (hidden folders such as ``.stage1`` are not
-    read as results), a separator (``/`` or ``\\``) and control characters such as NUL.
-    """
-    if not name:
-        return "is empty"
-    if name.startswith("."):
-        return "starts with '.'"
-    bad = sorted({c for c in name if c in "/\\" or not c.isprintable()})
-    return f"contains {' '.join(map(repr, bad))}" if bad else None
 
 
 def result_path(results_dir: str | Path, spec: RunSpec) -> Path:
@@ -56,28 +39,6 @@ def result_path(results_dir: str | Path, spec: RunSpec) -> Path:
         if problem:
             raise ValueError(f"result path component {part!r} {problem}; it must be one folder name")
     return Path(results_dir).joinpath(*parts)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, file_mode())  # mkstemp makes 0600; a published result must follow the umask
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            faults.kill_point(f"write:{path.name}")  # tests kill here: a half-written temporary file
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
-    """:func:`atomic_write_bytes` of ``text`` encoded (UTF-8 by default)."""
-    atomic_write_bytes(path, text.encode(encoding))
 
 
 def write_result(path: Path, result: RunResult) -> None:

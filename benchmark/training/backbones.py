@@ -1,12 +1,11 @@
 """Backbones: any timm model name, with pretrained weights from a local file or the local cache only.
 
-Nothing is downloaded unless ``MEDLT_ALLOW_DOWNLOAD=1``: an offline machine gets a one-line
-error naming the file to fetch, at once, instead of minutes of network retries.
+Nothing is downloaded unless the caller allows it (the command line: ``MEDLT_ALLOW_DOWNLOAD=1``): an offline
+machine gets a one-line error naming the file to fetch, at once, instead of minutes of network retries.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from torch import nn
@@ -18,9 +17,16 @@ class BackboneError(RuntimeError):
     """A backbone cannot be created (unknown name, missing pretrained weights)."""
 
 
-def check_backbone(name: str, pretrained: bool = False, weights_file: str | Path | None = None) -> Path | None:
+def check_backbone(
+    name: str,
+    pretrained: bool = False,
+    weights_file: str | Path | None = None,
+    weights_dir: str | Path | None = None,
+    allow_download: bool = False,
+) -> Path | None:
     """Fail fast on an unknown name or unavailable weights; returns the local weights file (None: none
-    needed, or downloads allowed)."""
+    needed, or downloads allowed). Weights are looked for in ``weights_file``, then ``weights_dir/<name>.<ext>``,
+    then the Hugging Face cache that timm uses."""
     import timm
 
     if not timm.is_model(name):
@@ -31,8 +37,8 @@ def check_backbone(name: str, pretrained: bool = False, weights_file: str | Path
         if not Path(weights_file).is_file():
             raise BackboneError(f"pretrained weights file {weights_file} not found")
         return Path(weights_file)
-    found = _weights_in_dir(name) or _weights_in_hub_cache(name)
-    if found is not None or os.environ.get("MEDLT_ALLOW_DOWNLOAD") == "1":
+    found = _weights_in_dir(name, weights_dir) or _weights_in_hub_cache(name)
+    if found is not None or allow_download:
         return found
     raise BackboneError(
         f"pretrained weights for {name!r} not found locally: download timm's {name} checkpoint "
@@ -42,16 +48,17 @@ def check_backbone(name: str, pretrained: bool = False, weights_file: str | Path
 
 
 def create_backbone(
-    name: str, pretrained: bool = False, weights_file: str | Path | None = None
+    name: str,
+    pretrained: bool = False,
+    weights_file: str | Path | None = None,
+    weights_dir: str | Path | None = None,
+    allow_download: bool = False,
 ) -> tuple[nn.Module, int]:
-    """A timm model without classifier (``num_classes=0``, pooled features) and its feature size.
-
-    Pretrained weights come from ``weights_file``, ``$MEDLT_WEIGHTS_DIR/<name>.<ext>`` or the
-    Hugging Face cache that timm uses (see :func:`check_backbone`).
-    """
+    """A timm model without classifier (``num_classes=0``, pooled features) and its feature size; pretrained
+    weights as :func:`check_backbone` finds them."""
     import timm
 
-    weights = check_backbone(name, pretrained, weights_file)
+    weights = check_backbone(name, pretrained, weights_file, weights_dir, allow_download)
     kwargs: dict = {"num_classes": 0}
     if weights is not None:
         kwargs["pretrained_cfg_overlay"] = {"file": str(weights)}
@@ -67,8 +74,7 @@ def create_backbone(
     return model, num_features
 
 
-def _weights_in_dir(name: str) -> Path | None:
-    root = os.environ.get("MEDLT_WEIGHTS_DIR")
+def _weights_in_dir(name: str, root: str | Path | None) -> Path | None:
     if not root:
         return None
     for suffix in WEIGHT_SUFFIXES:

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..results.store import atomic_write_bytes
+from ..files import atomic_write_bytes
 
 MAGIC = b"MEDLT-CKPT1 "
 ZIP_MAGIC = b"PK\x03\x04"  # torch.save's archive, as written before checksums

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -49,6 +51,27 @@ class ImageBank:
         if self.device.type == "cuda":
             block = block.pin_memory()
         return block.to(self.device, non_blocking=True)
+
+
+@dataclass
+class TrainSplit:
+    """The training split bound to a device: images, labels, class counts."""
+
+    bank: ImageBank
+    labels: np.ndarray  # per position in the bank
+    class_counts: torch.Tensor  # on the device
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_counts)
+
+
+@dataclass
+class EvalSplit:
+    """A held-out split bound to a device: images and labels (the validation split for stage-2 searches)."""
+
+    bank: ImageBank
+    labels: np.ndarray  # per position in the bank
 
 
 def epoch_positions(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cli import UserError, main
+from benchmark.errors import UserError, main
 from benchmark.results.store import iter_result_files
 from leaderboard import published as board_mod
 from leaderboard.published import BoardManifest, refresh, stale_rows

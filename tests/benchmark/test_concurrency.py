@@ -19,10 +19,13 @@ import pytest
 
 import datasets
 from benchmark.cli import main
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid, group_jobs
+from benchmark.grid import GridSettings, driver, expand_grid, group_jobs
+from benchmark.grid.driver import pending
+from benchmark.grid.job import JobRunner
 from benchmark.results.store import iter_result_files, read_result
 from datasets.prepared import remove_stale_temporaries
 from methods import create_method
+from tests.faults import medlt_faults
 
 ROOT = Path(__file__).resolve().parents[2]
 GRID = [
@@ -47,7 +50,7 @@ GRID = [
 
 def start_worker(results: Path, cache: Path, trace: Path, *args: str, **env: str) -> subprocess.Popen:
     """``python -m benchmark run`` of GRID as a separate process, tracing every execution to ``trace``."""
-    environ = {**os.environ, "MEDLT_TRACE": str(trace), "OMP_NUM_THREADS": "1", **env}
+    environ = medlt_faults.subprocess_env(MEDLT_TRACE=str(trace), OMP_NUM_THREADS="1", **env)
     environ.pop("MEDLT_KILL_AT", None)
     return subprocess.Popen(
         [sys.executable, "-m", "benchmark", "run", *GRID, *args, "--results", str(results), "--cache-dir", str(cache)],
@@ -60,7 +63,8 @@ def start_worker(results: Path, cache: Path, trace: Path, *args: str, **env: str
 
 
 def executions(trace: Path, event: str) -> Counter:
-    """How often each run (event "run") or stage 1 (event "stage1") was executed, over all processes."""
+    """How often each run (event "run-written") or stage 1 (event "stage1-training") was executed, over all
+    processes."""
     lines = trace.read_text().splitlines() if trace.exists() else []
     return Counter(what for _, ev, what in (line.split(" ", 2) for line in lines) if ev == event)
 
@@ -78,7 +82,7 @@ def test_concurrent_workers_execute_each_run_once(tmp_path):
         for p in procs:
             out, err = p.communicate(timeout=600)
             assert p.returncode == 0, err[-2000:]
-        runs, stage1 = executions(trace, "run"), executions(trace, "stage1")
+        runs, stage1 = executions(trace, "run-written"), executions(trace, "stage1-training")
         assert set(runs) == {f"digits-lt/test_resnet/smoke/{m}/seed-0.json" for m in ("ce", "ce-crw", "rw")}
         assert set(runs.values()) == {1}, f"{workers} workers executed a run twice: {runs}"
         assert len(stage1) == 2 and set(stage1.values()) == {1}, stage1
@@ -91,10 +95,8 @@ def test_concurrent_workers_execute_each_run_once(tmp_path):
 def test_worker_rechecks_finished_runs_after_taking_the_lock(cache_dir, tmp_path, synthetic_result, monkeypatch):
     """The race, made deterministic: a worker listed the run as pending, another finished it meanwhile."""
     runs = expand_grid(["digits-lt"], [create_method("CE")], [None], [0], "smoke")
-    runner = GridRunner(
-        GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
-    )
-    (job,) = group_jobs(runner.pending(runs))  # listed as pending ...
+    settings = GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
+    (job,) = group_jobs(pending(runs, settings))  # listed as pending ...
     done = synthetic_result(
         tmp_path / "results",
         dataset="digits-lt",
@@ -106,15 +108,15 @@ def test_worker_rechecks_finished_runs_after_taking_the_lock(cache_dir, tmp_path
         metrics={"mcr_all": 1.0, "mcr_major": 1.0, "mcr_minor": 1.0},
     )  # ... finished by another
     before = done.read_bytes()
-    monkeypatch.setattr("benchmark.training.engine.train_stage1", lambda *a, **k: pytest.fail("trained a finished run"))
-    assert list(runner.run_job(job)) == ["skipped"]
+    monkeypatch.setattr("benchmark.training.stage1.train_stage1", lambda *a, **k: pytest.fail("trained a finished run"))
+    assert list(JobRunner(settings)(job)) == ["skipped"]
     assert done.read_bytes() == before
 
 
 def test_run_reports_rechecked_runs_as_already_done(cache_dir, tmp_path, synthetic_result, monkeypatch, capsys):
     results = tmp_path / "results"
 
-    def pending_then_finished(self, runs):  # the other worker finishes right after our listing
+    def pending_then_finished(runs, settings, prepared=None):  # the other worker finishes right after our listing
         synthetic_result(
             results,
             dataset="digits-lt",
@@ -127,7 +129,7 @@ def test_run_reports_rechecked_runs_as_already_done(cache_dir, tmp_path, synthet
         )
         return list(runs)
 
-    monkeypatch.setattr(GridRunner, "pending", pending_then_finished)
+    monkeypatch.setattr(driver, "pending", pending_then_finished)
     assert (
         main(
             [

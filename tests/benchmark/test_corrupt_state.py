@@ -14,18 +14,20 @@ import pytest
 import torch
 
 import datasets
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid, stage1_sha256
+from benchmark import grid
+from benchmark.grid import GridSettings, expand_grid
+from benchmark.grid.job import stage1_sha256
 from benchmark.results.store import read_result, result_path
-from benchmark.training import checkpoints, engine
+from benchmark.training import checkpoints, precision
 from benchmark.training.backbones import create_backbone
 from methods import create_method
 
 
 @dataclass
 class CEJob:
-    """CE, seed 0, smoke protocol on digits-lt: its runner, result path and stage-1 file paths."""
+    """CE, seed 0, smoke protocol on digits-lt: its grid settings, result path and stage-1 file paths."""
 
-    runner: GridRunner
+    settings: GridSettings
     runs: list
     data: datasets.PreparedDataset
     result: Path
@@ -34,12 +36,12 @@ class CEJob:
     lock: Path
 
     def run(self) -> dict[str, int]:
-        return self.runner.run(self.runs)
+        return grid.run(self.runs, self.settings)
 
     def fresh_model(self) -> torch.nn.Module:
         """The job's model as built before training (right keys and shapes)."""
         r = self.runs[0]
-        with engine.numeric_precision(r.protocol.precision):
+        with precision.numeric_precision(r.protocol.precision):
             torch.manual_seed(0)
             backbone, dim = create_backbone(r.backbone, r.protocol.pretrained)
             return r.method.build(backbone, dim, self.data.num_classes, torch.tensor(self.data.train_counts))
@@ -54,9 +56,9 @@ def job(cache_dir, tmp_path) -> CEJob:
     results = tmp_path / "results"
     stage1 = results / ".stage1"
     stage1.mkdir(parents=True)
-    runner = GridRunner(GridSettings(results_dir=results, cache_dir=cache_dir, device="cpu", progress=False))
+    settings = GridSettings(results_dir=results, cache_dir=cache_dir, device="cpu", progress=False)
     return CEJob(
-        runner,
+        settings,
         runs,
         data,
         result_path(results, r.spec),
@@ -141,7 +143,7 @@ def test_orphan_temporaries_go_once_no_live_worker_holds_the_job(job):
     counts = job.run()
     assert counts["ok"] == 1 and read_result(job.result).provenance.stage1_reused
     assert not [o for o in orphans if o.exists()] and not job.resume.exists()
-    assert not list(job.runner.settings.results_dir.rglob("*.tmp"))
+    assert not list(job.settings.results_dir.rglob("*.tmp"))
 
 
 def test_checkpoint_checksum_detects_damage(tmp_path):

@@ -9,7 +9,8 @@ import math
 
 import pytest
 
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark import grid
+from benchmark.grid import GridSettings, expand_grid
 from benchmark.protocol import PROTOCOL_DIR, load_protocol
 from benchmark.results.store import iter_result_files, read_result
 from methods import method_entries
@@ -43,9 +44,8 @@ def tiny_grid(cache_dir, tmp_path_factory):
             (root / "tiny.toml").write_text(text)
             protocol = load_protocol(str(root / "tiny.toml"))
             runs = expand_grid(["digits-lt"], [e.create() for e in method_entries()], [None], [0], protocol)
-            counts = GridRunner(
-                GridSettings(results_dir=root / "results", cache_dir=cache_dir, device="cpu", progress=False)
-            ).run(runs)
+            settings = GridSettings(results_dir=root / "results", cache_dir=cache_dir, device="cpu", progress=False)
+            counts = grid.run(runs, settings)
             results = {r.spec.method_id: r for r in map(read_result, iter_result_files(root / "results"))}
             done[precision] = (counts, results)
         return done[precision]

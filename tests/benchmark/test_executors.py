@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmark.grid.executors import RayExecutor
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark import grid
+from benchmark.grid import GridSettings, RayExecutor, expand_grid
 from benchmark.results.store import iter_result_files, read_result
 from methods import create_method
 
@@ -19,13 +19,11 @@ def test_ray_executor_matches_local(cache_dir, tmp_path):
     results = {}
     threads = torch.get_num_threads()
     for name, executor in (("local", None), ("ray", RayExecutor(num_cpus=2, gpus_per_job=0))):
-        runner = GridRunner(
-            GridSettings(results_dir=tmp_path / name, cache_dir=cache_dir, device="cpu", progress=False)
-        )
+        settings = GridSettings(results_dir=tmp_path / name, cache_dir=cache_dir, device="cpu", progress=False)
         # A Ray task with one CPU runs torch on one thread; float sums depend on the thread count.
         torch.set_num_threads(1)
         try:
-            assert runner.run(runs, executor) == {"ok": 3, "failed": 0, "skipped": 0, "locked": 0}
+            assert grid.run(runs, settings, executor) == {"ok": 3, "failed": 0, "skipped": 0, "locked": 0}
         finally:
             torch.set_num_threads(threads)
             if executor is not None:

@@ -12,21 +12,31 @@ import pytest
 import torch
 
 import datasets
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark import grid
+from benchmark.grid import GridSettings, expand_grid
+from benchmark.grid.job import JobRunner, stage1_sha256
 from benchmark.protocol import load_protocol
 from benchmark.results.store import iter_result_files, read_result
-from benchmark.training import engine
+from benchmark.training import inputs, stage1, stage2
 from benchmark.training.backbones import create_backbone
 from benchmark.training.inputs import ImageBank
 from methods import Method, Rebalance, create_method
 
 
+@dataclass
+class Grid:
+    """A results directory and the grid door: ``Grid(settings).run(runs)`` is ``grid.run(runs, settings)``."""
+
+    settings: GridSettings
+
+    def run(self, runs, executor=None):
+        return grid.run(runs, self.settings, executor)
+
+
 @pytest.fixture()
 def runner_factory(cache_dir, tmp_path):
-    def make(results: str = "results") -> GridRunner:
-        return GridRunner(
-            GridSettings(results_dir=tmp_path / results, cache_dir=cache_dir, device="cpu", progress=False)
-        )
+    def make(results: str = "results") -> Grid:
+        return Grid(GridSettings(results_dir=tmp_path / results, cache_dir=cache_dir, device="cpu", progress=False))
 
     return make
 
@@ -34,13 +44,13 @@ def runner_factory(cache_dir, tmp_path):
 @pytest.fixture()
 def count_stage1(monkeypatch):
     calls = []
-    real = engine.train_stage1
+    real = stage1.train_stage1
 
     def counting(method, *args, **kwargs):
         calls.append(method.display_name)
         return real(method, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "train_stage1", counting)
+    monkeypatch.setattr(stage1, "train_stage1", counting)
     return calls
 
 
@@ -96,21 +106,21 @@ def test_killed_stage1_resumes_and_matches(runner_factory, monkeypatch):
         return on_epoch
 
     with monkeypatch.context() as m:
-        m.setattr(GridRunner, "_epoch_bar", killer)
+        m.setattr(JobRunner, "_epoch_bar", killer)
         with pytest.raises(KeyboardInterrupt):
             runner_factory("killed").run(smoke_runs("CE"))
-    stage1 = runner_factory("killed").settings.results_dir / ".stage1"
-    assert list(stage1.glob("*.resume.pt")) and not list(
+    stage1_dir = runner_factory("killed").settings.results_dir / ".stage1"
+    assert list(stage1_dir.glob("*.resume.pt")) and not list(
         iter_result_files(runner_factory("killed").settings.results_dir)
     )
     calls = []
-    real = engine.train_stage1
-    monkeypatch.setattr(engine, "train_stage1", lambda *a, **k: calls.append(Path(a[6]).exists()) or real(*a, **k))
+    real = stage1.train_stage1
+    monkeypatch.setattr(stage1, "train_stage1", lambda *a, **k: calls.append(Path(a[6]).exists()) or real(*a, **k))
     assert runner_factory("killed").run(smoke_runs("CE"))["ok"] == 1
     assert calls == [True]  # resumed from the saved epoch
     resumed = read_result(next(iter_result_files(runner_factory("killed").settings.results_dir)))
     assert resumed.metrics == clean.metrics
-    assert not list(stage1.glob("*.resume.pt"))
+    assert not list(stage1_dir.glob("*.resume.pt"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,17 +149,17 @@ def test_stage2_leaves_extractor_bit_identical(cache_dir):
     data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
     train = data.splits["train"]
     device = torch.device("cpu")
-    split = engine.TrainSplit(
+    split = inputs.TrainSplit(
         ImageBank(data.images, train, device), data.labels[train], torch.tensor(data.train_counts, dtype=torch.float32)
     )
     torch.manual_seed(0)
     backbone, dim = create_backbone(protocol.backbone)
     model = create_method("CE").build(backbone, dim, data.num_classes, split.class_counts)
-    engine.train_stage1(create_method("CE"), model, split, protocol, device, seed=0)
+    stage1.train_stage1(create_method("CE"), model, split, protocol, device, seed=0)
     before = copy.deepcopy(model.backbone.state_dict())  # parameters and batch-norm buffers
     head_before = model.head.weight.detach().clone()
     for kind in ("reweight", "resample"):
-        engine.train_stage2(model, Rebalance(kind), split, protocol, device, seed=0)
+        stage2.train_stage2(model, Rebalance(kind), split, protocol, device, seed=0)
         after = model.backbone.state_dict()
         assert all(torch.equal(before[k], after[k]) for k in before), kind
     assert model.head.weight.shape == head_before.shape and not torch.equal(model.head.weight, head_before)
@@ -223,8 +233,6 @@ def test_non_finite_loss_fails_the_run_with_a_clear_error(runner_factory):
 
 def test_a_job_locked_by_another_worker_is_left_alone(runner_factory, cache_dir):
     import fcntl
-
-    from benchmark.grid.runner import stage1_sha256
 
     runs = smoke_runs("CE", "CE→cRW")
     protocol = runs[0].protocol

@@ -3,8 +3,9 @@ them), run it again each time, and find every result identical to an unbroken ru
 The same with parallel worker processes (the CPU default): a worker killed mid-job, and the main process
 killed while a worker trains (the worker must die with it, releasing its job).
 
-The kills come from ``MEDLT_KILL_AT`` (``benchmark/faults.py``). Each grid is a forked child of this
-process (torch is imported once, so 15 grids stay cheap) running ``python -m benchmark run``'s main.
+The kills come from ``MEDLT_KILL_AT``, heard by the audit hook of ``tests/faults/`` (the product only announces
+its milestones). Each grid is a forked child of this process (torch is imported once, so 15 grids stay cheap)
+running ``python -m benchmark run``'s main; its worker processes start with the same hook (``sitecustomize``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 from benchmark.cli import main
 from benchmark.results.store import iter_result_files, read_result
+from tests.faults import medlt_faults
 
 METHODS = ("CE", "ce-crw", "rw")  # two stage-1 jobs: [CE, CE→cRW] and [RW]
 FINAL_CHECKPOINT = "write:" + "?" * 64 + ".pt"  # <sha256>.pt, not <sha256>.resume.pt
@@ -27,18 +29,18 @@ FINAL_CHECKPOINT = "write:" + "?" * 64 + ".pt"  # <sha256>.pt, not <sha256>.resu
 KILLS = [
     ("dataset-loaded:1", "nothing yet"),
     ("job-locked:1", "a lock file"),
-    ("write:*.resume.pt:1", "a half-written first epoch checkpoint"),
+    ("write:*.resume.pt:1", "a first epoch checkpoint written, not renamed into place"),
     ("stage1-epoch:2", "epoch checkpoint 2 of 4"),
-    ("write:*.resume.pt:2", "resumed at epoch 3; epoch 4's checkpoint half-written"),
-    (f"{FINAL_CHECKPOINT}:1", "a half-written stage-1 checkpoint"),
+    ("write:*.resume.pt:2", "resumed at epoch 3; epoch 4's checkpoint not renamed into place"),
+    (f"{FINAL_CHECKPOINT}:1", "a stage-1 checkpoint not renamed into place"),
     ("stage1-saved:1", "stage 1 saved, its resume file not yet removed"),
-    ("write:seed-0.preds.npz:1", "CE's predictions half-written"),
-    ("write:seed-0.json:1", "CE's result half-written"),
+    ("write:seed-0.preds.npz:1", "CE's predictions not renamed into place"),
+    ("write:seed-0.json:1", "CE's result not renamed into place"),
     ("run-evaluated:1", "CE evaluated, not written"),
     ("run-written:1", "CE written, CE→cRW not started"),
-    ("write:seed-0.json:1", "CE→cRW's result half-written"),
+    ("write:seed-0.json:1", "CE→cRW's result not renamed into place"),
     ("stage1-epoch:1", "RW's first epoch checkpoint"),
-    ("write:seed-0.json:1", "RW's result half-written"),
+    ("write:seed-0.json:1", "RW's result not renamed into place"),
 ]
 
 
@@ -55,7 +57,8 @@ def grid_in_child(argv: list[str], kill_at: str | None, log: Path, timeout: floa
             sys.stderr = open(2, "w", buffering=1, closefd=False)
             os.environ.pop("MEDLT_KILL_AT", None)
             if kill_at:
-                os.environ["MEDLT_KILL_AT"] = kill_at
+                os.environ.update(medlt_faults.subprocess_env(MEDLT_KILL_AT=kill_at))  # the workers hear it too
+                medlt_faults.install_from_environ()
             torch.set_num_threads(1)  # a forked child must not use the parent's OpenMP pool
             code = main(argv)
         except BaseException:
@@ -110,7 +113,7 @@ def test_grid_killed_anywhere_finishes_identical_to_an_unbroken_run(cache_dir, s
 PARALLEL_KILLS = [
     ("stage1-epoch:2", "a worker, mid stage 1", 1),
     ("job-done:1", "the main process, one job done, the other's worker training", -signal.SIGKILL),
-    ("write:seed-0.json:1", "a worker, its result half-written", 1),
+    ("write:seed-0.json:1", "a worker, its result not renamed into place", 1),
     ("run-written:1", "a worker, one run written", 1),
 ]
 

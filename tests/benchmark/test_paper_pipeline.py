@@ -12,7 +12,8 @@ import math
 
 import pytest
 
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark import grid
+from benchmark.grid import GridSettings, expand_grid
 from benchmark.protocol import PROTOCOL_DIR, load_protocol
 from benchmark.results.reader import load_results
 from methods import create_method
@@ -53,7 +54,7 @@ def paper_results(tmp_path_factory, cache_dir):
     settings = GridSettings(
         results_dir=root / "results", cache_dir=root / "cache", raw_root=root / "raw", device="cpu", progress=False
     )
-    counts = GridRunner(settings).run(runs)
+    counts = grid.run(runs, settings)
     return protocol, counts, {r.spec.method_id: r for r in load_results(root / "results")}
 
 

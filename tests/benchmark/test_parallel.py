@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from benchmark.grid.processes import ParallelExecutor
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark import grid
+from benchmark.grid import GridSettings, ProcessExecutor, expand_grid
 from benchmark.protocol import load_protocol
 from benchmark.results.store import iter_result_files, read_result
 from methods import create_method
@@ -35,11 +35,11 @@ def test_parallel_jobs_match_one_process_at_one_thread(cache_dir, tmp_path):
     runs = expand_grid(["digits-lt"], methods, [None], [0, 1], protocol)
     results = {}
     threads = torch.get_num_threads()
-    for name, executor in (("local", None), ("parallel", ParallelExecutor(jobs=2, threads=1))):
+    for name, executor in (("local", None), ("parallel", ProcessExecutor(jobs=2, threads=1))):
         settings = GridSettings(results_dir=tmp_path / name, cache_dir=cache_dir, device="cpu", progress=False)
         torch.set_num_threads(1)  # the local run at the workers' thread count
         try:
-            counts = GridRunner(settings).run(runs, executor)
+            counts = grid.run(runs, settings, executor)
         finally:
             torch.set_num_threads(threads)
         assert counts == {"ok": 8, "failed": 0, "skipped": 0, "locked": 0}
@@ -61,14 +61,14 @@ def test_worker_refuses_a_method_file_edited_while_the_grid_runs(cache_dir, tmp_
     runs = expand_grid(["digits-lt"], [method], [None], [0, 1], "smoke")
     settings = GridSettings(results_dir=tmp_path / "r", cache_dir=cache_dir, device="cpu", progress=False)
     with pytest.raises(Exception, match="changed while the grid ran"):
-        GridRunner(settings).run(runs, ParallelExecutor(jobs=2))
+        grid.run(runs, settings, ProcessExecutor(jobs=2))
     assert not list(iter_result_files(tmp_path / "r"))
 
 
 @pytest.mark.parametrize("jobs, threads", [(0, 1), (2, 0)])
 def test_parallel_executor_rejects_nonsense(jobs, threads):
     with pytest.raises(ValueError, match="at least 1"):
-        ParallelExecutor(jobs=jobs, threads=threads)
+        ProcessExecutor(jobs=jobs, threads=threads)
 
 
 ORPHAN = """

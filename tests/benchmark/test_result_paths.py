@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from benchmark.files import path_component_problem
 from benchmark.results.schema import RunSpec
-from benchmark.results.store import path_component_problem, result_path
+from benchmark.results.store import result_path
 
 GOOD = dict(dataset="digits-lt", method="CE", method_id="ce", backbone="test_resnet", seed=0, protocol="smoke")
 

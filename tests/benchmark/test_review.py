@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.cli import UserError, main
+from benchmark.errors import UserError, main
 from leaderboard.review import merge
 from tests.conftest import one_thread
 

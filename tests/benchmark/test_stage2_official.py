@@ -26,9 +26,10 @@ import torch
 import datasets
 from benchmark.metrics import confusion_matrix, mean_class_recall
 from benchmark.protocol import load_protocol
-from benchmark.training import engine
+from benchmark.training import inputs, precision, predict, stage2
 from benchmark.training.backbones import create_backbone
 from benchmark.training.inputs import ImageBank
+from benchmark.training.stage1 import train_stage1
 from methods import create_method
 from methods.samplers import class_aware_indices
 
@@ -110,10 +111,10 @@ def test_class_aware_sampler_defaults_to_one_epoch_and_is_seeded():
 def test_paper_protocol_trains_lws_and_maxnorm_as_their_official_code():
     paper = load_protocol("paper")
     assert paper.stage2_official
-    lws = engine.stage2_plan(create_method("ce-lws").rebalance.stage2, paper)
+    lws = stage2.stage2_plan(create_method("ce-lws").rebalance.stage2, paper)
     assert (lws.epochs, lws.lr, lws.min_lr, lws.weight_decay, lws.batch_size) == (5, 0.2, 0.0, 5e-4, 512)
     assert (lws.sampling, lws.samples_per_class, lws.bn_train, lws.best_epoch_on_val) == ("class_aware", 4, True, True)
-    maxnorm = engine.stage2_plan(create_method("wb-maxnorm").rebalance.stage2, paper)
+    maxnorm = stage2.stage2_plan(create_method("wb-maxnorm").rebalance.stage2, paper)
     assert (maxnorm.epochs, maxnorm.lr, maxnorm.min_lr, maxnorm.weight_decay, maxnorm.batch_size) == (
         10,
         0.01,
@@ -123,7 +124,7 @@ def test_paper_protocol_trains_lws_and_maxnorm_as_their_official_code():
     )
     assert (maxnorm.sampling, maxnorm.bn_train, maxnorm.best_epoch_on_val) == ("instance", True, True)
     # cRW / cRS have no official schedule: the paper's stage 2 (10 epochs, lr 0.1, eval-mode extractor)
-    crw = engine.stage2_plan(create_method("ce-crw").rebalance.stage2, paper)
+    crw = stage2.stage2_plan(create_method("ce-crw").rebalance.stage2, paper)
     assert (crw.epochs, crw.lr, crw.batch_size, crw.bn_train, crw.best_epoch_on_val) == (10, 0.1, 64, False, False)
 
 
@@ -131,7 +132,7 @@ def test_paper_protocol_trains_lws_and_maxnorm_as_their_official_code():
 def test_other_protocols_keep_their_stage2_settings(name):
     protocol = load_protocol(name)
     assert not protocol.stage2_official
-    plan = engine.stage2_plan(create_method("ce-lws").rebalance.stage2, protocol)
+    plan = stage2.stage2_plan(create_method("ce-lws").rebalance.stage2, protocol)
     assert (plan.epochs, plan.lr, plan.batch_size, plan.sampling, plan.bn_train) == (
         protocol.stage2_epochs,
         protocol.stage2_lr,
@@ -148,17 +149,17 @@ def stage1(cache_dir):
     protocol = load_protocol("smoke")
     data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
     device = torch.device("cpu")
-    with engine.numeric_precision(protocol.precision):
+    with precision.numeric_precision(protocol.precision):
         train = data.splits["train"]
-        split = engine.TrainSplit(
+        split = inputs.TrainSplit(
             ImageBank(data.images, train, device), data.labels[train], torch.tensor(data.train_counts)
         )
-        val = engine.EvalSplit(ImageBank(data.images, data.splits["val"], device), data.labels[data.splits["val"]])
+        val = inputs.EvalSplit(ImageBank(data.images, data.splits["val"], device), data.labels[data.splits["val"]])
         torch.manual_seed(0)
         backbone, dim = create_backbone(protocol.backbone)
         method = create_method("ce")
         model = method.build(backbone, dim, data.num_classes, split.class_counts)
-        engine.train_stage1(method, model, split, protocol, device, seed=0)
+        train_stage1(method, model, split, protocol, device, seed=0)
     return dataclasses.replace(protocol, stage2_official=True), data, split, val, model
 
 
@@ -166,23 +167,23 @@ def stage1(cache_dir):
 def test_official_stage2_updates_batch_norm_and_keeps_the_best_validation_epoch(stage1, monkeypatch, method_id):
     protocol, data, split, val, model = stage1
     seen: list[float] = []
-    keep_best = engine._keep_best
+    keep_best = stage2._keep_best
 
     def recording(m, v, num_classes, p, device, best):
         out = keep_best(m, v, num_classes, p, device, best)
-        preds = engine.predict(m, v.bank, p, device)
+        preds = predict.predict(m, v.bank, p, device)
         seen.append(mean_class_recall(confusion_matrix(v.labels, preds, num_classes)))
         return out
 
-    monkeypatch.setattr(engine, "_keep_best", recording)
-    with engine.numeric_precision(protocol.precision):
-        tuned = engine.train_stage2(
+    monkeypatch.setattr(stage2, "_keep_best", recording)
+    with precision.numeric_precision(protocol.precision):
+        tuned = stage2.train_stage2(
             copy.deepcopy(model), create_method(method_id).rebalance, split, protocol, torch.device("cpu"), 0, val=val
-        )
+        ).model
         final = mean_class_recall(
-            confusion_matrix(val.labels, engine.predict(tuned, val.bank, protocol, torch.device("cpu")), 10)
+            confusion_matrix(val.labels, predict.predict(tuned, val.bank, protocol, torch.device("cpu")), 10)
         )
-    plan = engine.stage2_plan(create_method(method_id).rebalance.stage2, protocol)
+    plan = stage2.stage2_plan(create_method(method_id).rebalance.stage2, protocol)
     assert len(seen) == plan.epochs
     assert final == pytest.approx(max(seen), abs=1e-9)  # the best epoch's model, not the last one's
     # batch norm in train mode: the frozen extractor's running statistics moved; its weights did not
@@ -195,10 +196,10 @@ def test_official_stage2_updates_batch_norm_and_keeps_the_best_validation_epoch(
 def test_eval_mode_stage2_leaves_batch_norm_alone(stage1):
     protocol, _, split, val, model = stage1
     quick_like = dataclasses.replace(protocol, stage2_official=False)
-    with engine.numeric_precision(protocol.precision):
-        tuned = engine.train_stage2(
+    with precision.numeric_precision(protocol.precision):
+        tuned = stage2.train_stage2(
             copy.deepcopy(model), create_method("ce-lws").rebalance, split, quick_like, torch.device("cpu"), 0, val=val
-        )
+        ).model
     for name, buf in model.backbone.named_buffers():
         assert torch.equal(buf, dict(tuned.backbone.named_buffers())[name])
 

@@ -11,14 +11,17 @@ import pytest
 import torch
 
 import datasets
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark import grid
+from benchmark.grid import GridSettings, expand_grid
 from benchmark.metrics import confusion_matrix, mean_class_recall
 from benchmark.protocol import load_protocol
-from benchmark.training import engine
+from benchmark.training import inputs, precision, predict, stage2
 from benchmark.training.backbones import create_backbone
 from benchmark.training.inputs import ImageBank
+from benchmark.training.stage1 import train_stage1
 from methods import Rebalance, create_method
 from methods.stage2 import MaxNormProjection
+from tests.faults import medlt_faults
 
 SEARCHING = ("ce-taunorm", "ce-pla")
 
@@ -29,26 +32,26 @@ def stage1(cache_dir):
     protocol = load_protocol("smoke")
     data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
     device = torch.device("cpu")
-    with engine.numeric_precision(protocol.precision):
+    with precision.numeric_precision(protocol.precision):
         train = data.splits["train"]
-        split = engine.TrainSplit(
+        split = inputs.TrainSplit(
             ImageBank(data.images, train, device),
             data.labels[train],
             torch.tensor(data.train_counts, dtype=torch.float64),
         )
-        val = engine.EvalSplit(ImageBank(data.images, data.splits["val"], device), data.labels[data.splits["val"]])
+        val = inputs.EvalSplit(ImageBank(data.images, data.splits["val"], device), data.labels[data.splits["val"]])
         torch.manual_seed(0)
         backbone, dim = create_backbone(protocol.backbone)
         method = create_method("ce")
         model = method.build(backbone, dim, data.num_classes, split.class_counts)
-        engine.train_stage1(method, model, split, protocol, device, seed=0)
+        train_stage1(method, model, split, protocol, device, seed=0)
     return protocol, data, split, val, model
 
 
 def _stage2(stage1, method_id: str, **kwargs):
     protocol, _, split, val, model = stage1
-    with engine.numeric_precision(protocol.precision):
-        return engine.train_stage2(
+    with precision.numeric_precision(protocol.precision):
+        return stage2.train_stage2(
             copy.deepcopy(model),
             create_method(method_id).rebalance,
             split,
@@ -56,13 +59,13 @@ def _stage2(stage1, method_id: str, **kwargs):
             torch.device("cpu"),
             seed=0,
             **{"val": val, **kwargs},
-        )
+        ).model
 
 
 def _val_mcr(model, stage1) -> float:
     protocol, data, _, val, _ = stage1
-    with engine.numeric_precision(protocol.precision):
-        preds = engine.predict(model, val.bank, protocol, torch.device("cpu"))
+    with precision.numeric_precision(protocol.precision):
+        preds = predict.predict(model, val.bank, protocol, torch.device("cpu"))
     return mean_class_recall(confusion_matrix(val.labels, preds, data.num_classes))
 
 
@@ -109,7 +112,7 @@ def test_maxnorm_leaves_every_class_vector_within_the_cap(stage1):
 def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir, tmp_path, monkeypatch):
     """Through the real grid: every image read is recorded with its split. Inside each stage 2 of a searching
     row, validation images are read and test images never are; no test image is read before the first stage 2
-    has finished; and the trace (``MEDLT_TRACE``) shows each run's search on ``val`` before its result."""
+    has finished; and the trace of its milestones shows each run's search on ``val`` before its result."""
     protocol = load_protocol("smoke")
     data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
     events: list[tuple[str, str]] = []
@@ -124,22 +127,21 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
         events.append(("read", split))
         return gather(bank, positions)
 
-    stage2 = engine.train_stage2
+    real_stage2 = stage2.train_stage2
 
     def recording_stage2(*args, **kwargs):
         events.append(("stage2", "start"))
-        model = stage2(*args, **kwargs)
+        outcome = real_stage2(*args, **kwargs)
         events.append(("stage2", "end"))
-        return model
+        return outcome
 
     monkeypatch.setattr(ImageBank, "gather", recording_gather)
-    monkeypatch.setattr(engine, "train_stage2", recording_stage2)
+    monkeypatch.setattr(stage2, "train_stage2", recording_stage2)
     trace = tmp_path / "trace.log"
-    monkeypatch.setenv("MEDLT_TRACE", str(trace))
     runs = expand_grid(["digits-lt"], [create_method(m) for m in SEARCHING], [None], [0], protocol)
-    counts = GridRunner(
-        GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
-    ).run(runs)
+    settings = GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
+    with medlt_faults.listening(medlt_faults.tracer(trace)):
+        counts = grid.run(runs, settings)
     assert counts["ok"] == len(SEARCHING), counts
 
     starts = [i for i, e in enumerate(events) if e == ("stage2", "start")]
@@ -153,8 +155,14 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
         assert ("read", "test") in events[end:], "the final evaluation reads the test split after stage 2"
 
     lines = [line.split(" ", 2)[1:] for line in trace.read_text().splitlines()]
-    order = [(event, what.split()[0]) for event, what in lines if event in ("stage2-search", "run")]
-    assert order == [("stage2-search", "taunorm"), ("run", order[1][1]), ("stage2-search", "pla"), ("run", order[3][1])]
+    order = [(event, what.split()[0]) for event, what in lines if event in ("stage2-search", "run-written")]
+    written = "run-written"
+    assert order == [
+        ("stage2-search", "taunorm"),
+        (written, order[1][1]),
+        ("stage2-search", "pla"),
+        (written, order[3][1]),
+    ]
     assert "ce-taunorm" in order[1][1] and "ce-pla" in order[3][1]
     assert all("split=val" in what for event, what in lines if event == "stage2-search")
 

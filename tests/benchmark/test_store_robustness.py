@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
+from benchmark.files import atomic_write_bytes
 from benchmark.results.reader import load_results
-from benchmark.results.store import atomic_write_bytes, read_result, write_predictions, write_result
+from benchmark.results.store import read_result, write_predictions, write_result
 
 METRICS = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
 

@@ -14,10 +14,11 @@ import torch
 from torch import nn
 
 import datasets
-from benchmark.grid.runner import GridRunner, GridSettings, expand_grid
+from benchmark import grid
+from benchmark.grid import GridSettings, expand_grid
 from benchmark.protocol import PROTOCOL_DIR, ProtocolError, load_protocol
 from benchmark.results.store import iter_result_files, read_result
-from benchmark.training import engine
+from benchmark.training import inputs, precision, schedule, stage1, stage2
 from benchmark.training.backbones import create_backbone
 from benchmark.training.inputs import ImageBank
 from methods import create_method
@@ -123,10 +124,10 @@ def test_centre_group_under_authors_and_paper():
     model = _cect_model(authors, 4, 3)
     opt = torch.optim.SGD(authors.param_groups(model), lr=1e-3, momentum=0.9)
     for step in (0, 3, 9, 20, 39):
-        engine.schedule_lr(opt, step, 40, 10, 1e-3, 1e-6)
+        schedule.schedule_lr(opt, step, 40, 10, 1e-3, 1e-6)
         rest, centres = opt.param_groups
-        assert rest["lr"] == engine.warmup_cosine(step, 40, 10, 1e-3, 1e-6)
-        assert centres["lr"] == engine.warmup_cosine(step, 40, 10, 0.005, 1e-6)
+        assert rest["lr"] == schedule.warmup_cosine(step, 40, 10, 1e-3, 1e-6)
+        assert centres["lr"] == schedule.warmup_cosine(step, 40, 10, 0.005, 1e-6)
 
 
 # -- CE+TP: lone anchors ----------------------------------------------------------------------------------------
@@ -313,7 +314,7 @@ def test_cutmix_switch_under_authors_and_paper():
 @pytest.mark.parametrize("dataset", TABLE2)
 def test_stage2_plan_under_authors_is_the_finetune_config(dataset):
     protocol = _authors(dataset)
-    plan = engine.stage2_plan(create_method("ce-crw").rebalance.stage2, protocol)
+    plan = stage2.stage2_plan(create_method("ce-crw").rebalance.stage2, protocol)
     ref = official.STAGE2[dataset]
     assert (plan.lr, plan.weight_decay, plan.nesterov, plan.bn_train, plan.epochs, plan.min_lr) == (
         ref["lr"],
@@ -329,7 +330,7 @@ def test_stage2_plan_under_authors_is_the_finetune_config(dataset):
 @pytest.mark.parametrize("name", ["quick", "smoke", "paper"])
 def test_other_protocols_keep_stage2_and_identity(name):
     protocol = load_protocol(name)
-    plan = engine.stage2_plan(create_method("ce-crw").rebalance.stage2, protocol)
+    plan = stage2.stage2_plan(create_method("ce-crw").rebalance.stage2, protocol)
     assert (plan.nesterov, plan.bn_train) == (False, False)
     recorded = protocol.as_dict()
     for key in ("nesterov", "stage2_nesterov", "stage2_bn_train", "methods"):
@@ -344,8 +345,8 @@ def digits(cache_dir):
     protocol = load_protocol("smoke")
     data = datasets.load("digits-lt", size=protocol.cache_size, cache_root=cache_dir, progress=False)
     train = data.splits["train"]
-    with engine.numeric_precision(protocol.precision):
-        split = engine.TrainSplit(
+    with precision.numeric_precision(protocol.precision):
+        split = inputs.TrainSplit(
             ImageBank(data.images, train, torch.device("cpu")), data.labels[train], torch.tensor(data.train_counts)
         )
     return protocol, split, data.num_classes
@@ -371,13 +372,13 @@ def test_stage2_batch_norm_mode_and_nesterov_through_the_engine(digits, monkeypa
     protocol, split, num_classes = digits
     protocol = dataclasses.replace(protocol, max_steps_per_epoch=2, stage2_bn_train=switched, stage2_nesterov=switched)
     made = _record_sgd(monkeypatch)
-    with engine.numeric_precision(protocol.precision):
+    with precision.numeric_precision(protocol.precision):
         torch.manual_seed(0)
         backbone, dim = create_backbone(protocol.backbone)
         model = create_method("ce").build(backbone, dim, num_classes, split.class_counts)
-        tuned = engine.train_stage2(
+        tuned = stage2.train_stage2(
             copy.deepcopy(model), create_method("ce-crw").rebalance, split, protocol, torch.device("cpu"), 0
-        )
+        ).model
     assert made[-1]["nesterov"] is switched and made[-1]["momentum"] == 0.9
     before, after = dict(model.backbone.named_buffers()), dict(tuned.backbone.named_buffers())
     moved = any(not torch.equal(before[k], after[k]) for k in before if k.endswith("running_mean"))
@@ -391,11 +392,11 @@ def test_stage1_nesterov_reaches_the_optimiser(digits, monkeypatch):
     made = _record_sgd(monkeypatch)
     for nesterov in (False, True):
         p = dataclasses.replace(protocol, epochs=1, max_steps_per_epoch=1, nesterov=nesterov)
-        with engine.numeric_precision(p.precision):
+        with precision.numeric_precision(p.precision):
             torch.manual_seed(0)
             backbone, dim = create_backbone(p.backbone)
             method = create_method("ce")
-            engine.train_stage1(
+            stage1.train_stage1(
                 method, method.build(backbone, dim, num_classes, split.class_counts), split, p, torch.device("cpu"), 0
             )
         assert made[-1]["nesterov"] is nesterov
@@ -486,9 +487,8 @@ def test_smoke_run_under_the_authors_switches(cache_dir, tmp_path):
     path.write_text(text + AUTHORS_SWITCHES)
     protocol = load_protocol(str(path))
     runs = expand_grid(["digits-lt"], [create_method("ce+ct-crw"), create_method("ce+tp-crw")], [None], [0], protocol)
-    counts = GridRunner(
-        GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
-    ).run(runs)
+    settings = GridSettings(results_dir=tmp_path / "results", cache_dir=cache_dir, device="cpu", progress=False)
+    counts = grid.run(runs, settings)
     assert counts["ok"] == 2, counts
     results = {r.spec.method_id: r for r in map(read_result, iter_result_files(tmp_path / "results"))}
     ct = results["ce+ct-crw"]
@@ -504,5 +504,5 @@ def test_official_stage2_schedules_keep_their_own_optimiser_under_authors():
     protocol = _authors("skin7")
     for entry_id in ("ce-lws", "wb-maxnorm"):
         kind = create_method(entry_id).rebalance.stage2
-        plan = engine.stage2_plan(kind, protocol)
+        plan = stage2.stage2_plan(kind, protocol)
         assert plan.nesterov is False and plan.bn_train == kind.official.bn_train

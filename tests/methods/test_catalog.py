@@ -10,7 +10,7 @@ import timm
 import torch
 import torch.nn.functional as F
 
-from benchmark.training import engine
+from benchmark.training import schedule
 from methods import Batch, Classifier, Method, create_method
 from methods.heads import NormedLinear
 from methods.losses import center_loss, ldam_loss, ldam_margins, supcon_loss
@@ -142,7 +142,7 @@ def test_center_loss_centres_have_their_own_fixed_sgd_group() -> None:
     assert group["params"] == [centers]
     assert group["lr"] == 0.005 and group["weight_decay"] == 0.0 and group["scheduled"] is False
     optimizer = torch.optim.SGD(groups, lr=0.1, momentum=0.9, weight_decay=5e-4)
-    engine.set_lr(optimizer, 0.5)  # the engine's schedule leaves the centres' lr alone
+    schedule.set_lr(optimizer, 0.5)  # the engine's schedule leaves the centres' lr alone
     assert [g["lr"] for g in optimizer.param_groups] == [0.5, 0.005]
 
 

@@ -20,7 +20,7 @@ import torch
 from benchmark.cli import main
 from benchmark.protocol import load_protocol
 from benchmark.results.schema import Provenance, RunResult, RunSpec
-from benchmark.training import engine
+from benchmark.training import inputs, predict, stage1, stage2
 from benchmark.training.inputs import ImageBank
 from methods import Classifier, create_method, method_entries
 from methods.registry import MethodEntry
@@ -118,13 +118,13 @@ def test_training_step_updates_what_it_should(entry: MethodEntry) -> None:
         assert changed == (part not in frozen), f"{part} {'unchanged' if not changed else 'changed'}"
 
 
-def tiny_split() -> engine.TrainSplit:
+def tiny_split() -> inputs.TrainSplit:
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(NUM_CLASSES), [10, 6, 3, 1])
     images = rng.integers(0, 256, size=(len(labels), 20, 20, 3), dtype=np.uint8)
     device = torch.device("cpu")
     counts = torch.tensor(np.bincount(labels, minlength=NUM_CLASSES), dtype=torch.float32)
-    return engine.TrainSplit(ImageBank(images, np.arange(len(labels)), device), labels, counts)
+    return inputs.TrainSplit(ImageBank(images, np.arange(len(labels)), device), labels, counts)
 
 
 def test_engine_stages(entry: MethodEntry) -> None:
@@ -133,15 +133,15 @@ def test_engine_stages(entry: MethodEntry) -> None:
     protocol = load_protocol("smoke")  # 16 px, 2 epochs; the 20 images make one batch per epoch
     data, device = tiny_split(), torch.device("cpu")
     method = entry.create()
-    model = engine.train_stage1(method, tiny_model(method), data, protocol, device, seed=0)
-    preds = engine.predict(model, data.bank, protocol, device)
+    model = stage1.train_stage1(method, tiny_model(method), data, protocol, device, seed=0)
+    preds = predict.predict(model, data.bank, protocol, device)
     assert preds.shape == (len(data.bank),) and preds.min() >= 0 and preds.max() < NUM_CLASSES
     if not method.two_stage:
         return
     kind = method.rebalance.stage2
     before = copy.deepcopy(model.state_dict())  # parameters and batch-norm buffers
-    val = engine.EvalSplit(data.bank, data.labels)  # the tiny split doubles as validation here
-    model = engine.train_stage2(model, method.rebalance, data, protocol, device, seed=0, val=val)
+    val = inputs.EvalSplit(data.bank, data.labels)  # the tiny split doubles as validation here
+    model = stage2.train_stage2(model, method.rebalance, data, protocol, device, seed=0, val=val).model
     after = model.state_dict()
     for name, value in after.items():
         if not name.startswith("head."):

@@ -273,12 +273,12 @@ def test_wb_weight_decay_reaches_the_stage1_optimizer(monkeypatch: pytest.Monkey
     import timm
 
     from benchmark.protocol import load_protocol
-    from benchmark.training import engine
+    from benchmark.training import inputs, stage1, stage2
     from benchmark.training.inputs import ImageBank
 
     labels = np.repeat(np.arange(4), [10, 6, 3, 1])
     images = np.random.default_rng(0).integers(0, 256, size=(len(labels), 20, 20, 3), dtype=np.uint8)
-    split = engine.TrainSplit(
+    split = inputs.TrainSplit(
         ImageBank(images, np.arange(len(labels)), torch.device("cpu")),
         labels,
         torch.tensor(np.bincount(labels), dtype=torch.float32),
@@ -291,13 +291,13 @@ def test_wb_weight_decay_reaches_the_stage1_optimizer(monkeypatch: pytest.Monkey
         seen.append([g["weight_decay"] for g in opt.param_groups])
         return opt
 
-    monkeypatch.setattr(engine.torch.optim, "SGD", recording_sgd)
+    monkeypatch.setattr(stage2.torch.optim, "SGD", recording_sgd)
     protocol = load_protocol("smoke")
     for method_id, expected in (("wb-maxnorm", 5e-3), ("ce", protocol.weight_decay)):
         method = create_method(method_id)
         torch.manual_seed(0)
         backbone = timm.create_model("test_resnet", pretrained=False, num_classes=0)
         model = method.build(backbone, int(backbone.num_features), 4, split.class_counts)
-        engine.train_stage1(method, model, split, protocol, torch.device("cpu"), seed=0)
+        stage1.train_stage1(method, model, split, protocol, torch.device("cpu"), seed=0)
         assert seen[-1] == [expected], method_id
     assert create_method("wb-maxnorm").stage1_key()["hyperparameters"] == {"weight_decay": 5e-3}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli import main
-from benchmark.grid.runner import stage1_sha256
+from benchmark.grid.job import stage1_sha256
 from benchmark.protocol import load_protocol
 from methods import create_method
 from methods.registry import UnknownMethodError

@@ -1,0 +1,1 @@
+"""Fault injection for the reliability tests: kill points and an execution trace, outside the product."""
