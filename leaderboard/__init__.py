@@ -12,7 +12,7 @@ from typing import Any
 
 def build_site(results_dir: str | Path, out_dir: str | Path, **options: Any) -> Path:
     """Write the static site for ``results_dir`` into ``out_dir``; returns the path of ``index.html``."""
-    from .site import build_site as _build
+    from .site.build import build_site as _build  # lazy: leaderboard.published etc. need no pandas or jinja2
 
     return _build(results_dir, out_dir, **options)
 

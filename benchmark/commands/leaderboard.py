@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -28,9 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_deprecated_alias(p, "--out", "--site")
     p.add_argument(
-        "--resamples", type=int, default=None, help="deprecated and ignored: the intervals are no longer bootstrapped"
-    )
-    p.add_argument(
         "--tolerance",
         type=float,
         default=1.0,
@@ -47,8 +43,6 @@ def run(args: argparse.Namespace) -> int:
     from ..files import writable_problem
 
     site = args.site or Path("site")
-    if args.resamples is not None:
-        print("note: --resamples is deprecated and ignored (the intervals are no longer bootstrapped)", file=sys.stderr)
     problem = writable_problem(site.parent if site.exists() else site)  # the site is renamed in beside it
     if problem:
         raise UserError(f"--site {site}: {problem}")

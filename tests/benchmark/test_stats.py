@@ -1,5 +1,5 @@
 """Statistics against hand-computed values, published tables and naive reference loops: Welch, Holm, ranks,
-Friedman / Iman-Davenport / exact permutation test, Nemenyi, Bayesian signed rank, CD diagram."""
+Friedman / Iman-Davenport / exact permutation test, Nemenyi, Bayesian signed rank."""
 
 from __future__ import annotations
 
@@ -17,9 +17,7 @@ from benchmark.analysis.stats import (
     average_ranks,
     bayesian_comparisons,
     bayesian_signed_rank,
-    cd_diagram_svg,
     cell_stats,
-    cliques,
     critical_difference,
     friedman,
     friedman_chi2_from_average_ranks,
@@ -278,17 +276,6 @@ def test_t_interval_halfwidth():
     # s = 1, n = 3: t_{0.975, 2} = 4.302653 ; half-width = 4.302653 / sqrt(3)
     assert t_interval_halfwidth([1.0, 2.0, 3.0]) == pytest.approx(4.302653 / math.sqrt(3), abs=1e-5)
     assert math.isnan(t_interval_halfwidth([1.0]))
-
-
-def test_cliques_and_cd_diagram_svg_escapes_names():
-    ranks = {"A": 1.0, "B": 1.5, "C": 3.2, "<script>x</script>": 3.4}
-    assert cliques(ranks, 1.0) == [["A", "B"], ["C", "<script>x</script>"]]
-    assert cliques(ranks, None) == []
-    svg = cd_diagram_svg(ranks, 1.0, title="t & <b>")
-    assert svg.startswith("<svg") and svg.endswith("</svg>")
-    assert "<script>" not in svg and "&lt;script&gt;x&lt;/script&gt;" in svg and "t &amp; &lt;b&gt;" in svg
-    assert "CD = 1.00" in svg and svg.count('stroke-width="4"') == 2
-    assert "no complete ranking" in cd_diagram_svg({}, None)
 
 
 def test_welch_without_variance_is_not_a_test():

@@ -65,7 +65,7 @@ def test_report_never_marks_a_one_seed_cell_best():
 
 def test_report_and_site_round_the_same_mean_alike():
     """RW 81.875 printed 81.87 by `report` (a pandas mean 81.87499999999999) and 81.88 by the site."""
-    from leaderboard.format import number
+    from leaderboard.site.format import number
 
     frame = _report_frame({"RW": [81.0, 82.75, 81.875]})  # mean 81.875, summed in float to 81.87499999999999
     text = format_blocks(table_blocks(summary_table(frame), 2))

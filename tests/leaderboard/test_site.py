@@ -12,8 +12,8 @@ import pytest
 
 from benchmark.cli import main
 from leaderboard import build_site
-from leaderboard.format import safe_url, slugify
 from leaderboard.site import SiteError
+from leaderboard.site.format import safe_url, slugify
 
 
 def test_site_pages_and_downloads(board_site):
@@ -139,7 +139,7 @@ def test_dataset_page_rows_sorted_by_mean_and_classes_by_training_count(board_si
 
 def test_long_class_names_are_not_cut(tmp_path, synthetic_result):
     """The heat map's viewBox leaves room for a 60-character class name drawn at −45°."""
-    from leaderboard.svg import CHAR_W, heatmap_svg
+    from leaderboard.site.svg import CHAR_W, heatmap_svg
 
     long = "x" * 60
     svg = str(heatmap_svg([[50.0, 60.0]], ["CE"], [long, "b"], "t"))
@@ -361,13 +361,3 @@ def test_seed_cd_names_the_methods_it_leaves_out_and_pairing_is_stated_honestly(
     assert "not in the diagram (not run with every seed): RW" in html
     assert "the runs of one seed are paired (the same seed draws" not in html  # the old, wrong claim
     assert "only runs that share a stage-1 checkpoint are really paired by seed" in html
-
-
-def test_resamples_is_deprecated_and_ignored(board_results, tmp_path, capsys):
-    """The intervals are analytic now (moderated t): the old bootstrap option is accepted, and says so."""
-    from benchmark.cli import main
-
-    assert (
-        main(["leaderboard", "--results", str(board_results), "--site", str(tmp_path / "s"), "--resamples", "5"]) == 0
-    )
-    assert "--resamples is deprecated and ignored" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leaderboard.facts import method_facts
-from leaderboard.format import safe_url
+from leaderboard.site.format import safe_url
 from methods.registry import method_entries
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
-"""Pieces of the site's pages computed from the results: table rows and their best marks, per-class views,
-rank-test tables, method links and provenance. Pure functions of the results frame and result files."""
+"""Pieces of the site's pages: table rows and their best marks, significance marks, per-class views,
+rank-test tables, method links and provenance. Pure functions of the model's tables and the result files."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmark.analysis.stats import BASELINE, CELL_KEYS, bayesian_comparisons, cell_stats
+from benchmark.analysis.comparisons import ALPHA
+from benchmark.analysis.stats import BASELINE
 from benchmark.numbers import rounded
 from benchmark.results.schema import RunResult, group_metric_labels, group_metrics, metric_specs
 
 from .format import p_value, safe_url
+from .keys import ColumnKey
 from .plots import seed_dots_svg
 from .runs import Loaded
 from .svg import confusion_svg
@@ -94,11 +96,26 @@ def pairwise_table(ranks: Any) -> dict[str, Any] | None:
     }
 
 
-def bayes_rows(scores: pd.DataFrame, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Bayesian signed-rank test of every method against CE over the ranked datasets, in the table's row order."""
-    table = bayesian_comparisons(scores)
+def bayes_rows(table: pd.DataFrame, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Bayesian signed-rank tests of every method against CE (the model's table), in the table's row order."""
     order = {r["name"]: i for i, r in enumerate(rows)}
     return sorted(table.to_dict(orient="records"), key=lambda b: order.get(b["method"], len(order)))
+
+
+def significance_mark(test: dict[str, Any] | None) -> dict[str, str] | None:
+    """▲ / ▼ when a method differs from CE (``test``: its row vs the baseline): the 95 % interval of the
+    difference (FCR-adjusted) excludes 0."""
+    if not test or not test["significant"]:
+        return None
+    better = test["direction"] > 0
+    return {
+        "symbol": "▲" if better else "▼",
+        "cls": "sig-up" if better else "sig-down",
+        "title": f"{'better' if better else 'worse'} than {BASELINE}: difference {test['diff']:+.2f}, "
+        f"{100 * (1 - ALPHA):g} % interval [{test['low']:+.2f}, {test['high']:+.2f}] "
+        f"({'paired by seed' if test['paired'] else 'unpaired'}, moderated t, "
+        f"Benjamini–Hochberg over {test['family']})",
+    }
 
 
 def metric_column(name: str) -> dict[str, Any]:
@@ -116,26 +133,16 @@ def metric_column(name: str) -> dict[str, Any]:
     }
 
 
-def extra_metric_cells(frame: pd.DataFrame) -> dict[tuple[str, ...], dict[str, dict[str, Any]]]:
-    """Per cell, per metric of :data:`EXTRA_METRICS` that its runs have: mean, sample std and n seeds
-    (:func:`benchmark.stats.cell_stats` over those metrics)."""
-    stats = cell_stats(frame, {name: name for name in EXTRA_METRICS})
-    return {
-        tuple(row[k] for k in CELL_KEYS): {
-            name: {"mean": row[f"{name}_mean"], "std": row[f"{name}_std"], "n": row[f"{name}_n"]}
-            for name in EXTRA_METRICS
-            if row[f"{name}_n"]
-        }
-        for row in stats.to_dict(orient="records")
-    }
-
-
-def long_tail_methods(cells: pd.DataFrame, dataset: str, backbone: str, protocol: str, methods: list[str]) -> list[str]:
+def long_tail_methods(cells: pd.DataFrame, column: ColumnKey, methods: list[str]) -> list[str]:
     """The methods of the long-tail plot: CE, the best by All-MCR and the best by minor-class MCR (distinct)."""
-    part = cells[(cells["dataset"] == dataset) & (cells["backbone"] == backbone) & (cells["protocol"] == protocol)]
+    part = cells[
+        (cells["dataset"] == column.dataset)
+        & (cells["backbone"] == column.backbone)
+        & (cells["protocol"] == column.protocol)
+    ]
     chosen = [BASELINE] if BASELINE in methods else []
-    for column in ("all_mean", "minor_mean"):
-        ranked = part.dropna(subset=[column]).sort_values(column, ascending=False, kind="stable")
+    for score in ("all_mean", "minor_mean"):
+        ranked = part.dropna(subset=[score]).sort_values(score, ascending=False, kind="stable")
         if len(ranked):
             chosen.append(str(ranked.iloc[0]["method"]))
     return list(dict.fromkeys(chosen)) or methods[:1]

@@ -1,7 +1,8 @@
-"""The paper page as the paper's own grids: per table, methods × (dataset, backbone, metric) cells.
+"""The paper page (paper vs reproduced) as the paper's own grids: per table, methods × (dataset, backbone,
+metric) cells, and a scatter of reported against reproduced means.
 
 Each cell holds the reported number and, where the results have runs, the reproduced mean with the
-verdict of :func:`benchmark.check.compare` (the rule of ``python -m benchmark check``). A cell
+verdict of :func:`benchmark.analysis.reproduction.compare` (the rule of ``python -m benchmark check``). A cell
 without runs says "not run" and points to a one-line reason (no runs of that dataset, of that
 backbone, or of that method there), listed once under its table.
 """
@@ -15,13 +16,32 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.analysis.reproduction import Comparison
+from benchmark.analysis.reproduction import MAX_BANDS, Comparison, normalise_method
 from benchmark.results.schema import group_metrics
 
+from .model import SiteModel
 from .plots import ScatterPoint, reported_vs_reproduced_svg
+from .views import METRIC_COLUMNS
 
 METRIC_ORDER = tuple(group_metrics())
 VERDICTS = {"ok": "consistent", "FAIL": "differs", "inconclusive": "inconclusive"}
+
+
+def paper_context(model: SiteModel) -> dict[str, Any]:
+    comparisons = model.comparisons
+    statuses = [c.status for c in comparisons if c.ran]
+    return {
+        "grids": paper_grids(comparisons, model.frame, METRIC_COLUMNS),
+        "scatter": scatter(comparisons),
+        "tolerance": model.tolerance,
+        "max_bands": MAX_BANDS,
+        "verdicts": VERDICTS,
+        "n_compared": len(statuses),
+        "n_ok": statuses.count("ok"),
+        "n_fail": statuses.count("FAIL"),
+        "n_inconclusive": statuses.count("inconclusive"),
+        "n_cells": len(model.reference),
+    }
 
 
 @dataclass
@@ -72,8 +92,6 @@ def paper_grids(
     comparisons: Sequence[Comparison], frame: pd.DataFrame, metric_columns: dict[str, str]
 ) -> list[PaperGrid]:
     """One grid per reference table, in the tables' order; ``frame`` is the results frame (for the reasons)."""
-    from benchmark.analysis.reproduction import normalise_method
-
     frame = (
         frame.assign(_method=frame["method"].map(normalise_method))
         if not frame.empty

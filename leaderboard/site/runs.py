@@ -1,5 +1,5 @@
-"""One loaded result file: the record the site (``site.py``) builds pages from and the views (``views.py``)
-turn into rows. It lives here so that both import it and neither imports the other."""
+"""One loaded result file: the record the model (``model.py``) is computed from and the views (``views.py``)
+turn into rows."""
 
 from __future__ import annotations
 
