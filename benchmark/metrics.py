@@ -1,23 +1,11 @@
 """The metrics of one run, all computed here (``run`` writes them, ``validate`` recomputes them).
 
-From the predictions (argmax labels):
-
-* mean class recall (MCR) over all / major / medium / minor classes (the dataset's groups), per-class
-  recall, confusion matrix;
-* overall accuracy, macro-F1;
-* MCR over the count-based many-shot / medium-shot / few-shot classes (head / medium / tail;
-  :func:`shot_groups`).
-
-From the test logits (softmax probabilities), as stored in the predictions file (float16,
-:func:`stored_logits`): one-vs-rest macro AUC, expected calibration error (ECE, 15 equal-width bins of
-the top-1 confidence) and negative log-likelihood (NLL, mean, natural log); and the same ECE and NLL after
-temperature scaling (Guo et al., ICML 2017): the logits divided by the temperature ``T`` that minimises the
-NLL of the *validation* split's stored logits (:func:`fit_temperature`), so that calibration compares models
-rather than logit scales.
-
-Units: every metric is a percentage except NLL (nats). Every class-averaged metric (MCR, macro-F1,
-macro AUC) averages over the classes that have at least one test image; a class absent from the test
-set is left out, never counted as 0 or 100. A metric with nothing to average over is NaN.
+From the predictions: mean class recall (MCR) over all / major / medium / minor classes, per-class recall, the
+confusion matrix, accuracy, macro-F1 and many / medium / few-shot MCR (:func:`shot_groups`). From the test logits
+as the predictions file stores them (float16, :func:`stored_logits`): macro AUC, ECE (15 bins) and NLL, and both
+again after temperature scaling fitted on the validation split (:func:`fit_temperature`). Percentages except NLL
+(nats); class averages are over the classes with test images. docs/statistics.md, "Metrics beyond mean class
+recall", says what each assumes.
 """
 
 from __future__ import annotations

@@ -1,24 +1,11 @@
 """Conformance checks for a dataset builder, as scikit-learn's ``check_estimator`` / ``parametrize_with_checks``.
 
-Every registered builder passes these; run them on your own :class:`~datasets.DatasetBuilder` subclass::
-
-    from datasets.testing import check_builder
-    check_builder(MyBuilder)                       # AssertionError naming the failing check
-    check_builder("medmnist-lt:bloodmnist")        # a registered name (with its ':' argument)
-
-or from a pytest file, one test per (builder, check)::
-
-    from datasets.testing import parametrize_with_checks
-
-    @parametrize_with_checks([MyBuilder])
-    def test_my_builder(builder, check):
-        check(builder)
-
-Each check is a small function ``check_*(builder, *, argument=None)`` whose docstring says what it asserts;
-``builder`` is a builder class or a registered name; ``argument`` is the ``:`` argument of a builder that
-takes one (``takes_argument``). Nothing is downloaded: a builder that needs raw files is checked against
-an empty folder, a shipped one prepares at 8 px into a temporary folder. pytest is imported only by
-:func:`parametrize_with_checks`.
+Every registered builder passes these; run them on your own :class:`~datasets.DatasetBuilder` subclass:
+``check_builder(MyBuilder)`` (or a registered name, ``check_builder("medmnist-lt:bloodmnist")``) raises an
+AssertionError naming the failing check, and ``@parametrize_with_checks([MyBuilder])`` makes one pytest test per
+(builder, check) (docs/architecture.md, "Conformance checks for plug-ins"). Each check is a small function
+``check_*(builder, *, argument=None)`` whose docstring says what it asserts. Nothing is downloaded: a builder that
+needs raw files is checked against an empty folder, a shipped one prepares at 8 px into a temporary folder.
 """
 
 from __future__ import annotations

@@ -1,25 +1,11 @@
 """Review a leaderboard submission (``python -m benchmark review leaderboard/submissions/<id>``).
 
-A submission folder holds ``method.py`` (the method file that was run) and ``results/`` (a results
-directory as ``run`` writes it, without checkpoints). The review:
-
-1. validates ``results/`` with the checks of the ``validate`` command (any problem fails the review);
-2. checks, for every result cell (dataset, backbone, protocol, method id), that the SHA-256 of
-   ``method.py`` is the ``method_source_sha256`` of every result of the cell (otherwise the results were
-   produced by another file: the cell fails);
-3. re-runs the method of each cell from ``method.py`` (the class whose ``id`` matches, with the stage 2 the
-   results record) for every submitted seed, with the dataset parameters the results record, in a
-   temporary results directory, where this machine can: datasets that need no download (``bloodcell-lt``,
-   ``digits-lt``) always, the others when a prepared copy is in the cache folder (else the cell is
-   *not re-run*);
-4. compares the submitted means with the re-run's through :mod:`benchmark.check`: a reference is written
-   from the re-run (:func:`benchmark.check.reference_csv_from_frame`) and the submitted runs are checked
-   against it (:func:`benchmark.check.compare`) on the metrics of :data:`JUDGED_METRICS`. A cell that check
-   fails fails; an inconclusive one (band wider than ``max_band``) could not be verified.
-
-The outcome (:class:`Verdict`) is *pass* (every cell re-run and passed; exit 0), *fail* (a cell failed, or a
-validation or SHA-256 problem; exit 1) or *could not verify* (nothing failed, but a cell was not re-run or
-was inconclusive; exit 3). :func:`merge` copies a passed submission into the published board directory.
+A submission folder holds ``method.py`` and ``results/``. The review validates the results (the checks of
+``validate``), requires every result of a cell to come from ``method.py`` (its SHA-256), re-runs each cell's method
+from that file for every submitted seed where this machine can, and compares submitted and re-run means as the
+reproduction check does (:data:`JUDGED_METRICS`). The outcome (:class:`ReviewVerdict`) is pass (exit 0), fail
+(exit 1) or could not verify (exit 3); :func:`merge` copies a passed submission into the board. docs/submitting.md
+says how a maintainer runs it.
 """
 
 from __future__ import annotations

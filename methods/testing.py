@@ -1,24 +1,11 @@
 """Conformance checks for a method class, as scikit-learn's ``check_estimator`` / ``parametrize_with_checks``.
 
-Every registered method passes these; run them on your own :class:`~methods.Method` subclass before you ship it::
-
-    from methods.testing import check_method
-    check_method(MyMethod)                   # one-stage row; AssertionError naming the failing check
-    check_method(MyMethod, rebalance="cRW")  # its two-stage row
-
-or from a pytest file, one test per (method, check)::
-
-    from methods.testing import parametrize_with_checks
-
-    @parametrize_with_checks([MyMethod, "my_file.py:MyMethod:cRW"])
-    def test_my_method(method, check):
-        check(method)
-
-Each check is a small function ``check_*(method, *, rebalance=None)`` whose docstring says what it
-asserts; ``method`` is a Method subclass, a :class:`~methods.registry.MethodEntry`, a Method instance,
-a registered name or id (``"ce-crw"``) or a file spec (``"path/to/file.py:Class[:cRW]"``). The checks
-train on a tiny long-tailed problem on the CPU (a timm ``test_resnet``, 4 classes, 16 px): seconds per
-method. pytest is imported only by :func:`parametrize_with_checks`.
+Every registered method passes these; run them on your own :class:`~methods.Method` subclass before you ship it:
+``check_method(MyMethod, rebalance="cRW")`` raises an AssertionError naming the failing check, and
+``@parametrize_with_checks([MyMethod, "my_file.py:MyMethod:cRW"])`` makes one pytest test per (method, check)
+(docs/adding-a-method.md, "Check your method"). Each check is a small function ``check_*(method, *, rebalance=None)``
+whose docstring says what it asserts; the checks train on a tiny long-tailed problem on the CPU (a timm
+``test_resnet``, 4 classes, 16 px): seconds per method. pytest is imported only by :func:`parametrize_with_checks`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
-"""The code stays in small pieces whose imports point one way.
+"""The code keeps the shape docs/architecture.md draws: small pieces whose imports point one way.
 
-- no function or method longer than 60 lines outside tests, no module longer than 800 lines;
+- no function longer than 60 lines, no class longer than 250, no module longer than 600 (tests aside), and no
+  module docstring longer than 15 lines (a docstring says what a module is and points to docs/ for the rest);
 - no import circle between the modules of the four packages: every import counts, at module level, inside a
   function or under ``TYPE_CHECKING`` (a circle broken only at run time is still a circle to read);
-- only the command modules (``benchmark/commands/``, ``benchmark/__main__.py``) import ``benchmark.cli``;
-  errors that other modules raise live in ``benchmark/errors.py``;
-- the layers of docs/architecture.md: ``leaderboard -> benchmark -> {methods, datasets}``, only the command
-  modules import ``leaderboard``, and ``methods`` and ``datasets`` import neither each other nor the others.
+- the layers (:data:`LAYERS`): each part of the tree imports only the parts below it. Only the command line
+  (``benchmark/cli.py``, ``benchmark/__main__.py``, ``benchmark/commands/``) imports ``leaderboard`` and the
+  command line itself; ``methods`` and ``datasets`` import neither each other nor the others.
 
 (Cyclomatic complexity ≤ 15 is ruff's C901, configured in pyproject.toml and run by ``.ci/run``.)
 """
@@ -21,54 +21,94 @@ PACKAGES = ("benchmark", "methods", "datasets", "leaderboard", "benchmarks")
 #: The installed packages, whose modules import one another (``benchmarks/`` holds scripts, not a package).
 IMPORT_PACKAGES = ("benchmark", "methods", "datasets", "leaderboard")
 MAX_LINES = 60
-#: The longest module allowed (lines); the longest today is leaderboard/site.py (~760).
-MAX_MODULE_LINES = 800
-#: Modules that may import the command line (``benchmark.cli``) and ``leaderboard``.
-COMMAND_MODULES = ("benchmark.commands", "benchmark.__main__", "benchmark.cli")
-#: The packages each package's modules may import (the command modules aside: they may import any).
-MAY_IMPORT = {
-    "leaderboard": {"leaderboard", "benchmark", "methods", "datasets"},
-    "benchmark": {"benchmark", "methods", "datasets"},
-    "methods": {"methods"},
-    "datasets": {"datasets"},
+MAX_CLASS_LINES = 250
+MAX_MODULE_LINES = 600
+MAX_DOCSTRING_LINES = 15
+#: The parts of the tree, most specific first: a module belongs to the first whose name is its name or a prefix
+#: of it (``benchmark`` alone: the top-level modules errors, environment, events, files, metrics, numbers,
+#: protocol, provenance).
+PARTS = (
+    "benchmark.commands",
+    "benchmark.cli",
+    "benchmark.__main__",
+    "benchmark.training",
+    "benchmark.grid",
+    "benchmark.results",
+    "benchmark.analysis",
+    "benchmark",
+    "leaderboard",
+    "methods",
+    "datasets",
+)
+_COMMAND_LINE = {"benchmark.commands", "benchmark.cli", "benchmark.__main__"}
+_FOUNDATION = {"benchmark", "methods", "datasets"}
+#: The parts each part's modules may import (its own part always).
+LAYERS = {
+    "methods": set(),
+    "datasets": set(),
+    "benchmark": {"methods", "datasets"},
+    "benchmark.training": _FOUNDATION,
+    "benchmark.results": _FOUNDATION,
+    "benchmark.analysis": _FOUNDATION | {"benchmark.results"},
+    "benchmark.grid": _FOUNDATION | {"benchmark.training", "benchmark.results"},
+    "leaderboard": _FOUNDATION | {"benchmark.results", "benchmark.analysis", "benchmark.grid"},
+    **{part: set(PARTS) for part in _COMMAND_LINE},
 }
 
 
-def long_functions(root: Path = ROOT, max_lines: int = MAX_LINES) -> list[str]:
-    """``path:line name (N lines)`` of every function over ``max_lines`` lines (def line to last line)."""
+def _python_files(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[Path]:
+    """Every module of ``packages`` but the submitters' method files (leaderboard/submissions/<id>/method.py)."""
+    return [
+        path
+        for package in packages
+        for path in sorted((root / package).rglob("*.py"))
+        if (root / "leaderboard" / "submissions") not in path.parents
+    ]
+
+
+def long_definitions(
+    root: Path = ROOT, max_lines: int = MAX_LINES, max_class_lines: int = MAX_CLASS_LINES
+) -> list[str]:
+    """``path:line name (N lines)`` of every function over ``max_lines`` and class over ``max_class_lines`` lines
+    (def line to last line)."""
     out = []
-    for package in PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            if (root / "leaderboard" / "submissions") in path.parents:
-                continue  # submitters' method files (leaderboard/submissions/<id>/method.py) are their code
-            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-            for node in ast.walk(tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    lines = (node.end_lineno or node.lineno) - node.lineno + 1
-                    if lines > max_lines:
-                        out.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({lines} lines)")
+    for path in _python_files(root):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                limit = max_class_lines if isinstance(node, ast.ClassDef) else max_lines
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > limit:
+                    out.append(f"{path.relative_to(root)}:{node.lineno} {node.name} ({lines} lines)")
     return out
 
 
 def long_modules(root: Path = ROOT, max_lines: int = MAX_MODULE_LINES) -> list[str]:
     """``path (N lines)`` of every module over ``max_lines`` lines."""
     out = []
-    for package in PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            lines = len(path.read_text(encoding="utf-8").splitlines())
-            if lines > max_lines:
-                out.append(f"{path.relative_to(root)} ({lines} lines)")
+    for path in _python_files(root):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > max_lines:
+            out.append(f"{path.relative_to(root)} ({lines} lines)")
+    return out
+
+
+def long_docstrings(root: Path = ROOT, max_lines: int = MAX_DOCSTRING_LINES) -> list[str]:
+    """``path (N lines)`` of every module whose docstring is over ``max_lines`` lines."""
+    out = []
+    for path in _python_files(root, IMPORT_PACKAGES):
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")), clean=False) or ""
+        if len(doc.splitlines()) > max_lines:
+            out.append(f"{path.relative_to(root)} ({len(doc.splitlines())} lines)")
     return out
 
 
 def _modules(root: Path) -> dict[str, tuple[Path, bool]]:
     """Dotted module name -> (file, is a package's ``__init__``), for every module of :data:`IMPORT_PACKAGES`."""
     out = {}
-    for package in IMPORT_PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            parts = list(path.relative_to(root).with_suffix("").parts)
-            is_package = parts[-1] == "__init__"
-            out[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
+    for path in _python_files(root, IMPORT_PACKAGES):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        out[".".join(parts[:-1] if is_package else parts)] = (path, is_package)
     return out
 
 
@@ -135,30 +175,33 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(out)
 
 
-def _is_command(module: str) -> bool:
-    return any(module == c or module.startswith(c + ".") for c in COMMAND_MODULES)
+def part_of(module: str) -> str:
+    """The part of the tree (:data:`PARTS`) a dotted module belongs to."""
+    return next(p for p in PARTS if module == p or module.startswith(p + "."))
 
 
 def layer_violations(graph: dict[str, set[str]]) -> list[str]:
-    """``a -> b (rule)`` for every import that breaks a rule of the module docstring (cli, layers)."""
+    """``a -> b (a's part may not import b's)`` for every import that breaks :data:`LAYERS`."""
     out = []
     for module, imported in sorted(graph.items()):
-        if _is_command(module):
-            continue
+        mine = part_of(module)
         for other in sorted(imported):
-            if other == "benchmark.cli":
-                out.append(f"{module} -> {other} (only command modules import the command line)")
-            elif other.split(".")[0] not in MAY_IMPORT[module.split(".")[0]]:
-                out.append(f"{module} -> {other} (imports point leaderboard -> benchmark -> methods, datasets)")
+            theirs = part_of(other)
+            if theirs != mine and theirs not in LAYERS[mine]:
+                out.append(f"{module} -> {other} ({mine} may not import {theirs})")
     return out
 
 
-def test_no_function_over_60_lines() -> None:
-    assert long_functions() == []
+def test_no_function_over_60_lines_and_no_class_over_250() -> None:
+    assert long_definitions() == []
 
 
-def test_no_module_over_800_lines() -> None:
+def test_no_module_over_600_lines() -> None:
     assert long_modules() == []
+
+
+def test_module_docstrings_are_short() -> None:
+    assert long_docstrings() == []
 
 
 def test_no_import_circle() -> None:
@@ -169,33 +212,52 @@ def test_imports_point_one_way() -> None:
     assert layer_violations(import_graph()) == []
 
 
-def test_the_check_sees_a_long_function(tmp_path: Path) -> None:
+def test_every_module_belongs_to_a_layer() -> None:
+    assert all(part_of(m) in LAYERS for m in import_graph())
+
+
+def test_the_checks_see_long_functions_classes_modules_and_docstrings(tmp_path: Path) -> None:
     (tmp_path / "benchmark").mkdir()
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES))
-    (tmp_path / "benchmark" / "long.py").write_text(f"def f():\n{body}\n", encoding="utf-8")
-    assert long_functions(tmp_path) == [f"benchmark/long.py:1 f ({MAX_LINES + 1} lines)"]
-    assert long_modules(tmp_path, max_lines=MAX_LINES) == [f"benchmark/long.py ({MAX_LINES + 1} lines)"]
+    doc = '"""' + "\n".join(["line"] * (MAX_DOCSTRING_LINES + 1)) + '"""\n'
+    (tmp_path / "benchmark" / "long.py").write_text(f"{doc}def f():\n{body}\nclass C:\n{body}\n", encoding="utf-8")
+    assert long_definitions(tmp_path, max_class_lines=MAX_LINES) == [
+        f"benchmark/long.py:{MAX_DOCSTRING_LINES + 2} f ({MAX_LINES + 1} lines)",
+        f"benchmark/long.py:{MAX_DOCSTRING_LINES + MAX_LINES + 3} C ({MAX_LINES + 1} lines)",
+    ]
+    assert long_modules(tmp_path, max_lines=MAX_LINES) == [
+        f"benchmark/long.py ({2 * MAX_LINES + MAX_DOCSTRING_LINES + 3} lines)"
+    ]
+    assert long_docstrings(tmp_path) == [f"benchmark/long.py ({MAX_DOCSTRING_LINES + 1} lines)"]
 
 
-def test_the_check_sees_a_circle_and_a_cli_import(tmp_path: Path) -> None:
-    """A circle closed only inside a function and under ``TYPE_CHECKING`` (as grid <-> executors was) is
-    found, and so is a non-command module that imports its error type from the command line."""
+def test_the_checks_see_a_circle_and_a_layer_broken(tmp_path: Path) -> None:
+    """A circle closed only inside a function and under ``TYPE_CHECKING`` is found, and so are a results module
+    that imports the grid, a module outside the command line that imports it, and one that imports the site."""
     package = tmp_path / "benchmark"
-    (package / "commands").mkdir(parents=True)
+    for folder in ("commands", "grid", "results"):
+        (package / folder).mkdir(parents=True)
+    (tmp_path / "leaderboard").mkdir()
     files = {
-        "__init__.py": "",
-        "cli.py": "class UserError(Exception): ...\n",
-        "grid.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .executors import Executor\n",
-        "executors.py": "def f():\n    from . import grid\n",
-        "identity.py": "def g():\n    from .cli import UserError\n",
-        "commands/__init__.py": "",
-        "commands/run.py": "from ..cli import UserError\nfrom benchmark import grid\n",
+        "benchmark/__init__.py": "",
+        "benchmark/cli.py": "from . import commands\n",
+        "benchmark/errors.py": "def g():\n    from .cli import main\n",
+        "benchmark/grid/__init__.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .job import Job\n",
+        "benchmark/grid/job.py": "def f():\n    from . import plan\n",
+        "benchmark/grid/plan.py": "from .job import f\n",
+        "benchmark/results/__init__.py": "",
+        "benchmark/results/store.py": "from ..grid import plan\nimport leaderboard\n",
+        "benchmark/commands/__init__.py": "",
+        "benchmark/commands/run.py": "from ..cli import main\nfrom benchmark.grid import plan\nimport leaderboard\n",
+        "leaderboard/__init__.py": "",
     }
     for name, text in files.items():
-        (package / name).write_text(text, encoding="utf-8")
+        (tmp_path / name).write_text(text, encoding="utf-8")
     graph = import_graph(tmp_path)
-    assert import_cycles(graph) == [["benchmark.executors", "benchmark.grid"]]
-    assert graph["benchmark.commands.run"] == {"benchmark.cli", "benchmark.grid"}
+    assert import_cycles(graph) == [["benchmark.grid.job", "benchmark.grid.plan"]]
+    assert graph["benchmark.commands.run"] == {"benchmark.cli", "benchmark.grid.plan", "leaderboard"}
     assert layer_violations(graph) == [
-        "benchmark.identity -> benchmark.cli (only command modules import the command line)"
+        "benchmark.errors -> benchmark.cli (benchmark may not import benchmark.cli)",
+        "benchmark.results.store -> benchmark.grid.plan (benchmark.results may not import benchmark.grid)",
+        "benchmark.results.store -> leaderboard (benchmark.results may not import leaderboard)",
     ]

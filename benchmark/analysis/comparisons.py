@@ -1,34 +1,10 @@
 """Within a column: every cell's interval, method against CE, against the best, and rank intervals.
 
-**Estimand.** The expected score of a method under the benchmark's protocol on *this* test set, over
-training seeds: ``mu_m = E_seed[MCR_m]``. The test images are fixed (every run of a column is evaluated
-on the same images), so they are not a source of variation of this quantity; the seed is (initialisation,
-batch order, augmentation, and for two-stage rows the stage-1 checkpoint it reuses). Re-running the
-benchmark with other seeds estimates the same ``mu_m``, which is why verdicts about it can reproduce.
-
-**Model.** Per column (dataset, backbone, protocol) and metric, the score of method ``m`` at seed ``s`` is
-``y_ms = mu_m + e_ms`` with ``Var(e_ms) = sigma_m^2``. Runs of different methods are independent,
-except that runs which **share a stage-1 checkpoint** (the same ``stage1_key`` and seed: CE, CE→cRW,
-CE→cRS, CE→τ-norm, …) are correlated, so they are compared **paired by seed** (the variance of the
-per-seed differences). The seed variances are **moderated** by empirical Bayes (Smyth 2004, limma's
-``squeezeVar``): the column's sample variances are assumed to be drawn from a scaled inverse-chi-square
-prior ``s0^2 · d0 / chi2_d0``, fitted by moments (:func:`fit_variance_prior`), and each method's posterior
-variance ``(d0 s0^2 + d s^2) / (d0 + d)`` has ``d0 + d`` degrees of freedom. With 3 seeds (d = 2) this is
-what gives the comparisons power; when the column's variances are very unequal the fitted ``d0`` is small
-and the test falls back towards Welch's. A method whose own variance is implausibly large under the prior
-(upper tail of ``F(d, d0)`` below :data:`OUTLIER_P`) keeps its own variance (conservative) and is flagged.
-
-**Decisions.** ``vs CE``: two-sided, Benjamini–Hochberg at false-discovery rate ``alpha`` over the column's
-comparisons with CE (when nothing differs from CE it marks anything with probability at most ``alpha``), each
-difference with its FCR-adjusted interval, so mark and interval agree exactly (a mark iff the interval
-excludes 0). All pairs:
-two-sided, Bonferroni over the ``k (k − 1) / 2`` pairs. ``vs best``: a method is marked below the best when
-some method is significantly better in the all-pairs comparison (then it is not the best, and the error over
-all such claims is at most ``alpha``, ties included); the shown difference is against the column's best cell
-(among cells with at least :data:`MIN_SEEDS_FOR_BEST` seeds) or, when marked, against the method that is
-most clearly above it. Rank intervals: ``[1 + #significantly better, k − #significantly worse]`` from the
-same pairs, for all methods at once with probability ``>= 1 − alpha``; a method is marked below the best iff
-its rank interval excludes 1.
+The estimand is a method's expected score over training seeds on this fixed test set. Per column (dataset,
+backbone, protocol) and metric the seed variances are moderated by empirical Bayes (Smyth 2004), runs that share a
+stage-1 checkpoint are compared paired by seed, verdicts against CE are Benjamini–Hochberg at a 5 % false-discovery
+rate with FCR-adjusted intervals, and all pairs, "vs best" and rank intervals are Bonferroni over the column's
+pairs. The model, its assumptions and the measured error rates: docs/statistics.md, "The model within a column".
 """
 
 from __future__ import annotations

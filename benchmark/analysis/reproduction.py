@@ -1,37 +1,11 @@
-"""Regression checks: do the numbers in a results directory still reproduce a reference?
+"""The reproduction check (``python -m benchmark check``): do a results directory's numbers reproduce a reference?
 
-A *reference* is a CSV of reported means: the paper's tables (``benchmark/reference/paper_table*.csv``,
-``--reference paper``) or any file with the columns of ``paper_table2.csv``
-(``method,dataset,all_mean,all_std,major,minor``; ``all`` may replace ``all_mean``, ``medium`` may
-be added, and optional ``backbone`` / ``protocol`` columns pin a row to those runs).
-
-Every reference cell (method × dataset × metric all/major/medium/minor) that the results hold
-runs for is compared with the mean over seeds of those runs. The question is whether the two
-means can estimate the same expected score: a two-sided test at level 95 % of reproduced vs reported,
-using what both sides know. With ``n`` runs whose seed variance, moderated with their column's
-empirical-Bayes prior (:mod:`benchmark.comparisons`), is ``s̃²``, and a reference of ``n_ref`` seeds (the
-paper's are 3-seed means, the default) and standard deviation ``s_ref``, a cell **passes** when
-
-    |reproduced mean − reported| <= max(tolerance, t_{0.975, df} · sqrt(s̃² / n + s_ref² / n_ref))
-
-with Welch–Satterthwaite's ``df``. A reference written by this benchmark for the same backbone and protocol
-(``check --write-reference``, the board) is the same process: a prior is fitted on both sides' variances and
-the two sample variances are pooled and moderated once (the moderated two-sample t). Where the
-reference gives no std (the paper's Major / Minor columns) or one from a single seed, both sides are
-assumed to share the runs' variance. The tolerance is the least slack a cell gets (float noise between
-machines). Under an exact reproduction the rule fails about 5 % of cells (see
-``benchmarks/check_calibration.py`` and ``benchmarks/verdict_calibration.py``).
-
-A cell is **inconclusive** when its band is wider than its metric's ``max_band`` or it has fewer than
-3 runs: such a check could not have failed a real difference, so ``check`` refuses to call it a pass
-(exit 1) unless told ``--allow-inconclusive``. The widest band is 5 pp, and 10 pp for minor-class MCR
-(:data:`MAX_BANDS`): minor MCR averages recall over the few rare classes, its seed SD is about 2.6 times
-All-MCR's and its methods span 2.6 times the range, so 10 pp there asks no less of a check
-than 5 pp does of All-MCR (docs/statistics.md, "`check` against another seed set").
-
-The paper's Tables 2, 3 and 5 are for ResNet-50 (so they are compared with ``resnet50`` runs
-only); Table 4 rows carry their backbone. Cells that appear in several tables (CE on skin7 in
-Tables 2 and 3) are compared once.
+A reference is a CSV of reported means: the paper's tables (``reference/paper_table*.csv``, ``--reference paper``),
+the published board (``--reference board``) or any file with the columns of ``paper_table2.csv``. Each reference
+cell the results hold runs for passes when ``|reproduced − reported| <= max(tolerance, t · sqrt(s̃²/n + s_ref²/n_ref))``
+with both sides' moderated seed variances; a cell with fewer than 3 runs or a band wider than its metric's widest
+band (:data:`MAX_BANDS`) is inconclusive, and runs equal to the board's seed for seed are identical. The rule, its
+calibration and its price: docs/statistics.md, "`check`".
 """
 
 from __future__ import annotations

@@ -1,48 +1,11 @@
 """Statistics over a results directory: per-cell summaries, rank tests, the Bayesian signed-rank test.
 
-Everything here is a pure function of result files (or of the tidy frame
-:func:`benchmark.results.results_frame` makes of them).
-
-* **Cells.** A *cell* is (dataset, backbone, protocol, method); its runs differ only in the seed.
-  :func:`cell_stats` gives the mean, the sample standard deviation (``ddof=1``) and the number
-  of seeds of every MCR metric.
-* **Columns.** A *column* is (dataset, backbone, protocol) and one metric: the methods that
-  compete in one column of the paper's Table 2. Method-against-method verdicts, the interval of each
-  cell and rank intervals live in :mod:`benchmark.comparisons` (moderated t, paired by seed where runs
-  share a stage-1 checkpoint). :func:`welch_test` and :func:`holm` stay here as building blocks (and as
-  the previous rule, which ``benchmarks/verdict_calibration.py`` measures against the new one).
-* **Across datasets (or seeds).** A *block* is one dataset (each method's mean over seeds there) or,
-  on a dataset page, one seed of that dataset; methods are paired within a block and the tests need
-  complete blocks (a method missing in a block is dropped). :func:`average_ranks` (rank 1 = best,
-  ties get the average rank); :func:`friedman` returns a :class:`FriedmanTest` with Friedman's
-  chi-square (tie-corrected, as ``scipy.stats.friedmanchisquare``), Iman-Davenport's F
-  ``(N-1) chi2 / (N(k-1) - chi2)`` on ``(k-1, (k-1)(N-1))`` df, and for N < ``SMALL_N`` = 10 blocks the
-  permutation p-value (exact enumeration when (k!)^(N-1) <= 200 000, else 20 000 seeded Monte-Carlo
-  permutations); ``FriedmanTest.p`` is the permutation p-value for N < 10 and Iman-Davenport's for
-  N >= 10. Friedman needs k >= 3 methods and N >= 2 blocks (with one block every method has a fixed
-  rank). The Nemenyi critical difference :func:`critical_difference`
-  ``CD = q_alpha * sqrt(k (k + 1) / (6 N))`` with ``q_alpha`` the studentized-range quantile divided
-  by sqrt(2) (Demšar 2006) needs N >= 2 blocks (``RankSummary.cd`` is None otherwise, and
-  ``RankSummary.draw_cd`` says whether a critical-difference diagram means anything; :func:`cliques` gives
-  its bars, and the site draws it).
-* **Method against baseline across datasets, Bayesian.** :func:`bayesian_signed_rank` (Benavoli,
-  Corani, Demšar, Zaffalon 2017, via ``baycomp.SignedRankTest``, seeded) pairs two methods per
-  dataset (mean over seeds, percentage points) and gives the posterior probabilities of "A better by
-  more than the rope", "within the rope" (default 1 pp) and "B better"; :func:`bayesian_comparisons`
-  runs it for every method against CE. With 1-3 datasets the posterior is dominated by its prior
-  pseudo-observation at 0 (see the function's docstring).
-
-What each test assumes and pairs, in one place (``docs/statistics.md`` says when each is shown):
-
-==========================  ==============================================  ==========================================
-test                        what is paired / sampled                        assumes
-==========================  ==============================================  ==========================================
-moderated t (comparisons)   seeds; paired when sharing a stage-1 ckpt       see benchmark.comparisons
-Friedman / Iman-Davenport   blocks = datasets or seeds; methods paired      blocks independent; chi2 / F asymptotic in N
-permutation Friedman        the same blocks                                 blocks independent; exchangeable under H0
-Nemenyi CD / pairwise       the same blocks                                 as Friedman; asymptotic in N
-Bayesian signed rank        datasets, paired method vs baseline             datasets independent; rope in pp; DP prior
-==========================  ==============================================  ==========================================
+Pure functions of the tidy frame :func:`benchmark.results.reader.results_frame` makes of result files. A *cell*
+is (dataset, backbone, protocol, method); :func:`cell_stats` gives the mean, sample SD and seeds of every MCR
+metric. Across *blocks* (datasets, or the seeds of one dataset): average ranks, Friedman (tie-corrected) with
+Iman–Davenport's F and an exact or Monte-Carlo permutation p, the Nemenyi critical difference, and the Bayesian
+signed-rank test against CE. Within a column, verdicts between methods live in
+:mod:`benchmark.analysis.comparisons`. What each test assumes and pairs: docs/statistics.md, "Across datasets".
 """
 
 from __future__ import annotations

@@ -191,7 +191,7 @@ _REUSE_REFUSALS = {
     "hyperparameters": "finished results of {id!r} were run with other hyper-parameters ({diff})",
     "stage2_settings": "finished results of {id!r} were run with other stage-2 settings ({diff})",
     "protocol": "finished results were run with other settings of protocol {protocol!r} ({diff})",
-    "dataset_params": "finished results on {dataset} with other dataset parameters ({diff})",
+    "dataset_params": "finished results on {dataset} with dataset params {before}, but this run asks for {now}",
     "dataset_manifest_sha256": "finished results on another build of {dataset} ({diff})",
 }
 
@@ -217,7 +217,8 @@ def reuse_problem(
         if first.part == "method_source_sha256"
         else "use another --results directory"
     )
+    spec = done.spec
     words = _REUSE_REFUSALS[first.part].format(
-        id=done.spec.method_id, protocol=done.spec.protocol, dataset=done.spec.dataset, diff=first
+        id=spec.method_id, protocol=spec.protocol, dataset=spec.dataset, diff=first, before=first.before, now=first.now
     )
     return f"{folder}: {words}; {fix} or delete {folder}"

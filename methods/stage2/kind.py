@@ -1,21 +1,11 @@
 """The stage-2 interface: what a two-stage method does with the frozen stage-1 model.
 
-A stage-2 kind is a frozen dataclass whose fields are its hyper-parameters (with defaults) and
-whose class attributes declare its capabilities; the engine (``benchmark.engine.train_stage2``)
-reads those attributes and never asks which kind it has:
-
-* :meth:`Stage2Kind.head` turns the stage-1 head into the head stage 2 starts from (a new linear
-  layer, a wrapped frozen head with learnable scales, the stage-1 head itself);
-* ``trains``: gradient steps on that head's trainable parameters over the protocol's stage-2
-  schedule, with ``sampling``, :meth:`criterion`, ``weight_decay`` and, after each epoch,
-  :meth:`projection`;
-* ``tau_grid``: a post-hoc ``τ`` chosen on the validation split (mean class recall), the head
-  replaced by :meth:`searched_head` for that ``τ``;
-* ``official``: the :class:`Stage2Schedule` its authors' released configuration trains with (epochs,
-  learning rate, batch size, sampler, batch-norm mode, epoch choice), used instead of the protocol's
-  stage-2 settings when the protocol says ``stage2_official = true`` (the ``paper`` protocol).
-
-The extractor is always frozen and in eval mode; nothing here imports ``benchmark``.
+A stage-2 kind is a frozen dataclass whose fields are its hyper-parameters and whose class attributes declare its
+capabilities; the engine (:func:`benchmark.training.stage2.train_stage2`) reads them and never asks which kind it
+has: :meth:`Stage2Kind.head` (the head stage 2 starts from), ``trains`` (gradient steps with ``sampling``,
+:meth:`criterion`, ``weight_decay`` and an after-epoch :meth:`projection`), ``tau_grid`` (a post-hoc τ chosen on
+the validation split, applied by :meth:`searched_head`) and ``official`` (its authors' schedule, used where the
+protocol says ``stage2_official``). Nothing here imports ``benchmark``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,13 @@
-"""MaxNorm classifier re-training, stage 2 of weight balancing (Alshammari et al., "Long-Tailed
-Recognition via Weight Balancing", CVPR 2022; ShadeAlsha/LTR-weight-balancing,
-``demo2_second-stage-training.py``, ``utils/regularizers.py``, ``utils/class_balanced_loss.py``).
+"""MaxNorm classifier re-training, stage 2 of weight balancing (Alshammari et al., CVPR 2022;
+ShadeAlsha/LTR-weight-balancing, ``demo2_second-stage-training.py``, ``utils/regularizers.py``,
+``utils/class_balanced_loss.py``).
 
-The stage-1 linear classifier (weight and bias) is fine-tuned on the frozen features with
-
-* the class-balanced loss of the official code, ``CB_loss(..., "softmax", beta=0.9999)``: binary
-  cross-entropy between the softmax and the one-hot label, each sample weighted by its class's
-  effective-number weight ``(1 − β) / (1 − β^{n_c})`` (weights scaled to sum to C), averaged over
-  batch × classes;
-* weight decay 0.1 (the official second stage's), the protocol's stage-2 learning rate and schedule;
-* MaxNorm by projected gradient descent (``MaxNorm_via_PGD(thresh=0.1)``): before training, the cap is
-  ``r = min_c ‖w_c‖ + thresh · (max_c ‖w_c‖ − min_c ‖w_c‖)`` of the stage-1 rows; after each epoch (the
-  official ``train_model`` calls ``PGD`` once per training phase) every row with ``‖w_c‖ > r`` is scaled
-  to norm ``r``; the bias is not constrained (its per-layer threshold is infinite).
-
-Under a protocol with ``stage2_official`` (``paper``) it trains as ``demo2_second-stage-training.py`` with
-``utils/trainval.py:train_model``: lr 0.01 cosine-annealed to 0, 10 epochs, batch 64, momentum 0.9, the model in
-train mode (the frozen backbone's batch norm updates its statistics), the epoch with the best mean per-class
-accuracy kept — on the validation split here, where the official demo reads its test loader. Otherwise
-(``quick``, ``smoke``) the protocol's stage-2 schedule with the extractor in eval mode.
+The stage-1 linear head is fine-tuned on frozen features with the official class-balanced softmax loss
+(``CB_loss(..., "softmax", beta=0.9999)``), weight decay 0.1, and MaxNorm by projected gradient descent
+(``MaxNorm_via_PGD(thresh=0.1)``): the cap ``r = min_c ‖w_c‖ + thresh · (max_c ‖w_c‖ − min_c ‖w_c‖)`` is fixed
+from the stage-1 rows, and after each epoch every row above it is scaled to norm ``r`` (the bias is not
+constrained). Under ``stage2_official`` (``paper``) it trains with the official schedule. docs/methods.md,
+"MaxNorm", gives every setting and its source.
 """
 
 from __future__ import annotations

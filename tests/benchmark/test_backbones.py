@@ -25,10 +25,18 @@ def test_pretrained_weights_from_a_local_file(tmp_path):
         assert torch.equal(value, src[name]), name
 
 
-def test_pretrained_weights_from_weights_dir(tmp_path, monkeypatch):
-    torch.save(timm.create_model("test_resnet").state_dict(), tmp_path / "test_resnet.pth")
-    monkeypatch.setenv("MEDLT_WEIGHTS_DIR", str(tmp_path))
-    create_backbone("test_resnet", pretrained=True)
+def test_pretrained_weights_from_weights_dir(tmp_path):
+    """Weights found as ``<weights_dir>/<name>.pth`` are the ones loaded (not timm's random initialisation)."""
+    torch.manual_seed(1)
+    saved = timm.create_model("test_resnet").state_dict()  # with its 1000-class head, like a hub checkpoint
+    torch.save(saved, tmp_path / "test_resnet.pth")
+    torch.manual_seed(2)  # a random initialisation now differs from the saved weights
+    model, _ = create_backbone("test_resnet", pretrained=True, weights_dir=tmp_path)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, saved[name]), name
+    torch.manual_seed(2)
+    fresh, _ = create_backbone("test_resnet")
+    assert any(not torch.equal(value, saved[name]) for name, value in fresh.state_dict().items())
 
 
 def test_missing_weights_file_is_a_clear_error(tmp_path):
@@ -42,8 +50,6 @@ def test_unknown_backbone():
 
 
 def test_missing_pretrained_weights_fail_fast_without_network(monkeypatch, tmp_path):
-    monkeypatch.delenv("MEDLT_ALLOW_DOWNLOAD", raising=False)
-    monkeypatch.delenv("MEDLT_WEIGHTS_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache
     import time
 

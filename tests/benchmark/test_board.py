@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.errors import UserError, main
+from benchmark.cli import main
+from benchmark.errors import UserError
 from benchmark.results.store import iter_result_files
 from leaderboard import published as board_mod
 from leaderboard.published import BoardManifest, refresh, stale_rows
@@ -124,7 +125,7 @@ def test_removed_row_leaves_the_board(board, cache_dir):
 def test_failed_refresh_leaves_the_board_as_it_was(board, cache_dir, monkeypatch):
     _edit(_result(board, "ce", 0), code_sha256={})
     before = _files(board)
-    monkeypatch.setattr(board_mod, "_run_at_threads", lambda *a: {"ok": 0, "failed": 6, "skipped": 0, "locked": 0})
+    monkeypatch.setattr(board_mod.grid, "run", lambda *a: {"ok": 0, "failed": 6, "skipped": 0, "locked": 0})
     with pytest.raises(UserError, match="6 runs failed.*the board is unchanged"):
         refresh(board, cache_dir, jobs=1, progress=False, methods=_rows())
     assert _files(board) == before

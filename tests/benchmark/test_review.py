@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.errors import UserError, main
+from benchmark.cli import main
+from benchmark.errors import UserError
 from leaderboard.review import merge
 from tests.conftest import one_thread
 

@@ -1,19 +1,10 @@
 """Validate a results directory before it is submitted (``python -m benchmark validate DIR``).
 
-A submission passes the named checks of :data:`CHECKS`, run in that order by :func:`validate_results`; each
-failure is reported as ``FILE: FIELD: PROBLEM``. A broken result or predictions file is one such problem, not
-an error that stops the validation: the submitter sees everything to fix in one pass (exit 1), and a directory
-with any problem is refused as a submission.
-
-The checks of scope ``file`` run on every ``seed-*.json`` in turn (a file that fails ``schema`` is checked no
-further), then those of scope ``directory`` once, then those of scope ``dataset`` once per dataset and cache
-size that the files name.
-
-The package, one concept a module: what validation finds (``problems``), what the checks read (``submission``:
-a result file, the directory, a named check), the checks of one file on its own (``consistency``), of what
-run a file is and which row it belongs to (``configuration``), of bounds on numbers and texts (``bounds``),
-of each dataset against its manifest (``manifests``, ``manifest_checks``), the ordered list and its run
-(``catalog``), and the one loader of every reader (``loader``). Every public name is importable from here.
+The named checks of :data:`CHECKS` run in order (``file`` checks on every ``seed-*.json``, then ``directory``
+checks, then ``dataset`` checks per dataset and cache size); every failure is one ``FILE: FIELD: PROBLEM``, so a
+submitter sees everything to fix in one pass. One concept a module: problems, submission (what the checks read),
+consistency, configuration, bounds, manifests and manifest_checks, checklist (the ordered list), loader (the one
+loader of every reader). Every public name is importable from here.
 
 The checks, in order (this list is made from :data:`CHECKS`):
 
