@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from verdict_calibration import bonferroni_vs_ce, old_vs_ce  # the same folder: the previous rules, written once
 
-from benchmark.analysis.comparisons import COLUMN_KEYS, columns, rank_intervals, versus_baseline
+from benchmark.analysis.comparisons import columns, rank_intervals, versus_baseline
+from benchmark.analysis.stats import COLUMN_KEYS
 from benchmark.analysis.reproduction import compare, load_reference_csv, reference_csv_from_frame
 from benchmark.results.reader import results_frame
 from benchmark.results.store import iter_result_files, read_result

@@ -17,7 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmark.analysis.comparisons import COLUMN_KEYS, compare_methods
+from benchmark.analysis.comparisons import compare_methods
+from benchmark.analysis.stats import COLUMN_KEYS
 from benchmark.results.reader import load_results, results_frame
 
 

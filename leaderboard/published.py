@@ -25,7 +25,7 @@ from benchmark import grid, provenance
 from benchmark.errors import UserError
 from benchmark.files import atomic_write_text
 from benchmark.protocol import Protocol, load_protocol
-from benchmark.results.identity import differences, protocol_settings, result_identity, run_identity
+from benchmark.results.identity import mismatches, protocol_settings, result_identity, run_identity
 from benchmark.results.schema import RunResult, RunSpec
 from benchmark.results.store import iter_result_files, read_result, result_path
 from methods import create_method, method_entries
@@ -134,7 +134,7 @@ def row_problems(result: RunResult, method: Method, protocol: Protocol, manifest
     if code:
         problems.append(code)
     now = run_identity(_Row(result.spec.dataset, method, protocol, result.spec), manifest_sha256=manifest_sha256)
-    for d in differences(result_identity(result), now, (*_STALE_BECAUSE, "dataset_manifest_sha256")):
+    for d in mismatches(result_identity(result), now, (*_STALE_BECAUSE, "dataset_manifest_sha256")):
         if d.part == "dataset_manifest_sha256":
             problems.append(f"the {result.spec.dataset} build changed (manifest {d.before[:12]}…)")
         else:
@@ -342,7 +342,7 @@ def evaluation_runs(root: Path, methods: Sequence[Method], results_dir: Path, ca
     sample = next(iter_result_files(root / "results"), None)
     if sample is not None:
         recorded = {"protocol": protocol_settings(read_result(sample).protocol_config)}
-        if found := differences(recorded, {"protocol": protocol_settings(protocol.as_dict())}):
+        if found := mismatches(recorded, {"protocol": protocol_settings(protocol.as_dict())}):
             raise UserError(
                 f"protocol {board.protocol!r} here differs from the board's in {', '.join(found[0].keys)}: "
                 "results would not be comparable (check out the board's version of benchmark/protocols)"

@@ -35,7 +35,7 @@ from benchmark.analysis.reproduction import (
 from benchmark.errors import UserError
 from benchmark.protocol import load_protocol
 from benchmark.results.claims import CLAIM_FILES, read_claim
-from benchmark.results.identity import differences, result_identity, run_identity
+from benchmark.results.identity import mismatches, result_identity, run_identity
 from benchmark.results.reader import load_results, results_frame
 from benchmark.results.schema import RunResult
 from benchmark.results.store import iter_result_files, result_path
@@ -74,7 +74,7 @@ class CellVerdict:
 
 
 @dataclass
-class Verdict:
+class ReviewVerdict:
     """The review of a submission: problems that fail it outright, and one :class:`CellVerdict` per cell."""
 
     submission: Path
@@ -158,10 +158,10 @@ def submission_paths(submission: Path) -> tuple[Path, Path]:
     return method_file, results
 
 
-def review(submission: Path, settings: ReviewSettings) -> Verdict:
+def review(submission: Path, settings: ReviewSettings) -> ReviewVerdict:
     """Validate, check the method file's hash, re-run and compare every cell (see the module docstring)."""
     method_file, results_dir = submission_paths(submission)
-    verdict = Verdict(submission)
+    verdict = ReviewVerdict(submission)
     by_cell = _load_cells(results_dir, verdict)
     unavailable = {key for key, why in _available(by_cell, settings, verdict).items() if why is not None}
     invalid = _validate(results_dir, settings, verdict, skip_unverifiable={key[0] for key in unavailable})
@@ -187,7 +187,7 @@ def review(submission: Path, settings: ReviewSettings) -> Verdict:
 
 
 def _fail_invalid_cells(
-    results_dir: Path, by_cell: Mapping[Cell, list[RunResult]], invalid: list[str], verdict: Verdict
+    results_dir: Path, by_cell: Mapping[Cell, list[RunResult]], invalid: list[str], verdict: ReviewVerdict
 ) -> None:
     """A cell whose files have validation problems fails, whatever its comparison said (its numbers stay
     shown: they are what the submission claims)."""
@@ -199,7 +199,7 @@ def _fail_invalid_cells(
             cell.status, cell.reason = "FAIL", "; ".join(x for x in (why, cell.reason) if x)
 
 
-def _load_cells(results_dir: Path, verdict: Verdict) -> dict[Cell, list[RunResult]]:
+def _load_cells(results_dir: Path, verdict: ReviewVerdict) -> dict[Cell, list[RunResult]]:
     """The finished results of every cell (files the readers refuse are left out: validation names them)."""
     by_cell: dict[Cell, list[RunResult]] = {}
     for _, r in load_checked(results_dir, on_invalid=lambda e: None):
@@ -216,7 +216,7 @@ def _load_cells(results_dir: Path, verdict: Verdict) -> dict[Cell, list[RunResul
 
 
 def _available(
-    by_cell: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: Verdict
+    by_cell: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: ReviewVerdict
 ) -> dict[Cell, str | None]:
     """Per cell, None when this machine can re-run its dataset, else why not (also set on the cell)."""
     out: dict[Cell, str | None] = {}
@@ -237,7 +237,7 @@ def _available(
     return out
 
 
-def _validate(results_dir: Path, settings: ReviewSettings, verdict: Verdict, skip_unverifiable: set[str]) -> list[str]:
+def _validate(results_dir: Path, settings: ReviewSettings, verdict: ReviewVerdict, skip_unverifiable: set[str]) -> list[str]:
     """The ``validate`` command's checks; a manifest hash that cannot be verified because the dataset is not
     here (and no ``--manifest`` was given for it) is a note: its cells are *not re-run*, never passed. Returns
     where each problem is (a file relative to the results directory, or a dataset or cell)."""
@@ -282,7 +282,7 @@ def find_method_class(method_file: Path, method_id: str, rebalance: str | None) 
 
 
 def _rerun_and_compare(
-    method_file: Path, todo: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: Verdict
+    method_file: Path, todo: Mapping[Cell, list[RunResult]], settings: ReviewSettings, verdict: ReviewVerdict
 ) -> None:
     """Re-run every cell of ``todo`` into a temporary directory, then compare the submitted runs with it."""
     cells = {c.key: c for c in verdict.cells}
@@ -309,7 +309,7 @@ def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, setti
     protocol = load_protocol(first.spec.protocol)
     dataset, backbone = first.spec.dataset, first.spec.backbone
     now = run_identity(grid.Run(dataset, method, backbone, first.spec.seed, protocol.for_dataset(dataset)))
-    for d in differences(result_identity(first), now, ("hyperparameters", "protocol")):
+    for d in mismatches(result_identity(first), now, ("hyperparameters", "protocol")):
         if d.part == "hyperparameters":
             raise UserError(f"the results record hyper-parameters {d.before}, {method_file} defaults to {d.now}")
         raise UserError(f"the results' settings of protocol {first.spec.protocol!r} differ from this version's")
@@ -432,7 +432,7 @@ def _merge_plan(results_dir: Path, board: Path) -> list[Path]:
             continue
         target = board / claim
         if target.exists():
-            if differences(_recorded(target), _recorded(results_dir / claim)):
+            if mismatches(_recorded(target), _recorded(results_dir / claim)):
                 raise UserError(f"{target}: the board records another configuration of this column; nothing was merged")
             continue  # the same configuration is recorded already
         plan.append(claim)

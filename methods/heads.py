@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["NormedLinear", "ProjectionHead"]
+__all__ = ["BCLMLP", "NormedLinear", "ProjectionHead"]
 
 
 class NormedLinear(nn.Module):
@@ -53,6 +53,28 @@ class ProjectionHead(nn.Module):
         super().__init__()
         self.net = nn.Sequential(
             nn.Linear(in_features, hidden, bias=hidden_bias),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, out_features),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.net(x)
+        return out
+
+
+class BCLMLP(nn.Module):
+    """``Linear(in, hidden) -> BatchNorm1d -> ReLU -> Linear(hidden, out)``, the reference's ``head`` and ``head_fc``.
+
+    In ``BCLModel`` (``models/resnext.py`` of github.com/FlamieZhu/Balanced-Contrastive-Learning) both
+    MLPs are ``dim_in -> dim_in -> feat_dim`` with batch normalisation after the first layer; the
+    outputs are L2-normalised by the loss (:func:`methods.losses.balanced_contrastive_loss`), not here.
+    """
+
+    def __init__(self, in_features: int, hidden: int, out_features: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, hidden),
+            nn.BatchNorm1d(hidden),
             nn.ReLU(inplace=True),
             nn.Linear(hidden, out_features),
         )

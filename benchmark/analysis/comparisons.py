@@ -18,6 +18,8 @@ import pandas as pd
 from scipy import special
 from scipy import stats as sps
 
+from .stats import BASELINE, COLUMN_KEYS
+
 ALPHA = 0.05
 #: A cell needs this many seeds to be the column's best (the reference of ``vs best``) or to be marked best.
 MIN_SEEDS_FOR_BEST = 3
@@ -32,8 +34,6 @@ MIN_PRIOR_VARIANCES = 3
 #: Benjamini–Hochberg): any false mark vs CE 5.3 % with d0 capped at 8, 4.8 % at 6, 4.4 % at 5
 #: (``benchmarks/verdict_calibration.py``, docs/statistics.md).
 MAX_PRIOR_DF = 5.0
-COLUMN_KEYS = ["dataset", "backbone", "protocol"]
-BASELINE = "CE"
 
 
 # -- empirical-Bayes variance prior (Smyth 2004) -------------------------------------------
@@ -182,7 +182,7 @@ class Column:
     prior: VariancePrior = field(init=False)
     pair_prior: VariancePrior = field(init=False)
     cells: dict[str, CellEstimate] = field(init=False)
-    pairs: dict[tuple[str, str], Verdict] | None = field(default=None, init=False, repr=False)  # cache
+    pairs: dict[tuple[str, str], PairVerdict] | None = field(default=None, init=False, repr=False)  # cache
 
     def __post_init__(self) -> None:
         stats = {m: _sample(v) for m, v in self.values.items()}
@@ -270,7 +270,7 @@ def _pair_variances(col: Column) -> tuple[list[float], list[float]]:
 
 # -- decisions ------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Verdict:
+class PairVerdict:
     """One comparison with its interval (vs CE: FCR-adjusted; all pairs and vs best: simultaneous);
     ``direction`` +1 better, −1 worse, 0 no difference."""
 
@@ -292,7 +292,7 @@ class Verdict:
         return self.difference.diff + self.crit * self.difference.se
 
 
-def versus_baseline(col: Column, baseline: str = BASELINE) -> list[Verdict]:
+def versus_baseline(col: Column, baseline: str = BASELINE) -> list[PairVerdict]:
     """Every testable method against ``baseline``: two-sided tests, Benjamini–Hochberg at false-discovery rate
     ``alpha`` over the family, each difference with its FCR-adjusted interval (Benjamini & Yekutieli 2005).
 
@@ -317,21 +317,21 @@ def versus_baseline(col: Column, baseline: str = BASELINE) -> list[Verdict]:
             crit = t_quantile(1 - level / 2, d.df)
             significant = abs(d.diff) > crit * d.se
             out.append(
-                Verdict(method, "baseline", baseline, d, crit, p_adj[i], m, int(np.sign(d.diff)) if significant else 0)
+                PairVerdict(method, "baseline", baseline, d, crit, p_adj[i], m, int(np.sign(d.diff)) if significant else 0)
             )
         else:
-            out.append(Verdict(method, "baseline", baseline, d, math.nan, math.nan, m, 0))
+            out.append(PairVerdict(method, "baseline", baseline, d, math.nan, math.nan, m, 0))
     return out
 
 
-def significant_pairs(col: Column) -> dict[tuple[str, str], Verdict]:
+def significant_pairs(col: Column) -> dict[tuple[str, str], PairVerdict]:
     """All pairs of testable methods, two-sided, Bonferroni over the pairs: ``(a, b)`` -> the verdict of
     ``a − b`` (each pair once, in column order); a pair is significant iff its interval excludes 0."""
     if col.pairs is not None:
         return col.pairs
     methods = [m for m in col.cells if col.testable(m)]
     pairs = [(a, b) for i, a in enumerate(methods) for b in methods[i + 1 :]]
-    out: dict[tuple[str, str], Verdict] = {}
+    out: dict[tuple[str, str], PairVerdict] = {}
     for a, b in pairs:
         d = col.difference(a, b)
         if not d.se > 0:
@@ -339,19 +339,19 @@ def significant_pairs(col: Column) -> dict[tuple[str, str], Verdict]:
         crit = t_quantile(1 - col.alpha / (2 * len(pairs)), d.df)
         p_adj = min(1.0, len(pairs) * d.p_two_sided())
         significant = abs(d.diff) > crit * d.se
-        out[(a, b)] = Verdict(a, "pair", b, d, crit, p_adj, len(pairs), int(np.sign(d.diff)) if significant else 0)
+        out[(a, b)] = PairVerdict(a, "pair", b, d, crit, p_adj, len(pairs), int(np.sign(d.diff)) if significant else 0)
     col.pairs = out
     return out
 
 
-def _oriented(v: Verdict) -> Verdict:
+def _oriented(v: PairVerdict) -> PairVerdict:
     """The same verdict read the other way round (``b − a``)."""
     d = v.difference
     flipped = Difference(d.b, d.a, -d.diff, d.se, d.df, d.paired)
-    return Verdict(v.other, v.versus, v.method, flipped, v.crit, v.p_adj, v.family, -v.direction)
+    return PairVerdict(v.other, v.versus, v.method, flipped, v.crit, v.p_adj, v.family, -v.direction)
 
 
-def versus_best(col: Column) -> list[Verdict]:
+def versus_best(col: Column) -> list[PairVerdict]:
     """Every testable method against the best: marked (direction −1) when some method is significantly better
     in the all-pairs comparison (:func:`significant_pairs`): then it cannot be the best, whatever the truth of
     the others, and the family-wise error over all such claims is at most ``alpha``. The shown comparison is
@@ -361,7 +361,7 @@ def versus_best(col: Column) -> list[Verdict]:
     if best is None or not col.testable(best):
         return []
     pairs = significant_pairs(col)
-    by_method: dict[str, list[Verdict]] = {}
+    by_method: dict[str, list[PairVerdict]] = {}
     for v in pairs.values():
         by_method.setdefault(v.method, []).append(v)
         by_method.setdefault(v.other, []).append(_oriented(v))
@@ -378,7 +378,7 @@ def versus_best(col: Column) -> list[Verdict]:
             if shown is None:
                 continue
         out.append(
-            Verdict(
+            PairVerdict(
                 method,
                 "best",
                 shown.other,

@@ -24,8 +24,10 @@ from ..results.schema import group_metrics
 
 #: Short name -> result field of the MCR of each class group (:data:`benchmark.schema.GROUP_METRICS`).
 METRICS: dict[str, str] = group_metrics()
+#: A cell is (dataset, backbone, protocol, method); a column, the methods of one (dataset, backbone, protocol).
 CELL_KEYS = ["dataset", "backbone", "protocol", "method"]
 COLUMN_KEYS = ["dataset", "backbone", "protocol"]
+#: The method every other is compared with.
 BASELINE = "CE"
 
 

@@ -20,7 +20,7 @@ from .identity import (
     CLAIM_PARTS,
     Run,
     describe,
-    differences,
+    mismatches,
     protocol_settings,
     protocol_sha256,
     result_identity,
@@ -63,7 +63,7 @@ def _claim(folder: Path, claim: str, identity: dict[str, Any], finished: Iterabl
     recorded = read_claim(folder / claim)
     others = [recorded] if recorded is not None else list(finished)
     for other in others:
-        diff = describe(differences(other, identity))
+        diff = describe(mismatches(other, identity))
         if diff:
             raise UserError(f"{folder}: holds results of another configuration of {what} ({diff}); {fix}")
     if recorded is None:

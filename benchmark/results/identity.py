@@ -1,7 +1,7 @@
 """The identity rule: what makes two runs the same run (docs/reliability.md, "The identity rule").
 
 One record of a run's configuration, built from a run about to start (:func:`run_identity`) or from a result
-file (:func:`result_identity`), and one comparison of two such records (:func:`differences`). Every question of
+file (:func:`result_identity`), and one comparison of two such records (:func:`mismatches`). Every question of
 sameness asks it: may a finished result be reused (:func:`reuse_problem`), may a folder be claimed
 (:mod:`benchmark.results.claims`), is a cell one configuration (``validate``), is a published row stale (the
 board), does a submission's method file describe its results (``review``).
@@ -129,7 +129,7 @@ def result_identity(result: RunResult) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Difference:
+class Mismatch:
     """One part of two identities that differs: its values before and now, and for a mapping the keys that differ."""
 
     part: str
@@ -148,7 +148,7 @@ class Difference:
         shown inside ``part: {…}``."""
         if not self.keys:
             return template.format(key=self.part, before=_short(self.before), now=_short(self.now))
-        inner = ", ".join(
+        inner = "; ".join(
             template.format(key=k, before=_short(self.before.get(k, ABSENT)), now=_short(self.now.get(k, ABSENT)))
             for k in self.keys
         )
@@ -158,18 +158,18 @@ class Difference:
         return self.describe()
 
 
-def differences(
+def mismatches(
     before: Mapping[str, Any], now: Mapping[str, Any], parts: Iterable[str] | None = None
-) -> list[Difference]:
+) -> list[Mismatch]:
     """Every part (of ``parts``, default all) that both records hold and whose values differ as canonical JSON,
     in the order of ``parts``. A part only one side records is not compared: a record written before that part
     was kept says nothing about it."""
     names = list(parts) if parts is not None else sorted(set(before) | set(now))
-    return [Difference(p, before[p], now[p]) for p in names if p in before and p in now and _differs(before, now, p)]
+    return [Mismatch(p, before[p], now[p]) for p in names if p in before and p in now and _differs(before, now, p)]
 
 
-def describe(diffs: Iterable[Difference]) -> str:
-    """The differences on one line; the protocol's hash is left out when a protocol setting beside it is shown."""
+def describe(diffs: Iterable[Mismatch]) -> str:
+    """The mismatches on one line; the protocol's hash is left out when a protocol setting beside it is shown."""
     shown = list(diffs)
     if len(shown) > 1:
         shown = [d for d in shown if d.part != "protocol_sha256"] or shown
@@ -208,7 +208,7 @@ def reuse_problem(
     """
     recorded = result_identity(done)
     recorded.setdefault("dataset_params", dict(default_dataset_params))
-    found = differences(recorded, now, REUSE_PARTS)
+    found = mismatches(recorded, now, REUSE_PARTS)
     if not found:
         return None
     first = found[0]

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..base import Batch, Classifier, Method, StepInfo
-from ..bbn import BBNBackbone, bbn_alpha, bbn_mix_features
+from ..bilateral_branch import BBNBackbone, bbn_alpha, bbn_mix_features
 from ..registry import register_method
 
 
@@ -18,7 +18,7 @@ class BBN(Method):
     """BBN (Zhou et al., "BBN: Bilateral-Branch Network with Cumulative Learning for Long-Tailed
     Visual Recognition", CVPR 2020).
 
-    Two branches share the backbone except its last block (:class:`methods.bbn.BBNBackbone`: for a
+    Two branches share the backbone except its last block (:class:`methods.bilateral_branch.BBNBackbone`: for a
     ResNet the last block of the last stage is duplicated, else the last stage). The conventional
     branch sees the instance-sampled batch, the re-balancing branch the engine's paired batch drawn
     by the reversed sampler (class ``c`` with ``p ∝ n_max / n_c``). At 1-based epoch ``e`` of ``E``:

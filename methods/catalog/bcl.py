@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..base import Batch, Classifier, Method, StepInfo, full_precision
-from ..bcl import BCLMLP
+from ..heads import BCLMLP
 from ..heads import NormedLinear
 from ..losses import balanced_contrastive_loss, logit_adjusted_cross_entropy
 from ..registry import register_method

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from ..base import Batch, StepInfo
-from ..mixing import MixedBatch, balanced_mixup_batch, remix_label_weight
+from ..batch_mixing import MixedBatch, balanced_mixup_batch, remix_label_weight
 from ..registry import register_method
 from .mixing import BatchMixing, Mixup
 

@@ -8,13 +8,7 @@ from dataclasses import dataclass
 from torch import Tensor
 
 from ..base import Batch, Classifier, Method, StepInfo, later_field
-from ..mixing import (
-    MixedBatch,
-    cutmix_batch,
-    cutmix_per_sample,
-    mixed_cross_entropy,
-    mixup_batch,
-)
+from ..batch_mixing import MixedBatch, cutmix_batch, cutmix_per_sample, mixed_cross_entropy, mixup_batch
 from ..registry import register_method
 
 

@@ -253,3 +253,18 @@ def test_evaluate_predictions_refuses_logits_of_the_wrong_shape():
         evaluate_predictions([0, 1, 1], [0, 1, 0], 2, groups, logits=np.zeros((3, 3), np.float16))
     with pytest.raises(ValueError, match="training counts"):
         evaluate_predictions([0, 1, 1], [0, 1, 0], 2, groups, train_counts=[1, 2, 3])
+
+
+def test_ece_judges_correctness_by_the_stored_predictions():
+    """Float16 logits can tie or swap the top two classes: the run's prediction decides what was correct."""
+    y_true = np.array([0, 1, 1, 0])
+    logits = np.array([[2.0, 2.0], [0.0, 3.0], [1.0, 0.0], [0.5, 0.5]], dtype=np.float16)  # two exact ties
+    y_pred = np.array([1, 1, 0, 0])  # the full-precision logits chose class 1 for image 0, class 0 for image 3
+    probs = softmax(logits.astype(np.float64))
+    conf = probs[np.arange(4), y_pred]
+    correct = (y_pred == y_true).astype(float)
+    # naive reference: 15 equal-width bins, |sum correct - sum confidence| / N per bin
+    bins = np.clip(np.ceil(conf * 15).astype(int) - 1, 0, 14)
+    naive = sum(abs(correct[bins == b].sum() - conf[bins == b].sum()) for b in range(15)) / 4 * 100
+    assert expected_calibration_error(y_true, probs, y_pred=y_pred) == pytest.approx(naive)
+    assert expected_calibration_error(y_true, probs) != pytest.approx(naive)  # the argmax of rounded logits

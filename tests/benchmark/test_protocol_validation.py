@@ -8,6 +8,7 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.protocol import Protocol, ProtocolError, load_protocol, protocol_names
+from tests import ROOT
 
 # (TOML after `name = "mine"`, text the one-line error must contain besides the file name)
 BAD_PROTOCOLS = [
@@ -181,7 +182,7 @@ def test_an_incomplete_protocol_file_is_refused_not_defaulted(body, expected, tm
 
 
 def test_an_unknown_dataset_table_is_refused_naming_the_known_datasets(tmp_path, capsys):
-    text = (Path(__file__).resolve().parents[2] / "benchmark" / "protocols" / "smoke.toml").read_text()
+    text = (ROOT / "benchmark" / "protocols" / "smoke.toml").read_text()
     protocol = tmp_path / "mine.toml"
     protocol.write_text(text.replace('name = "smoke"', 'name = "mine"') + "\n[datasets.digts-lt]\nepochs = 1\n")
     line = _run_with(protocol, tmp_path, capsys)

@@ -16,8 +16,8 @@ from datasets import bloodcell
 from datasets.bloodcell import CLASS_NAMES, SHIPPED_FILE, BloodCellRecipe, build_bloodcell_lt
 from datasets.embedded import embedded_bytes, read_embedded
 from datasets.longtail import long_tailed_counts
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 SHARED_SOURCE = ROOT.parent / "shared" / "data" / "bloodcell" / "bloodmnist_pbc_28.npz"
 MANIFEST = json.loads(SHIPPED_FILE.with_suffix(".json").read_text())
 

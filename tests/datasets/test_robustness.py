@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 
 from datasets import DatasetError, create_builder
+from tests import ROOT
 from tests.datasets.fake_raw import SKIN7_CLASSES, XRAY9_CLASSES, write_dogs, write_flowers, write_skin7, write_xray9
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_nothing_left(cache: Path) -> None:

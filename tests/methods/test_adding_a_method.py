@@ -13,8 +13,8 @@ import pytest
 
 from benchmark.cli import main
 from methods import registry
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "adding-a-method.md"
 EXAMPLE = ROOT / "docs" / "examples" / "my_method.py"
 

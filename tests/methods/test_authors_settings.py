@@ -23,12 +23,12 @@ from benchmark.training.backbones import create_backbone
 from benchmark.training.inputs import ImageBank
 from methods import create_method
 from methods.base import Batch, Classifier, StepInfo
+from methods.batch_mixing import cutmix_per_sample, cutmix_samples, mixed_cross_entropy, soft_mix_targets
 from methods.catalog.focal import Focal
 from methods.catalog.metric import CECT, CESC, CETP
 from methods.catalog.mixing import CutMix
 from methods.heads import ProjectionHead
 from methods.losses import batch_hard_triplet_loss
-from methods.mixing import cutmix_per_sample, cutmix_samples, mixed_cross_entropy, soft_mix_targets
 
 from . import official_authors as official
 
@@ -277,7 +277,7 @@ def test_cutmix_per_sample_matches_the_authors_dataset():
 def test_cutmix_per_sample_mixes_the_samples_the_authors_rule_picks(monkeypatch):
     """The authors skip a sample when ``r > prob``: with ``prob = 1`` every sample is mixed, each with its own
     draw; with ``prob = 0`` none."""
-    import methods.mixing as mixing
+    import methods.batch_mixing as mixing
 
     seen: list[list[bool]] = []
     real = mixing.cutmix_samples

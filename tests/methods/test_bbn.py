@@ -1,4 +1,4 @@
-"""Tests for methods.bbn: cumulative-learning α and the bilateral-branch backbone."""
+"""Tests for methods.bilateral_branch: cumulative-learning α and the bilateral-branch backbone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import timm
 import torch
 from torch import nn
 
-from methods.bbn import BBNBackbone, bbn_alpha, bbn_mix_features, find_last_block
+from methods.bilateral_branch import BBNBackbone, bbn_alpha, bbn_mix_features, find_last_block
 
 
 def test_bbn_alpha() -> None:

@@ -12,9 +12,9 @@ import torch.nn.functional as F
 
 from benchmark.training import schedule
 from methods import Batch, Classifier, Method, create_method
+from methods.batch_mixing import mixed_cross_entropy, mixup_batch, remix_label_weight
 from methods.heads import NormedLinear
 from methods.losses import center_loss, ldam_loss, ldam_margins, supcon_loss
-from methods.mixing import mixed_cross_entropy, mixup_batch, remix_label_weight
 from methods.testing import COUNTS, LABELS
 from methods.testing import tiny_step_info as info
 from methods.weights import class_balanced_weights

@@ -21,8 +21,7 @@ from methods import (
     get_entry,
     method_entries,
 )
-from methods.bcl import BCLMLP
-from methods.heads import NormedLinear
+from methods.heads import BCLMLP, NormedLinear
 from methods.losses import balanced_softmax_loss, logit_adjusted_cross_entropy
 from tests.methods import official_long_tail as official
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from leaderboard.facts import method_facts
 from leaderboard.site.format import safe_url
 from methods.registry import method_entries
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests import ROOT
 
 
 @pytest.mark.parametrize("entry", method_entries(), ids=lambda e: e.id)

@@ -1,4 +1,4 @@
-"""Tests for methods.mixing: Mixup, CutMix, Remix label weights, Balanced-MixUp."""
+"""Tests for methods.batch_mixing: Mixup, CutMix, Remix label weights, Balanced-MixUp."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from methods.mixing import (
+from methods.batch_mixing import (
     MixedBatch,
     balanced_mixup_batch,
     cutmix_batch,

@@ -3,12 +3,12 @@ its spec says, no run twice, one configuration per row (the identity rule), and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
+from ..identity import Mismatch, mismatches, result_identity
 from ..schema import RunResult
 from ..store import result_path
-from .problems import Problem, shorten
+from .problems import Problem
 from .submission import ResultFile, Submission
 
 MIN_SEEDS = 3
@@ -72,48 +72,40 @@ def check_duplicates(sub: Submission, f: ResultFile) -> list[Problem]:
     return []
 
 
-#: What a row is (:func:`benchmark.identity.result_identity`, and the schema version): the result field each
-#: part of the identity comes from, for the problem's field.
-_IDENTITY_FIELDS = {
+#: The parts of the identity rule every seed of a cell shares (and the schema version), with the result field each
+#: is read from, for the problem's field.
+_CELL_PARTS = {
     "method_id": "spec.method_id",
     "method_source_sha256": "method_source_sha256",
     "hyperparameters": "hyperparameters",
     "stage2_settings": "stage2_settings",
-    "protocol_sha256": "protocol_config",
+    "protocol": "protocol_config",
     "schema_version": "schema_version",
 }
 
 
 def _identity(r: RunResult) -> dict[str, Any]:
-    from ..identity import result_identity
-
     return {**result_identity(r), "schema_version": r.schema_version}
-
-
-def _differences(first: Mapping[str, Any], other: Mapping[str, Any]) -> list[str]:
-    return [k for k in _IDENTITY_FIELDS if k in first and k in other and first[k] != other[k]]
 
 
 def check_one_configuration(sub: Submission) -> list[Problem]:
     """Each row is one configuration (docs/reliability.md, the identity rule). Within a (dataset, backbone,
-    protocol) column every run has the same protocol settings (their SHA-256, not the name) and no two method
-    ids share a display name; within a cell (that column and one method) every seed has the same method id,
-    method file, hyper-parameters, stage-2 settings and schema version. The first file of a cell sets it."""
+    protocol) column every run has the same protocol settings and no two method ids share a display name; within
+    a cell (that column and one method) every seed has the same method id, method file, hyper-parameters, stage-2
+    settings and schema version. The first file of a cell sets it."""
     out: list[Problem] = []
     columns: dict[tuple[str, str, str], tuple[ResultFile, dict[str, Any]]] = {}
     cells: dict[tuple[str, str, str, str], tuple[ResultFile, dict[str, Any]]] = {}
     names: dict[tuple[str, str, str, str], tuple[str, str]] = {}
     for f in sub.parsed:
-        r, mine = f.result, _identity(f.result)
-        s = r.spec
+        mine, s = _identity(f.result), f.result.spec
         column = (s.dataset, s.backbone, s.protocol)
         first, theirs = columns.setdefault(column, (f, mine))
-        if "protocol_sha256" in theirs and "protocol_sha256" in mine:
-            if theirs["protocol_sha256"] != mine["protocol_sha256"]:
-                out.append(_differ(f, "protocol_sha256", first, "column", r, first.result))
-                continue
-        elif "protocol_sha256" in mine:
-            columns[column] = (f, mine)
+        if "protocol" not in theirs and "protocol" in mine:
+            columns[column] = (f, mine)  # the first file that records the protocol's settings sets the column's
+        elif found := mismatches(theirs, mine, ("protocol",)):
+            out.append(_differ(f, found[0], first, "column"))
+            continue
         other = names.setdefault((*column, s.method), (s.method_id, f.where))
         if other[0] != s.method_id:
             message = (
@@ -123,25 +115,15 @@ def check_one_configuration(sub: Submission) -> list[Problem]:
             out.append(Problem(f.where, "spec.method", message))
             continue
         first, theirs = cells.setdefault((*column, s.method), (f, mine))
-        out += [_differ(f, key, first, "cell", r, first.result) for key in _differences(theirs, mine)]
+        out += [_differ(f, m, first, "cell") for m in mismatches(theirs, mine, _CELL_PARTS)]
     return out
 
 
-def _differ(f: ResultFile, key: str, first: ResultFile, scope: str, r: RunResult, other: RunResult) -> Problem:
-    """``FILE: FIELD: differs from FIRST of the same cell (what differs)``."""
-    from ..identity import protocol_settings
-
-    if key == "protocol_sha256":
-        there, here = protocol_settings(other.protocol_config), protocol_settings(r.protocol_config)
-    elif key in ("hyperparameters", "stage2_settings"):
-        there, here = getattr(other, key) or {}, getattr(r, key) or {}
-    else:
-        there, here = {key: _identity(other)[key]}, {key: _identity(r)[key]}
-    absent = "<absent>"
-    keys = sorted(k for k in set(there) | set(here) if there.get(k, absent) != here.get(k, absent))
-    detail = "; ".join(f"{k}: {shorten(there.get(k, absent))} there, {shorten(here.get(k, absent))} here" for k in keys)
+def _differ(f: ResultFile, mismatch: Mismatch, first: ResultFile, scope: str) -> Problem:
+    """``FILE: FIELD: differs from FIRST in the same cell (what differs)``."""
+    detail = mismatch.describe("{key}: {before} there, {now} here")
     message = f"differs from {first.where} in the same {scope} ({detail}): one row must be one configuration"
-    return Problem(f.where, _IDENTITY_FIELDS[key], message)
+    return Problem(f.where, _CELL_PARTS[mismatch.part], message)
 
 
 def check_not_empty(sub: Submission) -> list[Problem]:

@@ -25,9 +25,9 @@ from benchmark.grid.job import JobRunner
 from benchmark.results.store import iter_result_files, read_result
 from datasets.prepared import remove_stale_temporaries
 from methods import create_method
+from tests import ROOT
 from tests.faults import medlt_faults
 
-ROOT = Path(__file__).resolve().parents[2]
 GRID = [
     "--protocol",
     "smoke",

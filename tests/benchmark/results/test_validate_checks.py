@@ -134,8 +134,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "not_empty": (_empty, "…: no result files (seed-*.json) found"),
     "one_configuration": (
         lambda root: _edit(root, lambda d: d["protocol_config"].update(epochs=40), where=f"{CE}/seed-1.json"),
-        f"{CE}/seed-1.json: protocol_config: differs from {CE0} in the same column (epochs: 4 there, 40 here): "
-        "one row must be one configuration",
+        f"{CE}/seed-1.json: protocol_config: differs from {CE0} in the same column "
+        "(protocol: {epochs: 4 there, 40 here}): one row must be one configuration",
     ),
     "min_seeds": (_drop_seed_2, "digits-lt/test_resnet/smoke: CE: 2 seeds (0, 1); at least 3 are required"),
     "manifest_hash": (

@@ -16,8 +16,9 @@ from benchmark.results.store import iter_result_files
 from leaderboard import published as board_mod
 from leaderboard.published import BoardManifest, refresh, stale_rows
 from methods import create_method
+from tests import ROOT
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "my_method.py"
+EXAMPLE = ROOT / "docs" / "examples" / "my_method.py"
 
 
 def _rows():

@@ -14,13 +14,14 @@ from benchmark.protocol import load_protocol
 from benchmark.results.store import iter_result_files, read_result
 from methods import create_method
 from methods.registry import load_method_from_file
+from tests import ROOT
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "my_method.py"
+EXAMPLE = ROOT / "docs" / "examples" / "my_method.py"
 
 
 def _float32_smoke(tmp_path: Path) -> Path:
     """The smoke protocol in float32: sums then depend on the thread count, so a mismatch can show."""
-    text = (Path(__file__).resolve().parents[2] / "benchmark" / "protocols" / "smoke.toml").read_text()
+    text = (ROOT / "benchmark" / "protocols" / "smoke.toml").read_text()
     path = tmp_path / "smoke32.toml"
     path.write_text(text.replace('name = "smoke"', 'name = "smoke32"').replace('"float64"', '"float32"'))
     return path
@@ -75,7 +76,7 @@ ORPHAN = """
 import os, sys, time
 from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
-from benchmark.parallel import _die_with_parent
+from benchmark.grid.executors import _die_with_parent
 
 def job(path):
     with open(path, "w") as f:
@@ -101,7 +102,7 @@ def test_worker_dies_with_its_parent(tmp_path):
 
     script, pid_file = tmp_path / "orphan.py", tmp_path / "worker.pid"
     script.write_text(ORPHAN)
-    root = Path(__file__).resolve().parents[2]
+    root = ROOT
     subprocess.run([sys.executable, str(script), str(pid_file)], cwd=root, check=True, timeout=120,
                    env={**os.environ, "PYTHONPATH": str(root)})  # fmt: skip
     worker = int(pid_file.read_text())

@@ -26,8 +26,8 @@ from benchmark.cli import main
 from benchmark.protocol import PROTOCOL_DIR
 from benchmark.results.store import iter_result_files, read_result
 from benchmark.results.validate import load_checked, validate_results
+from tests import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 METRICS = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
 
 
@@ -108,7 +108,7 @@ def test_validate_refuses_a_cell_mixing_protocol_settings_or_schema_versions(smo
         ("seed-1.json", "protocol_config"),
         ("seed-2.json", "schema_version"),
     ], problems
-    assert "epochs: 4 there, 40 here; lr: 0.1 there, 0.5 here" in mixed[0].message
+    assert "protocol: {epochs: 4 there, 40 here; lr: 0.1 there, 0.5 here}" in mixed[0].message
     with pytest.raises(ValueError, match="protocol_config: differs from"):
         load_checked(root)
 

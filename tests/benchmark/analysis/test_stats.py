@@ -374,3 +374,13 @@ def test_bayesian_comparisons_one_row_per_method_against_the_baseline():
     )
     assert table.loc["B", "verdict"].startswith("B better (P = ") and table.loc["B", "baseline"] == "CE"
     assert bayesian_comparisons(scores, baseline="XX").empty
+
+
+def test_exact_ties_survive_float_noise_in_ranks_and_friedman():
+    """Means computed in another summation order (81.875 vs 81.87499999999999) are one value, not two."""
+    noisy = pd.DataFrame(
+        {"A": [81.875, 60.0, 70.0], "B": [81.87499999999999, 60.0, 70.0 + 1e-13], "C": [50.0, 61.0, 69.0]}
+    )
+    exact = pd.DataFrame({"A": [81.875, 60.0, 70.0], "B": [81.875, 60.0, 70.0], "C": [50.0, 61.0, 69.0]})
+    assert rank_summary(noisy).ranks.to_dict() == rank_summary(exact).ranks.to_dict()
+    assert friedman(noisy).chi2 == pytest.approx(friedman(exact).chi2)  # type: ignore[union-attr]

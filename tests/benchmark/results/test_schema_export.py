@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from benchmark.cli import main
 from benchmark.results.schema import export_json_schema, json_schema_text
+from tests import ROOT
 
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "result.schema.json"
+SCHEMA_FILE = ROOT / "docs" / "result.schema.json"
 
 
 def test_committed_schema_equals_generated():

@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from benchmark.analysis.tables import format_blocks, format_table2, summary_table, table_blocks
 from benchmark.cli import main
+from benchmark.numbers import fixed
 
 M = lambda a, j, n, d=None: {"mcr_all": a, "mcr_major": j, "mcr_minor": n, "mcr_medium": d}
 
@@ -105,3 +108,42 @@ def test_latex_and_markdown_escape_names(tmp_path, synthetic_result):
     summary = _summary(tmp_path)
     assert r"A\&B|50\%" in format_table2(summary, "latex") and r"d\_1" in format_table2(summary, "latex")
     assert r"A&B\|50%" in format_table2(summary, "markdown")
+
+
+def _report_frame(cells: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for method, values in cells.items():
+        for seed, v in enumerate(values):
+            rows.append(
+                {
+                    "dataset": "skin7",
+                    "backbone": "resnet50",
+                    "protocol": "paper",
+                    "method": method,
+                    "seed": seed,
+                    "mcr_all": v,
+                    "mcr_major": v,
+                    "mcr_minor": v,
+                    "mcr_medium": np.nan,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_report_never_marks_a_one_seed_cell_best():
+    frame = _report_frame({"CE": [80.0, 81.0, 82.0], "RW": [95.0], "DRW": [83.0, 84.0, 85.0], "RS": [70.0, 71.0, 72.0]})
+    (block,) = table_blocks(summary_table(frame), 2)
+    marks = block.marks()
+    assert ("RW", "skin7", "All") not in marks  # one seed: the highest number, but not a result that can be best
+    assert marks[("DRW", "skin7", "All")] == 1 and marks[("CE", "skin7", "All")] == 2
+    assert "*95.00" not in format_blocks([block])
+
+
+def test_report_and_site_round_the_same_mean_alike():
+    """A mean of 81.875 summed in float to 81.87499999999999 prints 81.88 in `report` and on the site alike."""
+    from leaderboard.site.format import number
+
+    frame = _report_frame({"RW": [81.0, 82.75, 81.875]})  # mean 81.875, summed in float to 81.87499999999999
+    text = format_blocks(table_blocks(summary_table(frame), 2))
+    mean = float(np.mean([81.0, 82.75, 81.875]))
+    assert "81.88" in text and number(mean) == "81.88" == fixed(81.87499999999999) == fixed(81.875)

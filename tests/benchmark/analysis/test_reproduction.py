@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmark.analysis.reproduction import GOLDEN_SMOKE, compare, load_reference_csv, paper_reference
+from benchmark.analysis.reproduction import (
+    GOLDEN_SMOKE,
+    RefCell,
+    allowed_band,
+    compare,
+    load_reference_csv,
+    paper_reference,
+    reference_csv_from_frame,
+)
 from benchmark.cli import main
 from benchmark.results.reader import results_frame
 
@@ -359,3 +367,42 @@ def test_a_reference_of_the_same_process_pools_both_variances_and_moderates_once
     # a reference of another process (the paper's) keeps Welch on each side's own variance
     other = allowed_band(runs, ref, tolerance=0.0, prior=prior, same_process=False)
     assert other.df != 9.0
+
+
+def test_check_with_a_one_seed_reference_that_has_a_std_does_not_divide_by_zero():
+    """A reference std from one seed says nothing (Welch's df would divide by n_ref - 1 = 0): the runs' spread
+    stands in for both sides."""
+    band = allowed_band([70.0, 71.0, 72.0], RefCell("t", "CE", "skin7", "all", 71.0, std=0.9, n=1), tolerance=0.0)
+    # a std from one seed is meaningless: the runs' spread stands in for both sides
+    assert band.allowed == pytest.approx(4.302653 * math.sqrt(1 / 3 + 1 / 1), abs=1e-5)
+
+
+def test_check_against_another_seed_set_moderates_both_sides(tmp_path, synthetic_result):
+    """A reference written by this benchmark (pinned to its backbone and protocol) is a run of the same
+    process: its variance is moderated like the runs', so the band is not as wide as 3-seed Welch."""
+    rng = np.random.default_rng(0)
+    root, ref_root = tmp_path / "a", tmp_path / "b"
+    for r in (root, ref_root):
+        for i in range(12):
+            for seed in range(3):
+                v = 70 + i + rng.normal(0, 1.0)
+                synthetic_result(
+                    r,
+                    dataset="skin7",
+                    method=f"M{i}" if i else "CE",
+                    seed=seed + (3 if r is ref_root else 0),
+                    metrics={"mcr_all": v, "mcr_major": v, "mcr_minor": v},
+                )
+    from benchmark.results.reader import load_results
+
+    frame, ref_frame = results_frame(load_results(root)), results_frame(load_results(ref_root))
+    path = tmp_path / "ref.csv"
+    path.write_text(reference_csv_from_frame(ref_frame))
+    reference = load_reference_csv(path)
+    assert {r.protocol for r in reference} == {"paper"} and all(r.std is not None for r in reference)
+    comparisons = [c for c in compare(frame, reference, tolerance=0.0) if c.ran]
+    assert len(comparisons) == 12 * 3
+    assert sum(c.inconclusive is not None for c in comparisons) == 0
+    welch = [allowed_band(frame[frame.method == c.ref.method].mcr_all, c.ref, 0.0).allowed for c in comparisons]
+    assert sum(c.allowed < w for c, w in zip(comparisons, welch)) >= 30  # borrowing narrows the 3-seed Welch band
+    assert max(c.band.df for c in comparisons if c.band) <= 12 * 2 * 2 + 2 + 2  # one prior's d0 counted once
