@@ -268,7 +268,7 @@ def evaluate_predictions(
     already rounded by :func:`stored_logits`, gives macro AUC, ECE and NLL (None without them), and with
     ``temperature`` (:func:`fit_temperature` on the validation split) the ECE and NLL of ``logits / temperature``
     (None without it).
-    Returns the metric fields of :class:`benchmark.schema.Metrics` plus ``recall`` (per class, %) and
+    Returns the metric fields of :class:`benchmark.results.schema.Metrics` plus ``recall`` (per class, %) and
     ``confusion_matrix``.
     """
     cm = confusion_matrix(y_true, y_pred, num_classes)

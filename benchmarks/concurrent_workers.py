@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Concurrent workers on one grid: count duplicate executions over many trials.
 
-A reliability script, not a test (``tests/benchmark/test_concurrency.py`` runs two trials). Each
+A reliability script, not a test (``tests/benchmark/grid/test_concurrency.py`` runs two trials). Each
 trial starts N identical ``python -m benchmark run`` processes on one fresh results directory at
 once, each tracing its milestones (``tests/faults/``: ``MEDLT_TRACE``), and counts from the trace how often each
 run and each stage 1 was executed. It prints one line per trial and exits 1 when any run was executed twice, a result

@@ -29,5 +29,5 @@ timeout 240 python benchmarks/memory.py --device cuda --protocols paper 2>&1 | t
 # 6. the projection of the paper grid (counted FLOPs; compare its images/s with step 4's measured throughput)
 timeout 120 python benchmarks/projection.py 2>&1 | tee "$out/projection.txt"
 # 7. the CPU's bf16 path and the paper pipeline test (every row in bf16 vs float32; ResNet-50 at 224 px)
-timeout 600 python -m pytest -q -x tests/benchmark/test_every_method_runs.py tests/benchmark/test_paper_pipeline.py \
+timeout 600 python -m pytest -q -x tests/benchmark/grid/test_every_method_runs.py tests/benchmark/grid/test_paper_pipeline.py \
     2>&1 | tail -3 | tee "$out/bf16_paper_tests.txt"

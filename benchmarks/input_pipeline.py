@@ -6,7 +6,7 @@ batches (B, 3, 224, 224) to the model, from the same JPEG images:
 
 * ``prepared``: the images decoded once into a uint8 array (what ``datasets prepare`` writes),
   memory-mapped; batches are gathered and augmented as one affine warp per sample
-  (``benchmark.augment``), in the training process, on the training device.
+  (``benchmark.training.augment``), in the training process, on the training device.
 * ``pil``: the usual ``Dataset`` that opens each JPEG with PIL and applies torchvision
   transforms (Resize 300, RandomRotation 30, RandomCrop 224, RandomHorizontalFlip,
   ToTensor, Normalize), through a ``DataLoader`` with one worker per core.

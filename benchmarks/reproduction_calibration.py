@@ -2,7 +2,7 @@
 
 Simulates a reference mean (``n_ref`` seeds, reported as mean ± sample std, like the paper's)
 and a reproduction (``n`` seeds) drawn from normal distributions with the same seed-to-seed
-standard deviation σ, and applies the rule of :func:`benchmark.check.allowed_band`
+standard deviation σ, and applies the rule of :func:`benchmark.analysis.reproduction.allowed_band`
 (tolerance 0, so the statistics alone decide):
 
 * false-fail rate: the reproduction's true mean equals the reference's (aim: about 5 %);
@@ -12,7 +12,7 @@ standard deviation σ, and applies the rule of :func:`benchmark.check.allowed_ba
 for references with a std (Welch) and without one (the runs' spread stands in for both), next to
 the previous rule (the runs' own 95 % t-interval only). Usage::
 
-    python benchmarks/check_calibration.py [--trials 20000] [--seeds 3] [--sigma 1.0]
+    python benchmarks/reproduction_calibration.py [--trials 20000] [--seeds 3] [--sigma 1.0]
 """
 
 from __future__ import annotations

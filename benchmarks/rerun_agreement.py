@@ -2,14 +2,14 @@
 independent seeds (e.g. the default grid with ``--seeds 0 1 2`` and again with ``--seeds 3 4 5``):
 
 * per metric, the share of methods whose verdict against CE (better / no difference / worse) is the same in
-  both runs, for the previous rule (Welch + Holm) and the new one (:mod:`benchmark.comparisons`);
+  both runs, for the previous rule (Welch + Holm) and the new one (:mod:`benchmark.analysis.comparisons`);
 * how many methods "really differ" from CE, judged by the new rule on both runs pooled (6 seeds), and how many
   of those each 3-seed run detects (same direction);
 * Kendall's tau between the two runs' means, and the share of methods whose rank in one run lies inside the
   other run's 95 % rank interval;
 * ``check`` of the first run against a reference written from the second (``check --write-reference``):
-  how many cells pass, fail or are inconclusive (at each metric's widest band, ``benchmark.check.MAX_BANDS``,
-  and at the former 5 pp for every metric).
+  how many cells pass, fail or are inconclusive (at each metric's widest band,
+  ``benchmark.analysis.reproduction.MAX_BANDS``, and at the former 5 pp for every metric).
 
     python -m benchmark run --all --seeds 0 1 2 --results results-012
     python -m benchmark run --all --seeds 3 4 5 --results results-345
@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from verdict_calibration import bonferroni_vs_ce, old_vs_ce  # the same folder: the previous rules, written once
 
 from benchmark.analysis.comparisons import columns, rank_intervals, versus_baseline
-from benchmark.analysis.stats import COLUMN_KEYS
 from benchmark.analysis.reproduction import compare, load_reference_csv, reference_csv_from_frame
+from benchmark.analysis.stats import COLUMN_KEYS
 from benchmark.results.reader import results_frame
 from benchmark.results.store import iter_result_files, read_result
 

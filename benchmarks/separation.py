@@ -2,7 +2,7 @@
 
 For each (dataset, backbone, protocol) column: the spread between the best and the worst method
 in minor-class MCR (means over seeds), the number of methods whose minor-class and all-class MCR
-differ from CE (:mod:`benchmark.comparisons`: moderated t, paired by seed where runs share a stage-1
+differ from CE (:mod:`benchmark.analysis.comparisons`: moderated t, paired by seed where runs share a stage-1
 checkpoint, Bonferroni within the column: the verdict the leaderboard site marks), and CE's minor-class
 MCR against chance (100 / C %). Usage::
 

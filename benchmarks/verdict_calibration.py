@@ -11,11 +11,11 @@ spread of true variances the data imply, and the model's assumption), ``eb`` (fi
 empirical-Bayes posterior SD: less spread than that) and ``observed`` (fixed at each method's 3-seed sample
 SD: far more unequal than the truth can be, since 3-seed SDs scatter by chance; a stress test of the
 borrowing). The estimand is the expected score over
-seeds on the fixed test set (``benchmark.comparisons``), so the test images are not redrawn.
+seeds on the fixed test set (``benchmark.analysis.comparisons``), so the test images are not redrawn.
 
 Printed, for the first rule (Welch + Holm against CE, the best cell by mean, the seed-level part of the
 two-level bootstrap for a cell's interval), for the moderated, paired differences with Bonferroni against CE
-(the rule before Benjamini–Hochberg) and for the current one (``benchmark.comparisons``):
+(the rule before Benjamini–Hochberg) and for the current one (``benchmark.analysis.comparisons``):
 
 * A/A: every mean set to CE's; the share of simulated benchmarks with any mark against CE (family-wise
   false-positive rate), and with any "below the best" mark;
@@ -26,7 +26,8 @@ two-level bootstrap for a cell's interval), for the moderated, paired difference
 * power: every other method's mean set to CE's + delta (2 and 5 pp); the share of methods marked better;
 * ``check``: a run of the column and a reference written from another, independent seed set of the same
   truth; the share of cells that fail (false fails), whose band is wider than 5 pp and than the metric's widest
-  band (``benchmark.check.MAX_BANDS``: inconclusive), and that fail when the run is off by that widest band;
+  band (``benchmark.analysis.reproduction.MAX_BANDS``: inconclusive), and that fail when the run is off by that
+  widest band;
 * re-run: two independent benchmarks of the same truth (means as fitted) with 3, 6 and 10 seeds each; the share
   of verdicts against CE that agree (what ``benchmarks/rerun_agreement.py`` measures on two real runs).
 

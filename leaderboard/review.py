@@ -43,7 +43,7 @@ from benchmark.results.validate import load_checked, validate_results
 from benchmark.results.validate.manifests import cache_size
 from methods.registry import UnknownMethodError, load_method_from_file
 
-#: The metrics (short names of :func:`benchmark.schema.group_metrics`) a cell is judged on: the mean class
+#: The metrics (short names of :func:`benchmark.results.schema.group_metrics`) a cell is judged on: the mean class
 #: recall over all classes, the leaderboard's headline number (minor-class MCR has a seed SD of several pp and
 #: a 3-seed check of it a band of about ±7 pp, see README "Statistics").
 JUDGED_METRICS: tuple[str, ...] = ("all",)
@@ -138,7 +138,7 @@ class ReviewSettings:
     raw_root: Path | None = None
     device: str = "auto"
     tolerance: float = 1.0
-    #: widest band per metric (``check``'s :data:`benchmark.check.MAX_BANDS` unless given)
+    #: widest band per metric (``check``'s :data:`benchmark.analysis.reproduction.MAX_BANDS` unless given)
     max_band: float | Mapping[str, float] = field(default_factory=_default_max_bands)
     progress: bool = True
     #: Dataset -> expected manifest hashes (``validate --manifest``).
@@ -237,7 +237,9 @@ def _available(
     return out
 
 
-def _validate(results_dir: Path, settings: ReviewSettings, verdict: ReviewVerdict, skip_unverifiable: set[str]) -> list[str]:
+def _validate(
+    results_dir: Path, settings: ReviewSettings, verdict: ReviewVerdict, skip_unverifiable: set[str]
+) -> list[str]:
     """The ``validate`` command's checks; a manifest hash that cannot be verified because the dataset is not
     here (and no ``--manifest`` was given for it) is a note: its cells are *not re-run*, never passed. Returns
     where each problem is (a file relative to the results directory, or a dataset or cell)."""
@@ -327,8 +329,8 @@ def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, setti
 
 
 def _judge(submitted: Any, rerun: Any, cells: list[CellVerdict], tmp: Path, settings: ReviewSettings) -> None:
-    """Each cell's status from :func:`benchmark.check.compare` of the submitted runs with a reference written
-    from the re-run (a cell the re-run did not finish for every seed is *not re-run*)."""
+    """Each cell's status from :func:`benchmark.analysis.reproduction.compare` of the submitted runs with a reference
+    written from the re-run (a cell the re-run did not finish for every seed is *not re-run*)."""
     done = []
     for cell in cells:
         mine = _cell_rows(rerun, cell) if rerun is not None else None

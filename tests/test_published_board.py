@@ -1,7 +1,7 @@
 """The published board in the repository (leaderboard/board/): complete, current, valid, and reproducible.
 
 - No stale number: every registered row has a result for every seed of the board, made by the code, hyper-
-  parameters, stage-2 settings, protocol and dataset build of this checkout (``benchmark.board.stale_rows``).
+  parameters, stage-2 settings, protocol and dataset build of this checkout (``leaderboard.published.stale_rows``).
 - CI regression of real numbers: CE and CE→cRW are re-run on the board's grid and checked against the published
   cells with ``check``'s machinery; on the CPU model and thread count that computed the board, the re-run must
   reproduce the published confusion matrices exactly.

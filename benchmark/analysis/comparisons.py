@@ -317,7 +317,9 @@ def versus_baseline(col: Column, baseline: str = BASELINE) -> list[PairVerdict]:
             crit = t_quantile(1 - level / 2, d.df)
             significant = abs(d.diff) > crit * d.se
             out.append(
-                PairVerdict(method, "baseline", baseline, d, crit, p_adj[i], m, int(np.sign(d.diff)) if significant else 0)
+                PairVerdict(
+                    method, "baseline", baseline, d, crit, p_adj[i], m, int(np.sign(d.diff)) if significant else 0
+                )
             )
         else:
             out.append(PairVerdict(method, "baseline", baseline, d, math.nan, math.nan, m, 0))

@@ -40,7 +40,7 @@ GOLDEN_SMOKE = REFERENCE_DIR / "golden_smoke_digits.csv"
 #: Seeds behind a reference mean when the reference does not say (the paper reports 3-seed means).
 REFERENCE_SEEDS = 3
 #: Widest band (pp) a cell may have and still count as checked, per metric (short names of
-#: :func:`benchmark.schema.group_metrics`); :func:`max_bands` reads ``--max-band``.
+#: :func:`benchmark.results.schema.group_metrics`); :func:`max_bands` reads ``--max-band``.
 MAX_BANDS: Mapping[str, float] = MappingProxyType({"all": 5.0, "major": 5.0, "medium": 5.0, "minor": 10.0})
 #: ``--max-band``: one width for every metric, or a width per metric.
 MaxBand = float | Mapping[str, float]
@@ -127,7 +127,7 @@ def allowed_band(
 ) -> Band:
     """The band of a cell (see the module docstring) from the runs' values and the reference.
 
-    ``prior`` is the column's empirical-Bayes prior of seed variances (:mod:`benchmark.comparisons`): the
+    ``prior`` is the column's empirical-Bayes prior of seed variances (:mod:`benchmark.analysis.comparisons`): the
     runs' variance is moderated with it; with ``same_process`` (a reference written by this benchmark for the
     same backbone and protocol, e.g. from another seed set) both sides' variances are pooled, then moderated.
     """
@@ -273,7 +273,7 @@ def load_reference_csv(path: str | Path, source: str | None = None, backbone: st
 
 
 def paper_reference() -> list[RefCell]:
-    """The paper's Tables 2-5 (copied to ``benchmark/reference/``), each cell once."""
+    """The paper's Tables 2-5 (copied to ``benchmark/analysis/reference/``), each cell once."""
     cells: dict[tuple, RefCell] = {}
     for table, name in PAPER_TABLES.items():
         for c in load_reference_csv(

@@ -22,7 +22,7 @@ from scipy import stats as sps
 
 from ..results.schema import group_metrics
 
-#: Short name -> result field of the MCR of each class group (:data:`benchmark.schema.GROUP_METRICS`).
+#: Short name -> result field of the MCR of each class group (:data:`benchmark.results.schema.GROUP_METRICS`).
 METRICS: dict[str, str] = group_metrics()
 #: A cell is (dataset, backbone, protocol, method); a column, the methods of one (dataset, backbone, protocol).
 CELL_KEYS = ["dataset", "backbone", "protocol", "method"]

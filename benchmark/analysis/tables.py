@@ -39,7 +39,7 @@ def check_manifest_hashes(frame: pd.DataFrame) -> list[str]:
 
 
 def check_metric(name: str) -> str:
-    """``name`` when it is a metric of the result schema (:func:`benchmark.schema.metric_names`), else a
+    """``name`` when it is a metric of the result schema (:func:`benchmark.results.schema.metric_names`), else a
     ValueError that lists the valid names."""
     from ..results.schema import metric_names
 
@@ -60,7 +60,7 @@ def _std_if_complete(values: pd.Series) -> float:
 def summary_table(frame: pd.DataFrame, metric: str | None = None) -> pd.DataFrame:
     """Mean, sample std and number of seeds of each MCR, per dataset × backbone × protocol × method.
 
-    With ``metric`` (a field of :class:`benchmark.schema.Metrics`) also ``metric_mean`` and ``metric_std``:
+    With ``metric`` (a field of :class:`benchmark.results.schema.Metrics`) also ``metric_mean`` and ``metric_std``:
     its mean and sample std over seeds, NaN for a cell where a seed lacks it.
     """
     keys = ["dataset", "backbone", "protocol", "method"]
@@ -127,7 +127,8 @@ class Block:
     def marks(self) -> dict[tuple[str, str, str], int]:
         """1 = best, 2 = second best of each column (highest, or lowest when ``higher_is_better`` is False),
         compared at the shown precision (2 decimals), among cells with at least
-        :data:`benchmark.comparisons.MIN_SEEDS_FOR_BEST` seeds (a one-seed number is not a result that can be best)."""
+        :data:`benchmark.analysis.comparisons.MIN_SEEDS_FOR_BEST` seeds (a one-seed number is not a result that can
+        be best)."""
         out = {}
         for g, c in self.columns():
             shown = {
@@ -446,7 +447,7 @@ def render_table(
 ) -> tuple[str | None, list[str]]:
     """Table ``table`` of ``results`` in ``fmt``; None when the results hold no run of its layout.
 
-    ``metric`` (any field of :class:`benchmark.schema.Metrics`) shows that metric instead of the MCR
+    ``metric`` (any field of :class:`benchmark.results.schema.Metrics`) shows that metric instead of the MCR
     columns; ValueError for an unknown name (listing the valid ones) or a metric no result holds.
     """
     if metric is not None:

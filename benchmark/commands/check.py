@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-#: ``--max-band`` of ``check`` and ``review`` (its defaults are :data:`benchmark.check.MAX_BANDS`, a test keeps
-#: them equal; importing it here would load pandas for ``--help``).
+#: ``--max-band`` of ``check`` and ``review`` (its defaults are :data:`benchmark.analysis.reproduction.MAX_BANDS`,
+#: a test keeps them equal; importing it here would load pandas for ``--help``).
 MAX_BAND_HELP = (
     "widest band (pp) for a cell to count as checked: PP for every metric or METRIC=PP for one, "
     "repeatable, applied in order (default all=5 major=5 medium=5 minor=10)"
@@ -33,8 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reference",
         default="paper",
-        help="'paper' (the paper's Tables 2-5, shipped in benchmark/reference/), 'board' (the published board, "
-        "leaderboard/board/results) or a CSV with the columns "
+        help="'paper' (the paper's Tables 2-5, shipped in benchmark/analysis/reference/), 'board' (the published "
+        "board, leaderboard/board/results) or a CSV with the columns "
         "of paper_table2.csv: method,dataset,all_mean,all_std,major,minor (default: paper)",
     )
     p.add_argument(

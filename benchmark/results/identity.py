@@ -158,9 +158,7 @@ class Mismatch:
         return self.describe()
 
 
-def mismatches(
-    before: Mapping[str, Any], now: Mapping[str, Any], parts: Iterable[str] | None = None
-) -> list[Mismatch]:
+def mismatches(before: Mapping[str, Any], now: Mapping[str, Any], parts: Iterable[str] | None = None) -> list[Mismatch]:
     """Every part (of ``parts``, default all) that both records hold and whose values differ as canonical JSON,
     in the order of ``parts``. A part only one side records is not compared: a record written before that part
     was kept says nothing about it."""

@@ -17,7 +17,7 @@ def load_results(
 ) -> list[RunResult]:
     """Every valid result under the directory (finished ones only, unless ``include_failed``).
 
-    The files pass :func:`benchmark.validate.load_checked`'s checks (those ``validate`` applies that need
+    The files pass :func:`benchmark.results.validate.load_checked`'s checks (those ``validate`` applies that need
     nothing but the directory). A file that cannot be read or fails one raises :class:`ResultFileError`
     naming it and the field (readers that publish, such as ``report`` and ``check``, refuse a broken
     directory) or, when ``on_invalid`` is given, is passed to it and left out (``run``'s summary, whose
@@ -28,7 +28,7 @@ def load_results(
 
 def results_frame(results: list[RunResult]) -> Any:
     """A tidy pandas DataFrame, one row per run: spec fields, every metric of
-    :class:`benchmark.schema.Metrics` (float; NaN where a result lacks it, e.g. one written before
+    :class:`benchmark.results.schema.Metrics` (float; NaN where a result lacks it, e.g. one written before
     schema version 2), status, manifest hash."""
     import pandas as pd  # lazy: the CLI starts without pandas
 

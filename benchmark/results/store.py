@@ -2,7 +2,7 @@
 
 Paths, atomic writes, reading one result or predictions file, and the errors that name a broken one. Reading a
 whole directory through the checks every reader applies is :mod:`benchmark.results` (it needs
-:mod:`benchmark.validate`, which needs this module).
+:mod:`benchmark.results.validate`, which needs this module).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from .svg import confusion_svg
 
 METRIC_LABELS = group_metric_labels()
 METRIC_COLUMNS = group_metrics()
-#: The metrics beyond the MCR headline, in schema order (one list: :func:`benchmark.schema.metric_specs`).
+#: The metrics beyond the MCR headline, in schema order (one list: :func:`benchmark.results.schema.metric_specs`).
 EXTRA_METRICS = [name for name, spec in metric_specs().items() if spec.group is None]
 
 
@@ -166,7 +166,7 @@ def add_seed_dots(rows: list[dict[str, Any]]) -> None:
 def mark_best(rows: list[dict[str, Any]], n_columns: int) -> None:
     """Best (1) and second-best (2) of each numeric column; ranks are lower-is-better.
 
-    Only ``eligible`` cells compete (at least :data:`benchmark.comparisons.MIN_SEEDS_FOR_BEST` seeds): a
+    Only ``eligible`` cells compete (at least :data:`benchmark.analysis.comparisons.MIN_SEEDS_FOR_BEST` seeds): a
     one-seed number is not a result that can be "best".
     """
     for j in range(n_columns):

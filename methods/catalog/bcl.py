@@ -8,8 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from ..base import Batch, Classifier, Method, StepInfo, full_precision
-from ..heads import BCLMLP
-from ..heads import NormedLinear
+from ..heads import BCLMLP, NormedLinear
 from ..losses import balanced_contrastive_loss, logit_adjusted_cross_entropy
 from ..registry import register_method
 

@@ -220,7 +220,7 @@ def test_paper_page_shows_verdicts_and_the_scatter(tmp_path, synthetic_result):
     assert ce.count('class="verdict verdict-ok">consistent') == 3  # All, Major, Minor
     assert '<td class="verdict-fail">' in crw and "differs" in crw
     assert 'class="plot reported-vs-reproduced"' in html and html.count("<circle") >= 6 + 3
-    # the hint states each metric's widest band as check uses it (benchmark.check.MAX_BANDS)
+    # the hint states each metric's widest band as check uses it (benchmark.analysis.reproduction.MAX_BANDS)
     assert "the allowed band is wider than 5 pp (10 pp in minor MCR" in html
 
 

@@ -12,7 +12,7 @@ from .problems import Problem
 from .submission import ResultFile, Submission
 
 #: Upper bounds on what a result file may hold (characters): a page or a table must stay readable and a
-#: site small. Method ids, display names and protocol names: :data:`benchmark.identity.MAX_NAME`.
+#: site small. Method ids, display names and protocol names: :data:`benchmark.results.identity.MAX_NAME`.
 MAX_TEXT = {"description": 10_000, "reference": 2_000, "url": 2_000, "error": 100_000}
 
 
@@ -52,7 +52,7 @@ def check_ranges(sub: Submission, f: ResultFile) -> list[Problem]:
 
 def check_sizes(sub: Submission, f: ResultFile) -> list[Problem]:
     """Names and texts are bounded: method id, display name and protocol name at most
-    :data:`benchmark.identity.MAX_NAME` characters with no control character; dataset and backbone
+    :data:`benchmark.results.identity.MAX_NAME` characters with no control character; dataset and backbone
     names, class names, description, reference, link, error and hyper-parameters within :data:`MAX_TEXT` and
     the limits beside it (a 200 MB description would make a 200 MB site, a 5,000-character name a page
     141,000 px wide, a newline a broken table)."""

@@ -92,7 +92,7 @@ def _check_provenance(where: str, r: RunResult) -> list[Problem]:
 
 
 def check_schema(sub: Submission, f: ResultFile) -> list[Problem]:
-    """The file parses as a JSON object that matches the result schema (:class:`benchmark.schema.RunResult`;
+    """The file parses as a JSON object that matches the result schema (:class:`benchmark.results.schema.RunResult`;
     pydantic's errors become one line per field path). A file that does not is checked no further."""
     return f.parse_problems
 
@@ -122,7 +122,7 @@ def check_tables_complete(sub: Submission, f: ResultFile) -> list[Problem]:
 
 
 def check_metrics_match_confusion(sub: Submission, f: ResultFile) -> list[Problem]:
-    """The MCR of all classes and of each class group (:data:`benchmark.schema.GROUP_METRICS`) agree within
+    """The MCR of all classes and of each class group (:data:`benchmark.results.schema.GROUP_METRICS`) agree within
     :data:`TOLERANCE` with the confusion matrix."""
     from ...metrics import mean_class_recall
 

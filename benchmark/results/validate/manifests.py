@@ -1,7 +1,7 @@
 """What a dataset's manifest says and what a result says about the same dataset: the registered construction's
 manifest at a cache size (:func:`dataset_manifest`), a run's class names and counts (:class:`RunCounts`) and
 where they differ (:func:`count_problems`), and the runs of one dataset at one size (:class:`DatasetRuns`)
-that the manifest checks (:mod:`benchmark.validate.manifest_checks`) compare with it."""
+that the manifest checks (:mod:`benchmark.results.validate.manifest_checks`) compare with it."""
 
 from __future__ import annotations
 

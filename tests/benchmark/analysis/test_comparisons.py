@@ -1,4 +1,4 @@
-"""Within-column comparisons (benchmark.comparisons) against independent references: a line-by-line port of
+"""Within-column comparisons (benchmark.analysis.comparisons) against independent references: a line-by-line port of
 limma's ``fitFDist`` (Bioconductor limma, R/fitFDist.R, Smyth & Phipson; read in warnes/limma), scipy's
 Welch and paired t-tests for the unmoderated limits, Smyth's (2004) theorem that the moderated t follows
 t(d0 + d) under the null (by simulation), and hand-worked decisions."""

@@ -27,7 +27,7 @@ def test_schema_describes_the_result_file(tmp_path, capsys):
 
 
 def test_group_metrics_are_fields_of_the_schema_in_column_order():
-    """The MCR of the class groups is named once (benchmark.schema.GROUP_METRICS); the statistics, the
+    """The MCR of the class groups is named once (benchmark.results.schema.GROUP_METRICS); the statistics, the
     tables and the metric specs derive from it."""
     from benchmark.analysis.stats import METRICS
     from benchmark.analysis.tables import summary_table

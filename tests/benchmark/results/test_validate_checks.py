@@ -1,4 +1,4 @@
-"""Each named check of ``validate`` (:data:`benchmark.validate.CHECKS`) fires on the input it is meant for.
+"""Each named check of ``validate`` (:data:`benchmark.results.validate.CHECKS`) fires on the input it is meant for.
 
 Every case tampers with a copy of what ``run`` writes in one way and expects a problem from its check, with
 its message. Tests in test_validate.py, test_result_schema_v2.py and test_reliability_table.py pin more of

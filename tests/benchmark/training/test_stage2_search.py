@@ -180,5 +180,5 @@ def test_tau_searches_read_validation_only_and_test_only_after_stage2(cache_dir,
 
 
 def test_rebalance_kinds_of_the_grid_runner_tests_still_exist():
-    """tests/benchmark/test_grid.py builds ``Rebalance("reweight")`` / ``Rebalance("resample")`` by kind."""
+    """tests/benchmark/grid/test_grid.py builds ``Rebalance("reweight")`` / ``Rebalance("resample")`` by kind."""
     assert Rebalance("reweight").suffix == "cRW" and Rebalance("resample").suffix == "cRS"
