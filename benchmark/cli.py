@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from . import commands
 from .environment import Environment
 from .errors import UserError, WorkerLost
 
@@ -55,6 +56,7 @@ def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) ->
 
 
 def expected_errors() -> tuple[type[BaseException], ...]:
+    # lazy: methods and the backbones load torch, which `--help` does not need
     from datasets import DatasetError
     from methods.registry import UnknownMethodError
 
@@ -80,7 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'python -m benchmark COMMAND --help' for a command's options.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    from . import commands
 
     for info in pkgutil.iter_modules(commands.__path__):  # every module in benchmark/commands/
         importlib.import_module(f"{commands.__name__}.{info.name}").register(sub)

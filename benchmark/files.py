@@ -52,8 +52,6 @@ def writable_problem(path: str | Path) -> str | None:
     The nearest existing folder on the way is probed by creating and removing a temporary file (permission
     bits alone would not say it: root ignores them, a read-only mount does not); nothing is left behind.
     """
-    import tempfile
-
     target = Path(path)
     existing = next(p for p in (target, *target.parents) if p.exists() or p == p.parent)
     if not existing.is_dir():

@@ -155,7 +155,7 @@ def macro_auc_ovr(y_true: ClassIds, probs: np.ndarray) -> float:
     ``roc_auc_score(y_true, probs, multi_class="ovr", average="macro")`` times 100. NaN when no class
     qualifies (fewer than two classes in the test set) or a probability is not finite.
     """
-    from scipy.stats import rankdata
+    from scipy.stats import rankdata  # lazy: the command line imports this module at its start
 
     y, p = _labels_and_scores(y_true, probs)
     if p.size == 0 or not np.isfinite(p).all():
@@ -221,7 +221,7 @@ def fit_temperature(y_true: ClassIds, logits: np.ndarray) -> float | None:
     Minimised over ``log T`` by bounded Brent search (scipy ``minimize_scalar``, tolerance 1e-7 in ``log T``),
     in float64. None with no image or a logit that is not finite.
     """
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import minimize_scalar  # lazy: as rankdata above
 
     y, x = _labels_and_scores(y_true, logits)
     if x.size == 0 or not np.isfinite(x).all():

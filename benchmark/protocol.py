@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass
 
+import datasets as ds
+
 from .files import path_component_problem
 
 if sys.version_info >= (3, 11):
@@ -234,7 +236,7 @@ def _validated(path: Path, data: dict[str, Any]) -> Protocol:
 def _check_methods(path: Path, where: str, tables: dict[str, dict[str, Any]]) -> None:
     """Every ``[methods.<id>]`` table names a registered recipe and only its hyper-parameters (a misspelt id or
     key would be ignored otherwise)."""
-    from methods.registry import method_entries
+    from methods.registry import method_entries  # lazy: methods loads torch
 
     classes = {e.cls.id: e.cls for e in method_entries()}
     for recipe, values in tables.items():
@@ -262,8 +264,6 @@ def _check_methods(path: Path, where: str, tables: dict[str, dict[str, Any]]) ->
 def _check_dataset_known(path: Path, where: str, dataset: str) -> None:
     """A ``[datasets.X]`` table for a dataset that is not registered would be ignored: refuse it, naming the
     known datasets (a misspelt name is the usual cause)."""
-    import datasets as ds
-
     try:
         ds.builder_class(dataset)
     except ds.DatasetError:

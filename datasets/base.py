@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import numbers
 import sys
@@ -222,8 +223,6 @@ def folder_lock(folder: Path) -> Iterator[None]:
 
     Re-entrant within a thread (``load`` holds it while ``prepare`` writes).
     """
-    import fcntl
-
     held = _held_locks.__dict__.setdefault("paths", set())
     path = Path(folder).parent / f"{Path(folder).name}.lock"
     if path in held:
@@ -267,7 +266,7 @@ def resize_array(
     images: np.ndarray, size: int, progress: bool = False, desc: str = "resize", chunk: int = 2048
 ) -> np.ndarray:
     """Resize uint8 (N, H, W[, C]) images to (N, size, size, 3), bilinear with antialiasing."""
-    import torch
+    import torch  # lazy: only resizing needs torch, and the command line imports this package at its start
     import torch.nn.functional as F
     from tqdm import tqdm
 
@@ -287,7 +286,7 @@ def resize_array(
 
 def decode_image(path: str | Path, size: int) -> np.ndarray:
     """Decode one image file to uint8 (size, size, 3); a corrupt file raises DatasetError naming it."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # lazy: only decoding needs PIL
 
     try:
         with Image.open(path) as im:
@@ -313,7 +312,7 @@ def decode_files(
     chunk: int = 64,
 ) -> np.ndarray:
     """Decode and resize image files on ``workers`` processes, in order."""
-    from tqdm import tqdm
+    from tqdm import tqdm  # lazy: as in resize_array
 
     paths = [str(p) for p in paths]
     out = np.empty((len(paths), size, size, 3), dtype=np.uint8)

@@ -41,7 +41,7 @@ class DigitsLT(DatasetBuilder):
     test_fraction: float = 0.3
 
     def read(self, raw_root: Path | None) -> RawDataset:
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # lazy: only this builder needs scikit-learn's data
 
         digits = load_digits()
         images = np.round(digits.images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 -> 0..255

@@ -124,7 +124,7 @@ FLOWER_NAMES = (
 
 def load_mat(path: Path, keys: Sequence[str], who: str) -> dict[str, Any]:
     """``scipy.io.loadmat`` with one-line errors naming the file and the missing key."""
-    import scipy.io
+    import scipy.io  # lazy: only this builder reads .mat files
 
     try:
         mat = scipy.io.loadmat(str(path))

@@ -69,7 +69,7 @@ class MedMNISTLT(DatasetBuilder):
         return description.split(".")[0][:80]
 
     def _info(self) -> dict[str, Any]:
-        from medmnist import INFO
+        from medmnist import INFO  # lazy: only this builder needs medmnist
 
         if self.flag not in INFO:
             two_d = sorted(k for k, v in INFO.items() if not k.endswith("3d"))
@@ -91,14 +91,14 @@ class MedMNISTLT(DatasetBuilder):
 
     def download(self, raw_root: Path) -> None:
         """Let medmnist fetch the official npz into ``raw_root`` when it is not there (needs a network)."""
-        import medmnist
+        import medmnist  # lazy: as in _info
 
         if not (raw_root / medmnist_file(self.flag, self.medmnist_size)).exists():
             cls = getattr(medmnist, self._info()["python_class"])
             cls(split="train", root=str(raw_root), download=True, size=self.medmnist_size)
 
     def read(self, raw_root: Path | None) -> RawDataset:
-        import medmnist
+        import medmnist  # lazy: as in _info
 
         info = self._info()
         if self.medmnist_size not in MEDMNIST_SIZES:

@@ -13,6 +13,7 @@ A source file absent from the given root is not compared: that root holds some o
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -90,8 +91,6 @@ def prepare_command(builder: Any, raw_root: str | Path, size: int | None = None)
 
 
 def _shown(value: Any) -> str:
-    import json
-
     return (
         json.dumps(list(value) if isinstance(value, tuple) else value, separators=(",", ":"))
         if not isinstance(value, str)

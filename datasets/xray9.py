@@ -15,7 +15,7 @@ from .registry import register_dataset
 from .splits import group_split, stratified_split, stratified_train_count
 
 if TYPE_CHECKING:
-    import pandas as pd
+    import pandas as pd  # lazy: only this builder reads a CSV with pandas
 
 #: Tried in this order.
 CSV_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017_v2020.csv")
@@ -138,7 +138,7 @@ class XRay9(DatasetBuilder):
 
 def read_data_entry(csv_path: Path, who: str = "xray9") -> pd.DataFrame:
     """The Data_Entry CSV as strings, indexed by CSV line number; validates columns and labels."""
-    import pandas as pd
+    import pandas as pd  # lazy: only this builder reads a CSV with pandas
 
     try:
         table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True, index_col=False)

@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import datasets
+from methods.registry import UnknownMethodError, get_entry
+
 
 def dataset_facts(name: str) -> dict[str, Any]:
     """``{"registered", "demo", "note", "title", "image_type", "source_url"}`` of a dataset name."""
-    import datasets
-
     try:
         cls = datasets.builder_class(name)
     except datasets.DatasetError:
@@ -34,8 +35,6 @@ def dataset_facts(name: str) -> dict[str, Any]:
 def method_facts(name: str) -> dict[str, Any] | None:
     """Registered facts of a method (display name or id): description, reference, url, docstring, defaults,
     and where it is defined (``source``: the file's path inside the installed package tree, ``class``)."""
-    from methods.registry import UnknownMethodError, get_entry
-
     try:
         entry = get_entry(name)
     except UnknownMethodError:

@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import io
 import math
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +23,12 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from ..results.reader import results_frame
 from ..results.schema import group_metrics
+from ..results.validate import load_checked
 from .comparisons import NO_PRIOR, VariancePrior, columns, fit_variance_prior, moderate, t_quantile
 from .stats import METRICS
+from .tables import method_order
 
 REFERENCE_DIR = Path(__file__).parent / "reference"
 PAPER_TABLES = {
@@ -286,10 +290,6 @@ def paper_reference() -> list[RefCell]:
 def board_reference(board_results: Path) -> list[RefCell]:
     """A published board's results directory (``leaderboard/board/results``): each cell's mean, seed std and
     seed count, and its runs' per-seed values."""
-    import tempfile
-
-    from ..results.reader import results_frame
-    from ..results.validate import load_checked
 
     frame = results_frame([r for _, r in load_checked(board_results)])
     with tempfile.TemporaryDirectory() as tmp:
@@ -429,8 +429,6 @@ def reference_csv_from_frame(frame: pd.DataFrame) -> str:
     """A reference CSV of the means (and seed standard deviations) over seeds in ``frame``, one row per
     (method, dataset, backbone, protocol): a reference written by this benchmark, pinned to its backbone and
     protocol (so ``check`` moderates its variance like the runs')."""
-    from .tables import method_order
-
     shorts = [s for s in group_metrics() if frame[METRICS[s]].notna().any()]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

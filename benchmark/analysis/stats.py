@@ -304,7 +304,7 @@ def nemenyi_pairwise(scores: pd.DataFrame) -> pd.DataFrame | None:
     n, k = scores.shape
     if k < 3 or n < 2:
         return None
-    import scikit_posthocs as sp
+    import scikit_posthocs as sp  # lazy: only the site's rank tests need it
 
     return (
         sp.posthoc_nemenyi_friedman(scores.to_numpy(float))
@@ -442,7 +442,7 @@ def bayesian_signed_rank(
     inside the rope gives p_rope = 1. With so few datasets the verdict restates the observed
     differences against the rope rather than generalising to other datasets.
     """
-    import baycomp
+    import baycomp  # lazy: only the site's Bayesian test needs it
 
     x, y = np.asarray(b, dtype=float).ravel(), np.asarray(a, dtype=float).ravel()
     if x.size != y.size:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -11,13 +13,14 @@ import numpy as np
 import pandas as pd
 
 from ..numbers import fixed, rounded
-from ..results.schema import RunResult, group_metric_labels, group_metrics
+from ..results.reader import results_frame
+from ..results.schema import RunResult, group_metric_labels, group_metrics, metric_names, metric_specs
 from .comparisons import MIN_SEEDS_FOR_BEST
 
 
 def method_order(names: Sequence[str]) -> list[str]:
     """Registry (paper) order first, then any other method alphabetically."""
-    from methods import method_names
+    from methods import method_names  # lazy: methods loads torch, and `report --help` imports this module
 
     registered = method_names()
     rank = {n: i for i, n in enumerate(registered)}
@@ -41,8 +44,6 @@ def check_manifest_hashes(frame: pd.DataFrame) -> list[str]:
 def check_metric(name: str) -> str:
     """``name`` when it is a metric of the result schema (:func:`benchmark.results.schema.metric_names`), else a
     ValueError that lists the valid names."""
-    from ..results.schema import metric_names
-
     if name not in metric_names():
         raise ValueError(f"unknown metric {name!r}; valid: {', '.join(metric_names())}")
     return name
@@ -81,8 +82,6 @@ def table2(
 ) -> tuple[pd.DataFrame, list[str]]:
     """The Table-2 layout: rows = methods, column groups = datasets (All ± std / Major / Minor); the
     :func:`summary_table` of ``results`` (with ``metric``'s columns when given) and the manifest warnings."""
-    from ..results.reader import results_frame
-
     frame = results_frame(list(results))
     if frame.empty:
         return frame, []
@@ -203,7 +202,6 @@ def _unit(metric: str | None) -> str:
     """What a block's numbers are: MCR %, or ``metric`` with its unit (and "lower is better" where it is)."""
     if metric is None:
         return "MCR %"
-    from ..results.schema import metric_specs
 
     spec = metric_specs()[check_metric(metric)]
     unit = f"{metric}, {'%' if spec.unit == 'percent' else spec.unit}"
@@ -267,8 +265,6 @@ def _block(
         block = Block(title, context, groups, rows)
         source, std_source = _COLUMN_SOURCE, "all_std"
     else:
-        from ..results.schema import metric_specs
-
         block = Block(
             title, context, groups, rows, std_column=metric, higher_is_better=metric_specs()[metric].higher_is_better
         )
@@ -390,9 +386,6 @@ def _latex(block: Block) -> str:
 
 
 def _csv(blocks: Sequence[Block]) -> str:
-    import csv
-    import io
-
     context_keys = list(dict.fromkeys(k for b in blocks for k in b.context))
     value_cols: list[str] = []
     for b in blocks:

@@ -1,5 +1,8 @@
 """``board``: the published results in the repository: which rows are stale, and re-running exactly those."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse

@@ -1,9 +1,15 @@
 """``check``: regression check of a results directory against reported numbers."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from ..errors import UserError
+from ..files import atomic_write_bytes
 
 #: ``--max-band`` of ``check`` and ``review`` (its defaults are :data:`benchmark.analysis.reproduction.MAX_BANDS`,
 #: a test keeps them equal; importing it here would load pandas for ``--help``).
@@ -73,7 +79,6 @@ def comparison_settings(args: argparse.Namespace) -> dict[str, float]:
     """Check ``--tolerance`` and read ``--max-band`` (of ``check`` and ``review``): each metric's widest band;
     :class:`benchmark.cli.UserError` naming a bad value."""
     from ..analysis.reproduction import max_bands
-    from ..errors import UserError
 
     if args.tolerance < 0:
         raise UserError("--tolerance must be >= 0")
@@ -95,8 +100,6 @@ def run(args: argparse.Namespace) -> int:
         reference_csv_from_frame,
         why_nothing_matches,
     )
-    from ..errors import UserError
-    from ..files import atomic_write_bytes
     from ..results.reader import load_results, results_frame
 
     bands = comparison_settings(args)

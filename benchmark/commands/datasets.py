@@ -11,6 +11,9 @@
 ``--seed`` / ``--param`` as ``prepare`` (they are part of the dataset's identity).
 """
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
@@ -29,6 +32,8 @@ from datasets import (
     registered_builders,
 )
 from datasets.prepared import MANIFEST
+
+from ..files import writable_problem
 
 EXIT_ERROR = 2
 
@@ -128,8 +133,6 @@ def _add_list(sub: Any) -> None:
 
 # -- commands ---------------------------------------------------------------------
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from ..files import writable_problem
-
     problem = writable_problem(args.cache_dir)
     if problem:  # before decoding anything
         return _error(DatasetError(f"--cache-dir {args.cache_dir}: {problem}"))

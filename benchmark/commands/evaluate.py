@@ -1,5 +1,8 @@
 """``evaluate``: a method of yours on the published board's grid, among the published rows, no baseline re-run."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from leaderboard.published import BOARD_DIR, evaluation_runs
     from methods import create_method
 
-    from .. import grid
+    from .. import grid  # lazy: torch
     from .run import _write_site
 
     # as the board was computed: its runs record their thread count

@@ -1,9 +1,15 @@
 """``leaderboard``: write the static leaderboard site of a results directory."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from ..errors import UserError
+from ..files import writable_problem
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,9 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the site; a broken result or predictions file refuses it (exit 2): a published table must hold
     every run of the directory."""
-    from ..errors import UserError
-    from ..files import writable_problem
-
     site = args.site or Path("site")
     problem = writable_problem(site.parent if site.exists() else site)  # the site is renamed in beside it
     if problem:
@@ -63,8 +66,6 @@ def write_site(results: Path, out: Path, **options: object) -> Path:
     """
     from leaderboard import build_site
     from leaderboard.site import SiteError
-
-    from ..errors import UserError
 
     try:
         return build_site(results, out, **options)

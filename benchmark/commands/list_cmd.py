@@ -1,5 +1,8 @@
 """``list``: registered datasets, methods and protocols."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse

@@ -1,10 +1,15 @@
 """``report``: the paper's tables (2: main, 3: ablation, 4: backbones, 5: with Medium) from a results directory."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+from ..errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +45,6 @@ def run(args: argparse.Namespace) -> int:
     """Print the table; a broken result file refuses it (exit 2, naming the file): a table that silently
     left a run out would be a wrong number."""
     from ..analysis.tables import TABLE_HELP, check_metric, render_table
-    from ..errors import UserError
     from ..results.reader import load_results
 
     if args.metric is not None:

@@ -1,11 +1,15 @@
 """``review``: validate, re-run and compare a leaderboard submission; merge it into the board when it passes."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
+from ..errors import UserError
 from .check import MAX_BAND_HELP, comparison_settings
 
 
@@ -96,8 +100,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _manifests(items: list[str]) -> dict[str, set[str]]:
-    from ..errors import UserError
-
     out: dict[str, set[str]] = {}
     for item in items:
         name, sep, sha = item.partition("=")

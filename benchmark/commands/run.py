@@ -1,5 +1,8 @@
 """``run``: the grid of datasets × methods × backbones × seeds."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
@@ -8,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..errors import UserError
+from ..files import writable_problem
 from .datasets import parse_params
 
 
@@ -122,7 +127,6 @@ def add_board_options(p: argparse.ArgumentParser) -> None:
 def board_workers(args: argparse.Namespace) -> int:
     """``--jobs`` of ``board`` and ``evaluate`` (default: the usable cores), with ``--jobs`` and ``--threads``
     checked."""
-    from ..errors import UserError
     from ..grid import usable_cores
 
     jobs: int = args.jobs or usable_cores()
@@ -144,7 +148,7 @@ def _add_site_options(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import grid
+    from .. import grid  # lazy: torch
 
     runs = _plan(args)
     env = args.environment
@@ -191,7 +195,6 @@ def _plan(args: argparse.Namespace) -> list:
     import datasets
     from methods import method_entries
 
-    from ..errors import UserError
     from ..grid import plan
     from ..protocol import load_protocol
 
@@ -238,7 +241,6 @@ def _print_summary(results_dir: Path, runs: list) -> None:
 
 def _write_site(results_dir: Path, site: Path | None) -> None:
     """The leaderboard site at the end of a grid; a problem is a warning, never a failure of the runs."""
-    from ..errors import UserError
     from .leaderboard import write_site
 
     where = site or results_dir.resolve().parent / "site"
@@ -254,8 +256,6 @@ def _create(name: str) -> Any:
     from methods import create_method
     from methods.registry import UnknownMethodError
 
-    from ..errors import UserError
-
     try:
         return create_method(name)
     except UnknownMethodError:
@@ -268,9 +268,6 @@ def _create(name: str) -> Any:
 def _check_places(args: argparse.Namespace) -> None:
     """The results, site and cache folders can be written and ``--device cuda`` has a GPU: checked before
     any work (a read-only folder would otherwise fail after training)."""
-    from ..errors import UserError
-    from ..files import writable_problem
-
     places = [("--results", args.results), ("--cache-dir", args.cache_dir)]
     if args.site is not None and not args.no_site:
         places.append(("--site", args.site))
@@ -287,8 +284,6 @@ def _check_places(args: argparse.Namespace) -> None:
 
 def _check_results_dir(results: Path) -> None:
     """``--results`` must be a folder or creatable as one (checked before any work, nothing created)."""
-    from ..errors import UserError
-
     existing = next(p for p in (results, *results.parents) if p.exists() or p == p.parent)
     if not existing.is_dir():
         where = "is a file" if existing == results else f"cannot be created: {existing} is a file"

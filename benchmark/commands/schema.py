@@ -1,9 +1,14 @@
 """``schema``: print or write the JSON Schema of a result file (``docs/result.schema.json``)."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from ..files import atomic_write_bytes
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..files import atomic_write_bytes
     from ..results.schema import json_schema_text
 
     text = json_schema_text()

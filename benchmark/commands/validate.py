@@ -1,9 +1,14 @@
 """``validate``: check a results directory before submitting it."""
 
+# The command line imports every command module to build --help: what loads torch or pandas is imported
+# inside the functions that run the command.
+
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from ..errors import UserError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import UserError
     from ..results.validate import validate_results
 
     manifests: dict[str, set[str]] = {}

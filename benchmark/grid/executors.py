@@ -169,7 +169,7 @@ class RayExecutor:
             import ray
         except ImportError:
             raise RuntimeError("the Ray executor needs Ray: pip install 'medlt-bench[ray]'") from None
-        import cloudpickle
+        import cloudpickle  # comes with Ray
 
         for job in jobs:  # methods loaded from a user's file live in a module the workers cannot import
             for run in job.runs:

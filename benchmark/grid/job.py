@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 import datasets as ds
 from datasets.prepared import canonical_json
@@ -201,8 +202,6 @@ class JobRunner:
     def _epoch_bar(self, desc: str, total: int) -> EpochCallback | None:
         if not self.settings.progress:
             return None
-        from tqdm import tqdm
-
         bar = tqdm(total=total, desc=desc, unit="ep", leave=False, file=sys.stderr)
 
         def update(epoch: int, epochs: int, loss: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -309,6 +310,4 @@ def export_json_schema() -> dict[str, Any]:
 
 def json_schema_text() -> str:
     """:func:`export_json_schema` as the exact text of ``docs/result.schema.json``."""
-    import json
-
     return json.dumps(export_json_schema(), indent=2, ensure_ascii=False) + "\n"

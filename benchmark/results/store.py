@@ -7,14 +7,21 @@ whole directory through the checks every reader applies is :mod:`benchmark.resul
 
 from __future__ import annotations
 
+import io
+import stat
+import sys
+import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from ..files import atomic_write_bytes, atomic_write_text, path_component_problem
+from ..metrics import stored_logits
 from .schema import RunResult, RunSpec
 
 
@@ -50,12 +57,8 @@ def write_predictions(path: Path, y_true: np.ndarray, y_pred: np.ndarray, logits
     """Test labels and predictions (int32, for bootstrap confidence intervals downstream) and, when given,
     the test logits (``logits``, float16 (N, C); see :func:`benchmark.metrics.stored_logits`), from which
     every metric can be recomputed without training."""
-    import io
-
     arrays: dict[str, Any] = {"y_true": np.asarray(y_true, np.int32), "y_pred": np.asarray(y_pred, np.int32)}
     if logits is not None:
-        from ..metrics import stored_logits
-
         arrays["logits"] = stored_logits(logits)
         if arrays["logits"].shape[0] != len(arrays["y_true"]):
             raise ValueError(f"{path}: {arrays['logits'].shape[0]} rows of logits for {len(arrays['y_true'])} labels")
@@ -71,8 +74,6 @@ MAX_RESULT_BYTES = 64 * 2**20
 def special_file_problem(path: Path, max_bytes: int | None = MAX_RESULT_BYTES) -> str | None:
     """Why ``path``, which exists, must not be read as a result or predictions file (a FIFO, socket or device
     would block or never end; a result file over ``max_bytes`` would fill memory), or None."""
-    import stat
-
     try:
         info = path.stat()
     except OSError as e:
@@ -105,8 +106,6 @@ def is_finished(path: Path) -> bool:
 def iter_result_files(results_dir: str | Path) -> Iterator[Path]:
     """Every ``seed-*.json`` under the directory (hidden folders such as ``.stage1`` skipped); one that is not a
     regular file (a FIFO would block its reader for ever) is skipped with a warning on stderr, never opened."""
-    import sys
-
     root = Path(results_dir)
     for path in sorted(root.rglob("seed-*.json")):
         if not any(part.startswith(".") for part in path.relative_to(root).parts):
@@ -129,8 +128,6 @@ class ResultFileError(ValueError):
 
 def invalid_result(path: str | Path, error: Exception) -> ResultFileError:
     """``PATH: not a valid result file: WHERE: PROBLEM``, the first of pydantic's errors on one line."""
-    from pydantic import ValidationError
-
     if not isinstance(error, ValidationError):
         return ResultFileError(path, f"not a valid result file: {type(error).__name__}: {error}")
     errors = error.errors(include_url=False)
@@ -156,9 +153,6 @@ def load_predictions(path: str | Path, num_classes: int | None = None) -> Predic
     present, must be a float array of shape (N, C): N the number of labels and C ``num_classes`` when
     given.
     """
-    import zipfile
-    import zlib
-
     problem = special_file_problem(Path(path), max_bytes=None)
     if problem is not None:  # np.load would block on a FIFO
         raise ResultFileError(path, f"not a readable predictions file: {problem}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import timm
+from timm.models import get_pretrained_cfg
 from torch import nn
 
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin")
@@ -27,8 +29,6 @@ def check_backbone(
     """Fail fast on an unknown name or unavailable weights; returns the local weights file (None: none
     needed, or downloads allowed). Weights are looked for in ``weights_file``, then ``weights_dir/<name>.<ext>``,
     then the Hugging Face cache that timm uses."""
-    import timm
-
     if not timm.is_model(name):
         raise BackboneError(f"unknown timm backbone {name!r} (see timm.list_models())")
     if not pretrained:
@@ -56,8 +56,6 @@ def create_backbone(
 ) -> tuple[nn.Module, int]:
     """A timm model without classifier (``num_classes=0``, pooled features) and its feature size; pretrained
     weights as :func:`check_backbone` finds them."""
-    import timm
-
     weights = check_backbone(name, pretrained, weights_file, weights_dir, allow_download)
     kwargs: dict = {"num_classes": 0}
     if weights is not None:
@@ -85,19 +83,18 @@ def _weights_in_dir(name: str, root: str | Path | None) -> Path | None:
 
 
 def _hub_id(name: str) -> str | None:
-    from timm.models import get_pretrained_cfg
-
     cfg = get_pretrained_cfg(name)
     return getattr(cfg, "hf_hub_id", None) if cfg is not None else None
 
 
 def _weights_in_hub_cache(name: str) -> Path | None:
     """timm's weights already in the local Hugging Face cache (no network)."""
+    # lazy: huggingface_hub reads its cache location (HF_HUB_CACHE) when it is first imported
+    from huggingface_hub import try_to_load_from_cache
+
     repo = _hub_id(name)
     if not repo:
         return None
-    from huggingface_hub import try_to_load_from_cache
-
     for filename in ("model.safetensors", "pytorch_model.bin"):
         path = try_to_load_from_cache(repo, filename)
         if isinstance(path, str):

@@ -7,6 +7,7 @@ import json
 import math
 from collections.abc import Iterator
 
+from ..identity import name_problem
 from ..schema import RunResult
 from .problems import Problem
 from .submission import ResultFile, Submission
@@ -56,8 +57,6 @@ def check_sizes(sub: Submission, f: ResultFile) -> list[Problem]:
     names, class names, description, reference, link, error and hyper-parameters within :data:`MAX_TEXT` and
     the limits beside it (a 200 MB description would make a 200 MB site, a 5,000-character name a page
     141,000 px wide, a newline a broken table)."""
-    from ..identity import name_problem
-
     r, where = f.result, f.where
     s = r.spec
     out = [

@@ -8,6 +8,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import datasets as ds
+
+from ...protocol import protocol_names
 from ..store import iter_result_files
 from .bounds import check_ranges, check_sizes
 from .configuration import (
@@ -75,9 +78,6 @@ def validate_results(
 ) -> ValidationReport:
     """Every problem of a results directory: the checks of :data:`CHECKS`, in order (see the module
     docstring); ``manifests`` maps a dataset name to one expected manifest hash or a collection of them."""
-    import datasets as ds
-
-    from ...protocol import protocol_names
 
     root = Path(results_dir)
     report = ValidationReport(root)

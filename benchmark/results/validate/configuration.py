@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import datasets as ds
+
 from ..identity import Mismatch, mismatches, result_identity
 from ..schema import RunResult
 from ..store import result_path
@@ -25,8 +27,6 @@ def check_protocol_known(sub: Submission, f: ResultFile) -> list[Problem]:
 def check_dataset_known(sub: Submission, f: ResultFile) -> list[Problem]:
     """The dataset is registered (:func:`datasets.dataset_names`); only then are its manifest hash and class
     counts checked (``manifest_hash``, ``class_counts``)."""
-    import datasets as ds
-
     dataset = f.result.spec.dataset
     try:
         ds.builder_class(dataset)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ...metrics import LOGIT_METRICS, evaluate_predictions, mean_class_recall
 from ..schema import RunResult, group_metrics, metric_names
 from ..store import Predictions
 from .problems import Problem
@@ -23,8 +24,6 @@ def _check_recomputed_metrics(
 ) -> list[Problem]:
     """Metrics beyond the MCR of the dataset's groups (schema version 2), where the result has them, against
     the values :func:`benchmark.metrics.evaluate_predictions` recomputes from the predictions file."""
-    from ...metrics import LOGIT_METRICS, evaluate_predictions
-
     assert r.metrics is not None and r.per_class is not None
     stored = r.metrics.model_dump()
     recomputed = evaluate_predictions(
@@ -124,8 +123,6 @@ def check_tables_complete(sub: Submission, f: ResultFile) -> list[Problem]:
 def check_metrics_match_confusion(sub: Submission, f: ResultFile) -> list[Problem]:
     """The MCR of all classes and of each class group (:data:`benchmark.results.schema.GROUP_METRICS`) agree within
     :data:`TOLERANCE` with the confusion matrix."""
-    from ...metrics import mean_class_recall
-
     cm = f.confusion
     if cm is None:
         return []

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import datasets as ds
+
 from .manifests import DatasetRuns, count_problems
 from .problems import Problem
 from .submission import Submission
@@ -20,8 +22,6 @@ def check_manifest_hash(sub: Submission, runs: DatasetRuns) -> list[Problem]:
       must carry one hash, and it must be an expected one (with neither source the hash cannot be verified,
       which is a problem too).
     """
-    import datasets as ds
-
     given = sub.given.get(runs.dataset, set())
     manifest, found = runs.manifest
     expected = set(given)
@@ -80,8 +80,6 @@ def check_class_counts(sub: Submission, runs: DatasetRuns) -> list[Problem]:
     manifest found there); a mismatch names the first differing class (:func:`count_problems`). Where no
     manifest can be had, the summary says that the counts were not checked and why (so does it for runs whose
     hash was accepted by ``--manifest`` when the manifest found here is another construction)."""
-    import datasets as ds
-
     dataset, at, report = runs.dataset, runs.at, sub.report
     manifest, found = runs.manifest
     if not runs.counts:

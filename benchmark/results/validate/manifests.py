@@ -12,6 +12,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import datasets as ds
+
+from ...protocol import ProtocolError, load_protocol
 from ..schema import RunResult
 from .problems import Problem
 
@@ -20,7 +23,6 @@ def cache_size(r: RunResult) -> int | None:
     size = r.protocol_config.get("cache_size")
     if isinstance(size, int):
         return size
-    from ...protocol import ProtocolError, load_protocol
 
     try:
         return load_protocol(r.spec.protocol).for_dataset(r.spec.dataset).cache_size
@@ -35,8 +37,6 @@ def dataset_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[d
     Datasets that need no download are built into ``cache_dir``; for the others a prepared manifest must be
     there already. Raises :class:`datasets.DatasetError` when a dataset cannot be built.
     """
-    import datasets as ds
-
     builder = ds.create_builder(dataset)
     if size is None:
         return None, "unknown cache size"
@@ -57,8 +57,6 @@ def dataset_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[d
 
 def expected_manifest(dataset: str, size: int | None, cache_dir: Path) -> tuple[str | None, str]:
     """The registered construction's manifest hash, if it can be had here, and how it was found."""
-    import datasets as ds
-
     manifest, how = dataset_manifest(dataset, size, cache_dir)
     return (ds.manifest_sha256(manifest) if manifest is not None else None), how
 
@@ -157,8 +155,6 @@ class DatasetRuns:
     @cached_property
     def manifest(self) -> tuple[Mapping[str, Any] | None, str]:
         """The dataset's manifest here (or None) and how it was found or why not (:func:`dataset_manifest`)."""
-        import datasets as ds
-
         try:
             return dataset_manifest(self.dataset, self.size, self.cache)
         except ds.DatasetError as e:

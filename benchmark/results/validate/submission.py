@@ -16,6 +16,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import ValidationError
 
+import datasets as ds
+
 from ..schema import RunResult
 from ..store import Predictions, ResultFileError, load_predictions, predictions_path
 from .manifests import DatasetRuns, cache_size, run_counts
@@ -213,8 +215,6 @@ class Submission:
 
     def collect(self, f: ResultFile) -> None:
         """File a parsed result of a registered dataset under its dataset and cache size, for the dataset checks."""
-        import datasets as ds
-
         r = f.parsed
         if r is None:
             return
