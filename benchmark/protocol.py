@@ -54,8 +54,8 @@ NonNegative = Annotated[float, Field(ge=0)]
 
 #: ``key: other`` -- ``key`` must not exceed ``other`` (after per-dataset overrides).
 AT_MOST = {"warmup_epochs": "epochs", "image_size": "cache_size", "min_lr": "lr", "stage2_min_lr": "stage2_lr"}
-#: Fields added after results were first recorded, with the default that means "as before": left out of
-#: :meth:`Protocol.as_dict` at that default (``stage2_official``: issue 19).
+#: Settings whose default means "as the published results were computed": left out of :meth:`Protocol.as_dict`
+#: at that default, so that adding one leaves every recorded protocol's identity as it was.
 LATER_FIELDS: dict[str, Any] = {
     "stage2_official": False,
     "nesterov": False,

@@ -114,7 +114,7 @@ def _edit_json(path: Path, change: Callable[[dict], None]) -> None:
     path.write_text(json.dumps(data))
 
 
-# -- the cases of issue 17 (a row is exactly one configuration) ------------------------------------
+# -- a row is exactly one configuration --------------------------------------------------------------
 SAME_NAME = """from methods.catalog.ce import CE
 
 
@@ -549,7 +549,7 @@ CASES: list[BadInput] = [
         "--tolerance must be >= 0",
         lambda w: ["check", "--results", str(w.some_results()), "--tolerance", "-1"],
     ),
-    # issue 17: arguments normalised, protocols complete, one configuration per row
+    # arguments normalised, protocols complete, one configuration per row
     BadInput(
         "two ids with one display name",
         "run --method two.py:A --method two.py:B",

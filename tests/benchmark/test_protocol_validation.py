@@ -175,7 +175,7 @@ def test_a_valid_user_protocol_loads_with_ints_for_floats(tmp_path):
     ids=["empty", "no lr"],
 )
 def test_an_incomplete_protocol_file_is_refused_not_defaulted(body, expected, tmp_path, capsys):
-    """An empty file used to start a paper-scale run (ResNet-50, 224 px, 100 epochs): every default."""
+    """An empty file is refused, not run at every default (a paper-scale run: ResNet-50, 224 px, 100 epochs)."""
     protocol = tmp_path / "mine.toml"
     protocol.write_text(f'name = "mine"\n{body}\n')
     assert expected in _run_with(protocol, tmp_path, capsys)

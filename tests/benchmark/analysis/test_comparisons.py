@@ -213,7 +213,7 @@ def test_benjamini_hochberg_marks_what_bonferroni_misses_when_many_differ():
 def test_vs_best_ignores_cells_with_fewer_seeds_and_agrees_with_rank_intervals():
     values = {"CE": [80.0, 81.0, 79.0], "A": [90.0, 91.0, 89.0], "B": [99.0], "C": [70.0, 71.0, 69.5]}
     col = _column(values)
-    assert col.best() == "A"  # B has the highest mean but one seed (defect: it used to be "the best")
+    assert col.best() == "A"  # B has the highest mean but one seed: not a result that can be the best
     verdicts = {v.method: v for v in versus_best(col)}
     assert set(verdicts) == {"CE", "C"}  # B cannot be tested (one seed)
     assert all(v.direction in (0, -1) for v in verdicts.values())

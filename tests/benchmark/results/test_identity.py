@@ -1,11 +1,11 @@
-"""A row is exactly one configuration (issue 17): the six inputs that used to be accepted silently.
+"""A row is exactly one configuration: every way two configurations could share one row is refused.
 
-1. two method ids with one display name became one row;
-2. two workers with two versions of one protocol name overwrote each other (two real processes here);
-3. ``validate`` accepted a cell mixing protocol settings and schema versions;
-4. the same run executed several times (``--method CE --method ce --method "CE " --seeds 0 0``);
-5. an empty protocol file started a paper-scale run (``tests/benchmark/test_protocol_validation.py``);
-6. ``report`` and ``leaderboard`` published what ``validate`` refuses.
+1. two method ids with one display name (they would be one row);
+2. two workers with two versions of one protocol name (two real processes here: one is refused);
+3. a cell mixing protocol settings or schema versions (``validate`` and every reader refuse it);
+4. the same run named several ways (``--method CE --method ce --method "CE " --seeds 0 0``) runs once;
+5. an empty protocol file is refused (``tests/benchmark/test_protocol_validation.py``);
+6. ``report`` and ``leaderboard`` refuse what ``validate`` refuses.
 
 Each has a test here or a row in the bad-input table (``tests/test_reliability_table.py``); a FIFO where a result
 is expected is skipped, never read.
@@ -42,7 +42,7 @@ def _worker(protocol: Path, results: Path, cache: Path) -> subprocess.Popen:
 
 def test_two_workers_with_two_versions_of_one_protocol_name_never_share_a_folder(tmp_path, cache_dir):
     """Started together on one --results, a 2-epoch and a 1-epoch protocol both named "rtx": one runs, the other
-    is refused in one line (it used to report "1 runs: 1 ok" too, and one result silently replaced the other)."""
+    is refused in one line, so that one result never silently replaces the other."""
     text = (PROTOCOL_DIR / "smoke.toml").read_text().replace('name = "smoke"', 'name = "rtx"')
     text = text.replace("epochs = 4", "epochs = 2").replace("warmup_epochs = 1", "warmup_epochs = 0")
     protocols = [tmp_path / "two.toml", tmp_path / "one.toml"]
@@ -79,7 +79,7 @@ def test_run_refuses_two_ids_with_one_display_name_before_any_work(tmp_path, cap
 
 
 def test_readers_refuse_two_ids_with_one_display_name(tmp_path, synthetic_result, capsys):
-    """report and the site used to show one row whose mean and n mixed two methods."""
+    """report and the site refuse a directory in which two methods would be one row (a mean mixing two methods)."""
     root = tmp_path / "results"
     for seed in range(3):
         synthetic_result(root, dataset="skin7", method="Same", method_id="rt-same-a", seed=seed, metrics=METRICS)
