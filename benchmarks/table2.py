@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     import datasets
     from benchmark import grid
     from benchmark.environment import Environment
-    from benchmark.grid import GridSettings, expand_grid
+    from benchmark.grid import GridSettings
     from benchmark.results.reader import load_results
     from methods import create_method
     from methods.registry import method_entries
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     paper = paper_table2_rows()
     names = paper + ([e.name for e in method_entries() if e.name not in paper] if args.rows == "all" else [])
     args.dataset = args.dataset or datasets.DEFAULT_DATASET
-    runs = expand_grid([args.dataset], [create_method(name) for name in names], [None], args.seeds, args.protocol)
+    runs = grid.plan([create_method(name) for name in names], [args.dataset], [None], args.seeds, args.protocol)
     settings = GridSettings(
         results_dir=args.results,
         cache_dir=args.cache_dir or Environment.read().cache_dir,

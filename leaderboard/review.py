@@ -143,6 +143,9 @@ class ReviewSettings:
     progress: bool = True
     #: Dataset -> expected manifest hashes (``validate --manifest``).
     manifests: Mapping[str, set[str]] = field(default_factory=dict)
+    #: Pretrained weights and downloads for the re-run, as :class:`benchmark.grid.GridSettings` takes them.
+    weights_dir: Path | None = None
+    allow_download: bool = False
 
 
 def sha256_file(path: Path) -> str:
@@ -316,12 +319,17 @@ def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, setti
             raise UserError(f"the results record hyper-parameters {d.before}, {method_file} defaults to {d.now}")
         raise UserError(f"the results' settings of protocol {first.spec.protocol!r} differ from this version's")
     params = dict(first.dataset_params or {})
-    cell = grid.plan([method], [dataset], [backbone], [r.spec.seed for r in runs], protocol, params)
+    seeds = [r.spec.seed for r in runs]
+    cell = grid.plan(
+        [method], [dataset], [backbone], seeds, protocol, params, None, settings.weights_dir, settings.allow_download
+    )
     grid_settings = grid.GridSettings(
         results_dir=rerun_dir,
         cache_dir=settings.cache_dir,
         raw_root=settings.raw_root,
         device=settings.device,
+        weights_dir=settings.weights_dir,
+        allow_download=settings.allow_download,
         progress=settings.progress,
         dataset_params=params,
     )

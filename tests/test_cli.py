@@ -177,3 +177,19 @@ def test_help_shows_the_new_name(command, required, old, new, field, capsys):
     out = capsys.readouterr().out
     assert f"{new} DIR" in out and f"({old}: deprecated alias)" in " ".join(out.split())
     assert f"{old} " not in out  # the old name is not listed as an option of its own
+
+
+def test_the_environment_is_read_once_and_given_to_the_commands(tmp_path, monkeypatch, capsys):
+    """``MEDLT_CACHE`` is the default ``--cache-dir`` of every command, read when the command line starts (not
+    when a module was imported); ``--cache-dir`` wins over it."""
+    from benchmark.environment import Environment
+
+    env = Environment.read({"MEDLT_CACHE": str(tmp_path / "c"), "MEDLT_ALLOW_DOWNLOAD": "1", "MEDLT_WEIGHTS_DIR": "w"})
+    assert env == Environment(cache_dir=tmp_path / "c", allow_download=True, weights_dir=Path("w"))
+    assert Environment.read({"MEDLT_ALLOW_DOWNLOAD": "yes"}).allow_download is False  # only "1" allows downloads
+    monkeypatch.setenv("MEDLT_CACHE", str(tmp_path / "from-env"))
+    assert main(["datasets", "prepare", "digits-lt", "--size", "8"]) == 0
+    assert list((tmp_path / "from-env").glob("digits-lt-*/8px/manifest.json"))
+    assert main(["datasets", "prepare", "digits-lt", "--size", "8", "--cache-dir", str(tmp_path / "given")]) == 0
+    assert list((tmp_path / "given").glob("digits-lt-*/8px/manifest.json"))
+    capsys.readouterr()

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from datasets import (
-    DEFAULT_CACHE,
     DatasetBuilder,
     DatasetError,
     PreparedDataset,
@@ -59,7 +58,10 @@ def _add_identity_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="dataset name (see `datasets list`), e.g. skin7 or medmnist-lt:bloodmnist")
     p.add_argument("--size", type=int, default=None, help="cached image size in px (default: the dataset's)")
     p.add_argument(
-        "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})"
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="prepared-data folder (default: $MEDLT_CACHE or ~/.cache/medlt-bench)",
     )
     p.add_argument("--seed", type=int, default=0, help="construction seed (default 0)")
     p.add_argument(
@@ -126,7 +128,10 @@ def _add_embed(sub: Any) -> None:
 def _add_list(sub: Any) -> None:
     listing = sub.add_parser("list", help="registered datasets and whether they are prepared")
     listing.add_argument(
-        "--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"prepared-data folder (default {DEFAULT_CACHE})"
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="prepared-data folder (default: $MEDLT_CACHE or ~/.cache/medlt-bench)",
     )
     listing.set_defaults(func=cmd_list)
 
@@ -139,7 +144,12 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     try:
         builder = _builder(args)
         ds = builder.prepare(
-            args.raw_root, cache_root=args.cache_dir, size=args.size, workers=args.workers, progress=True
+            args.raw_root,
+            cache_root=args.cache_dir,
+            size=args.size,
+            workers=args.workers,
+            progress=True,
+            allow_download=args.environment.allow_download,
         )
     except DatasetError as e:
         return _error(e)

@@ -48,8 +48,14 @@ def run(args: argparse.Namespace) -> int:
     runs, note = evaluation_runs(args.board or BOARD_DIR, methods, args.results, args.cache_dir)
     if note:
         print(note, file=sys.stderr)
+    env = args.environment
     settings = grid.GridSettings(
-        results_dir=args.results, cache_dir=args.cache_dir, device="cpu", progress=not args.quiet
+        results_dir=args.results,
+        cache_dir=args.cache_dir,
+        device="cpu",
+        weights_dir=env.weights_dir,
+        allow_download=env.allow_download,
+        progress=not args.quiet,
     )
     t0 = time.perf_counter()
     counts = grid.run(runs, settings, executor)

@@ -67,20 +67,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import datasets
     from leaderboard.review import ReviewSettings, merge, review
 
     from .leaderboard import write_site
 
     bands = comparison_settings(args)
     settings = ReviewSettings(
-        cache_dir=args.cache_dir or datasets.DEFAULT_CACHE,
+        cache_dir=args.cache_dir,
         raw_root=args.raw_root,
         device=args.device,
         tolerance=args.tolerance,
         max_band=bands,
         progress=not args.quiet,
         manifests=_manifests(args.manifest),
+        weights_dir=args.environment.weights_dir,
+        allow_download=args.environment.allow_download,
     )
     verdict = review(args.submission, settings)
     text = verdict.markdown()

@@ -29,6 +29,10 @@ class PreparedDatasets:
         if key not in self._loaded:
             s = self.settings
             self._loaded[key] = self.builder(name).load(
-                cache_root=s.cache_dir, size=size, raw_root=s.raw_root, progress=s.progress
+                cache_root=s.cache_dir,
+                size=size,
+                raw_root=s.raw_root,
+                progress=s.progress,
+                allow_download=s.allow_download,
             )
         return self._loaded[key]

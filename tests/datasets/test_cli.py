@@ -8,6 +8,7 @@ import json
 import pytest
 
 from benchmark.commands import datasets as datasets_cmd
+from benchmark.environment import Environment
 from tests.datasets.fake_raw import SKIN7_CLASSES, write_skin7
 
 
@@ -16,6 +17,7 @@ def run(argv, capsys):
     sub = parser.add_subparsers(dest="command", required=True)
     datasets_cmd.register(sub)
     args = parser.parse_args(["datasets", *map(str, argv)])
+    args.environment = Environment()  # what benchmark.cli.main reads from the environment: the defaults
     code = args.func(args)
     out, err = capsys.readouterr()
     return code, out, err

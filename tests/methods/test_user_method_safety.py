@@ -12,7 +12,7 @@ import pytest
 from benchmark.cli import main
 from benchmark.grid.job import stage1_sha256
 from benchmark.protocol import load_protocol
-from methods import create_method
+from methods import create_method, user_files
 from methods.registry import UnknownMethodError
 
 METHOD = '''
@@ -141,3 +141,21 @@ def test_two_files_with_one_id_in_one_run_are_refused(tmp_path, capsys):
         == 2
     )
     assert "two methods" not in capsys.readouterr().err
+
+
+def test_a_user_file_is_one_module_named_by_its_content(tmp_path):
+    """The module a file becomes is named after its SHA-256 (the class says which file it came from); a worker
+    that loads the file again gets that same module, and a file edited meanwhile is refused."""
+    path = write_method(tmp_path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    method = create_method(f"{path}:Mine")
+    assert type(method).__module__ == user_files.USER_MODULE_PREFIX + sha and method.source_sha256 == sha
+    assert user_files.user_files([type(method)]) == {str(path): sha}
+    again = user_files.load_module(path, sha)
+    assert again.__name__ == type(method).__module__
+    write_method(tmp_path, extra="\n# edited\n")
+    with pytest.raises(user_files.ChangedFileError, match="changed while the grid ran"):
+        user_files.load_module(path, sha)
+    with pytest.raises(user_files.ChangedFileError, match="changed while the grid ran"):
+        user_files.user_files([type(method)])
+    assert create_method(f"{path}:Mine").source_sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != sha

@@ -21,6 +21,7 @@ from benchmark.training import inputs, stage1, stage2
 from benchmark.training.backbones import create_backbone
 from benchmark.training.inputs import ImageBank
 from methods import Method, Rebalance, create_method
+from tests.faults import medlt_faults
 
 
 @dataclass
@@ -248,3 +249,34 @@ def test_a_job_locked_by_another_worker_is_left_alone(runner_factory, cache_dir)
         assert runner_factory().run(runs) == {"ok": 0, "failed": 0, "skipped": 0, "locked": 2}
     assert not list(iter_result_files(runner_factory().settings.results_dir))
     assert runner_factory().run(runs)["ok"] == 2  # released: the next invocation runs it
+
+
+def test_a_grid_announces_its_milestones_in_order(runner_factory):
+    """The milestones docs/reliability.md lists, as a listener sees them: per job its dataset and lock, stage 1
+    trained epoch by epoch and saved, then each member run evaluated and written (in this process no job-done)."""
+    seen: list[tuple[str, str]] = []
+    listener = lambda point, detail: seen.append((point, detail)) if not point.startswith("write:") else None
+    with medlt_faults.listening(listener):
+        assert runner_factory().run(smoke_runs("CE", "CE→cRW"))["ok"] == 2
+    points = [p for p, _ in seen]
+    epochs = load_protocol("smoke").epochs
+    assert points == [
+        "dataset-loaded",
+        "job-locked",
+        "stage1-training",
+        *["stage1-epoch"] * epochs,
+        "stage1-saved",
+        "run-evaluated",
+        "run-written",
+        "run-evaluated",
+        "run-written",
+    ]
+    assert [d for p, d in seen if p == "stage1-epoch"] == [str(e) for e in range(epochs)]
+    assert [d for p, d in seen if p == "run-written"] == [
+        "digits-lt/test_resnet/smoke/ce/seed-0.json",
+        "digits-lt/test_resnet/smoke/ce-crw/seed-0.json",
+    ]
+    seen.clear()
+    with medlt_faults.listening(listener):
+        assert runner_factory().run(smoke_runs("CE", "CE→cRW"))["skipped"] == 2
+    assert seen == []  # nothing ran: nothing announced

@@ -24,8 +24,17 @@ import pytest
 
 from benchmark.cli import main
 from benchmark.protocol import PROTOCOL_DIR
-from benchmark.results.store import iter_result_files, read_result
+from benchmark.results.identity import (
+    Mismatch,
+    describe,
+    mismatches,
+    result_identity,
+    reuse_problem,
+    run_identity,
+)
+from benchmark.results.store import iter_result_files, read_result, result_path
 from benchmark.results.validate import load_checked, validate_results
+from methods import create_method
 from tests import ROOT
 
 METRICS = {"mcr_all": 80.0, "mcr_major": 85.0, "mcr_minor": 75.0}
@@ -138,3 +147,38 @@ def test_a_fifo_where_a_result_is_expected_is_skipped_never_read(tmp_path, synth
         [sys.executable, "-m", "benchmark", "report", "--results", str(root)], cwd=ROOT, capture_output=True, text=True
     )
     assert report.returncode == 0 and "CE" in report.stdout
+
+
+# -- the one comparison of two identities -------------------------------------------------------------------
+def test_mismatches_compare_only_the_parts_both_records_hold_and_name_the_keys_that_differ():
+    before = {"method_id": "ce", "hyperparameters": {"scale": 1.0, "tau": 2}, "protocol": {"epochs": 4}}
+    now = {"method_id": "ce", "hyperparameters": {"scale": 1.0, "beta": 0.9}, "stage2_settings": None}
+    (found,) = mismatches(before, now)  # "protocol" and "stage2_settings" are on one side only: not compared
+    assert found.part == "hyperparameters" and found.keys == ("beta", "tau")
+    assert str(found) == "hyperparameters: {beta: <absent> -> now 0.9; tau: 2 -> now <absent>}"
+    assert mismatches(before, {**before, "hyperparameters": {"tau": 2, "scale": 1.0}}) == []  # order is no change
+    assert [m.part for m in mismatches({"a": 1, "b": 2}, {"a": 2, "b": 3}, parts=("b", "a"))] == ["b", "a"]
+    assert Mismatch("method_id", "ce", "rw").describe("{key}: {before} there, {now} here") == (
+        "method_id: 'ce' there, 'rw' here"
+    )
+
+
+def test_describe_leaves_out_the_protocols_hash_beside_its_settings():
+    found = mismatches({"protocol_sha256": "a", "epochs": 4}, {"protocol_sha256": "b", "epochs": 3})
+    assert describe(found) == "epochs: 4 -> now 3"
+    assert describe(mismatches({"protocol_sha256": "a"}, {"protocol_sha256": "b"})) == "protocol_sha256: 'a' -> now 'b'"
+
+
+def test_a_run_and_its_result_have_one_identity(smoke_results):
+    """The record a finished result gives is the record its run gives: nothing to reuse-refuse, nothing to claim."""
+    from benchmark.grid import expand_grid
+
+    (run,) = expand_grid(["digits-lt"], [create_method("ce-crw")], [None], [1], "smoke")
+    result = read_result(result_path(smoke_results, run.spec))
+    now = run_identity(run, result.dataset_params, result.dataset_manifest_sha256)
+    assert mismatches(result_identity(result), now) == []
+    assert set(now) <= set(result_identity(result))
+    assert reuse_problem(result, now, result.dataset_params or {}, Path("f")) is None
+    other = run_identity(run, {**(result.dataset_params or {}), "rho": 5}, result.dataset_manifest_sha256)
+    problem = reuse_problem(result, other, result.dataset_params or {}, Path("f"))
+    assert problem is not None and "dataset params" in problem and "'rho': 5" in problem
