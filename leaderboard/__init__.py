@@ -1,7 +1,5 @@
-"""Results directory -> static leaderboard site. ``build_site(results_dir, out_dir)`` is the one entry point.
-
-Imports point one way: ``leaderboard -> benchmark -> {methods, datasets}``; only the CLI
-command modules of ``benchmark`` import this package.
+"""Publishing: the published board (published.py), reviews of submissions (review.py) and the static site (site/;
+``build_site(results_dir, out_dir)`` is its one entry point). Only the command line imports this package.
 """
 
 from __future__ import annotations
