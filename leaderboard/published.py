@@ -133,23 +133,14 @@ def row_problems(result: RunResult, method: Method, protocol: Protocol, manifest
     code = _code_changes(result.code_sha256, code_files(method))
     if code:
         problems.append(code)
-    now = run_identity(_Row(result.spec.dataset, method, protocol, result.spec), manifest_sha256=manifest_sha256)
+    s = result.spec
+    now = run_identity(grid.Run(s.dataset, method, s.backbone, s.seed, protocol), manifest_sha256=manifest_sha256)
     for d in mismatches(result_identity(result), now, (*_STALE_BECAUSE, "dataset_manifest_sha256")):
         if d.part == "dataset_manifest_sha256":
             problems.append(f"the {result.spec.dataset} build changed (manifest {d.before[:12]}…)")
         else:
             problems.append(_STALE_BECAUSE[d.part].format(keys=", ".join(d.keys) or d.part, protocol=protocol.name))
     return problems
-
-
-@dataclass(frozen=True)
-class _Row:
-    """A published run as the identity rule reads a run (:class:`benchmark.results.identity.Run`)."""
-
-    dataset: str
-    method: Method
-    protocol: Protocol
-    spec: RunSpec
 
 
 def current_manifest_sha256(board: BoardManifest, cache_dir: Path) -> str:

@@ -11,7 +11,6 @@ says how a maintainer runs it.
 from __future__ import annotations
 
 import ast
-import hashlib
 import math
 import os
 import shutil
@@ -41,6 +40,7 @@ from benchmark.results.schema import RunResult
 from benchmark.results.store import iter_result_files, result_path
 from benchmark.results.validate import load_checked, validate_results
 from benchmark.results.validate.manifests import cache_size
+from methods import user_files
 from methods.registry import UnknownMethodError, load_method_from_file
 
 #: The metrics (short names of :func:`benchmark.results.schema.group_metrics`) a cell is judged on: the mean class
@@ -148,10 +148,6 @@ class ReviewSettings:
     allow_download: bool = False
 
 
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def submission_paths(submission: Path) -> tuple[Path, Path]:
     """``(method.py, results/)`` of a submission folder; :class:`benchmark.cli.UserError` when one is missing."""
     method_file, results = submission / "method.py", submission / "results"
@@ -168,7 +164,7 @@ def review(submission: Path, settings: ReviewSettings) -> ReviewVerdict:
     by_cell = _load_cells(results_dir, verdict)
     unavailable = {key for key, why in _available(by_cell, settings, verdict).items() if why is not None}
     invalid = _validate(results_dir, settings, verdict, skip_unverifiable={key[0] for key in unavailable})
-    sha = sha256_file(method_file)
+    sha = user_files.file_sha256(method_file)
     todo: dict[Cell, list[RunResult]] = {}
     for key, runs in sorted(by_cell.items()):
         cell = verdict.cells[[c.key for c in verdict.cells].index(key)]
@@ -321,7 +317,14 @@ def _rerun_cell(method_file: Path, runs: list[RunResult], rerun_dir: Path, setti
     params = dict(first.dataset_params or {})
     seeds = [r.spec.seed for r in runs]
     cell = grid.plan(
-        [method], [dataset], [backbone], seeds, protocol, params, None, settings.weights_dir, settings.allow_download
+        [method],
+        [dataset],
+        [backbone],
+        seeds,
+        protocol,
+        dataset_params=params,
+        weights_dir=settings.weights_dir,
+        allow_download=settings.allow_download,
     )
     grid_settings = grid.GridSettings(
         results_dir=rerun_dir,

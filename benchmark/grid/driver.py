@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from ..errors import UserError
 from ..results.claims import claim_folders
 from ..results.identity import reuse_problem, run_identity
-from ..results.store import is_finished, read_result, result_path
+from ..results.store import read_finished, result_path
 from .executors import Executor, InProcessExecutor
 from .job import JobRunner
 from .plan import Run, dataset_builder, group_jobs
@@ -51,7 +51,8 @@ def pending(runs: Sequence[Run], settings: GridSettings, prepared: PreparedDatas
     todo = []
     for r in runs:
         path = result_path(settings.results_dir, r.spec)
-        if not is_finished(path):
+        done = read_finished(path)
+        if done is None:
             todo.append(r)
             continue
         builder = prepared.builder(r.dataset)
@@ -60,7 +61,7 @@ def pending(runs: Sequence[Run], settings: GridSettings, prepared: PreparedDatas
         manifest = prepared.load(r.dataset, size).manifest_sha256 if prepared.is_prepared(r.dataset, size) else None
         now = run_identity(r, builder.params(), manifest)
         defaults = dataset_builder(r.dataset, {}).params()
-        problem = reuse_problem(read_result(path), now, defaults, path.parent)
+        problem = reuse_problem(done, now, defaults, path.parent)
         if problem is not None:
             raise UserError(problem)
     return todo

@@ -27,6 +27,7 @@ from methods.base import Classifier, Method
 
 from .. import events, provenance
 from ..protocol import Protocol
+from ..results.schema import RunResult
 from ..results.store import is_finished, result_path, write_result
 from ..training import checkpoints, stage1, stage2
 from ..training.backbones import create_backbone
@@ -194,7 +195,7 @@ class JobRunner:
             self._write(run, failed_result(run, context, time.perf_counter() - t_run, e))
             return "failed"
 
-    def _write(self, run: Run, result: Any) -> None:
+    def _write(self, run: Run, result: RunResult) -> None:
         path = result_path(self.settings.results_dir, run.spec)
         write_result(path, result)
         events.announce("run-written", path.relative_to(self.settings.results_dir).as_posix())

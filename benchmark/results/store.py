@@ -95,12 +95,18 @@ def read_result(path: str | Path) -> RunResult:
     return RunResult.model_validate_json(Path(path).read_bytes())
 
 
+def read_finished(path: Path) -> RunResult | None:
+    """The result at ``path`` when its JSON exists, parses and says ``ok``; else None (the run is not done)."""
+    try:
+        result = read_result(path)
+    except (OSError, ValueError):
+        return None
+    return result if result.status == "ok" else None
+
+
 def is_finished(path: Path) -> bool:
     """A run counts as done when its JSON exists, parses and says ``ok``."""
-    try:
-        return read_result(path).status == "ok"
-    except (OSError, ValueError):
-        return False
+    return read_finished(path) is not None
 
 
 def iter_result_files(results_dir: str | Path) -> Iterator[Path]:
